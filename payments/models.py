@@ -1,0 +1,104 @@
+"""Payments: one ``Payment`` per attempt at paying one order, and an
+append-only ``PaymentEvent`` log of everything that happened to it.
+
+Only ``payments.services`` changes a payment's status; see its docstring for
+the lock order and the state machine.
+"""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from shop.models import Order
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", _("En attente")
+    SUCCEEDED = "succeeded", _("Réussi")
+    FAILED = "failed", _("Échoué")
+    EXPIRED = "expired", _("Expiré")
+    CANCELLED = "cancelled", _("Annulé")
+
+
+FINAL_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED})
+
+
+class Payment(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("commande"))
+    # Our merchant reference: sent to the provider as its order id /
+    # idempotency key, and the key of the return URL.
+    reference = models.UUIDField(_("référence"), default=uuid.uuid4, unique=True, editable=False)
+    provider = models.CharField(_("prestataire"), max_length=20, db_index=True)
+    method = models.CharField(_("moyen"), max_length=40, blank=True)
+    payer_phone = models.CharField(_("téléphone payeur"), max_length=20, blank=True)
+    amount = models.PositiveBigIntegerField(_("montant"))
+    currency = models.CharField(_("devise"), max_length=3)
+    status = models.CharField(_("statut"), max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True)
+    provider_reference = models.CharField(_("référence prestataire"), max_length=512, blank=True, db_index=True)
+    redirect_url = models.URLField(_("page de paiement"), max_length=2000, blank=True)
+    instructions = models.JSONField(_("instructions"), default=dict, blank=True)
+    # True when initiation ended without a clear answer (timeout): a retry
+    # asks the provider about this reference before creating anything (P-1).
+    initiation_unknown = models.BooleanField(default=False)
+    next_check_at = models.DateTimeField(_("prochaine vérification"), null=True, blank=True, db_index=True)
+    check_count = models.PositiveIntegerField(_("vérifications"), default=0)
+    deadline = models.DateTimeField(_("échéance"))
+    needs_review = models.BooleanField(_("à examiner"), default=False, db_index=True)
+    review_reason = models.TextField(_("motif d'examen"), blank=True)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finalised_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("paiement")
+        verbose_name_plural = _("paiements")
+        constraints = [
+            # One live attempt per order at a time (duplicate submits, two tabs).
+            models.UniqueConstraint(fields=["order"], condition=Q(status="pending"), name="one_pending_payment_per_order"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "next_check_at"], name="payment_due")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.reference}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class PaymentEvent(models.Model):
+    """Append-only journal: outbound requests and answers (secrets removed),
+    callbacks exactly as received, and every status decision."""
+
+    class Kind(models.TextChoices):
+        REQUEST = "request", _("Requête au prestataire")
+        CALLBACK = "callback", _("Notification reçue")
+        DECISION = "decision", _("Décision")
+        ERROR = "error", _("Erreur")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events", null=True, blank=True)
+    provider = models.CharField(max_length=20, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    message = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    # Callback intake (W-1): the raw request.
+    body = models.BinaryField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    remote_ip = models.GenericIPAddressField(null=True, blank=True)
+    valid = models.BooleanField(null=True, help_text=_("Résultat de la vérification locale de la notification."))
+    # (provider, event id) of a callback: a replay hits this constraint (W-5).
+    dedup_key = models.CharField(max_length=300, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("événement de paiement")
+        verbose_name_plural = _("événements de paiement")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.message}"

@@ -1,0 +1,333 @@
+"""The provider contract and its shared plumbing.
+
+A provider module knows one vendor's wire format and nothing else: it builds
+requests, reads answers and callbacks, and maps the vendor's statuses to
+ours. It never writes to the database — ``payments.services`` applies what a
+provider reports (django-getpaid's rule: processors never write status).
+
+What every provider can rely on from here:
+
+* ``self.request()``: one ``requests.Session`` per provider instance, every
+  call with ``settings.PAYMENT_HTTP_TIMEOUT`` (connect, read), every failure
+  turned into one ``ProviderError``, every exchange appended to
+  ``self.exchanges`` with secrets removed (the services store them as
+  ``PaymentEvent`` rows).
+* ``parse_amount()``: the one place an amount from a vendor becomes an int.
+
+What the services rely on from a provider: ``initiate()`` returns an
+``Initiation`` or raises ``ProviderError``; ``fetch_status()`` returns a
+``StatusResult`` and maps anything it does not understand to ``UNKNOWN``
+(never to success); ``parse_callback()`` returns a ``CallbackInfo`` or raises
+``CallbackRejected``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import requests
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from payments.redaction import redact, redact_headers
+
+
+class Outcome(StrEnum):
+    """A provider's answer normalised to the shop's words."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+
+class Flow(StrEnum):
+    REDIRECT = "redirect"  # hosted page on the provider's site
+    PUSH = "push"  # the shopper approves on the phone; our page waits
+    OTP = "otp"  # the shopper dials a USSD code and types the OTP on our page
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to pay with a provider, as offered at checkout."""
+
+    code: str
+    label: Any
+    flow: Flow
+    needs_phone: bool = False
+    # USSD code shown to the shopper before the OTP form; "{amount}" is filled in.
+    ussd: str = ""
+    countries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    reference: str
+    amount: int
+    currency: str
+    description: str
+    items: tuple[dict, ...]
+    customer_name: str
+    customer_email: str
+    customer_phone: str  # E.164
+    country: str
+    method: str
+    return_url: str
+    cancel_url: str
+    callback_url: str
+    otp: str = ""
+    payer_phone: str = ""  # E.164 of the wallet to debit, when the method needs one
+
+
+@dataclass(frozen=True)
+class Initiation:
+    provider_reference: str
+    redirect_url: str = ""
+    instructions: dict = field(default_factory=dict)
+    outcome: Outcome = Outcome.PENDING
+    raw: Any = None
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    outcome: Outcome
+    amount: int | None = None
+    currency: str | None = None
+    provider_reference: str = ""
+    message: str = ""
+    raw: Any = None
+    # Set by providers that can say "ask again later, not before" (429).
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    """What a provider may know of a stored payment (no ORM object crosses)."""
+
+    reference: str
+    provider_reference: str
+    amount: int
+    currency: str
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class CallbackInfo:
+    reference: str = ""  # ours, when the vendor echoes it
+    provider_reference: str = ""
+    event_id: str = ""  # what makes this delivery unique (W-5)
+    authentic: bool | None = None  # None: the vendor does not sign
+    # Only for providers without a status API (LengoPay): the result the
+    # callback carries. Everyone else re-asks the status API (W-6).
+    result: StatusResult | None = None
+
+
+class ProviderError(Exception):
+    """A call that did not give a usable answer.
+
+    ``retryable`` is True for timeouts, connection errors, 5xx and 429;
+    ``unknown`` is True when the provider may have acted anyway (timeout
+    after sending), so the attempt's outcome is unknown (P-1).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str = "error",
+        status_code: int | None = None,
+        retryable: bool = False,
+        unknown: bool = False,
+        user_message: Any = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message)
+        self.kind = kind
+        self.status_code = status_code
+        self.retryable = retryable
+        self.unknown = unknown
+        self.user_message = user_message or _("Le service de paiement ne répond pas. Réessayez dans un instant.")
+        self.retry_after = retry_after
+
+
+class CallbackRejected(Exception):
+    """A callback that must not be acted on: answered with ``status_code``."""
+
+    def __init__(self, reason: str, status_code: int = 400):
+        super().__init__(reason)
+        self.status_code = status_code
+
+
+class InvalidAmount(ValueError):
+    pass
+
+
+def parse_amount(value: Any) -> int | None:
+    """An amount from a vendor as a whole number, or None when unusable.
+
+    Accepts ints, integral floats and numeric strings ("100", "153.00");
+    refuses NaN, infinities, negatives, fractions and garbage (M-8).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite() or number < 0 or number != number.to_integral_value():
+        return None
+    return int(number)
+
+
+def check_amount(value: Any) -> int:
+    """Raise before any provider call unless ``value`` is a positive int (I-22)."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer() and value > 0:
+            return int(value)
+        raise InvalidAmount(f"amount must be a positive integer, got {value!r}")
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value != value.to_integral_value():
+            raise InvalidAmount(f"amount must be a positive integer, got {value!r}")
+        value = int(value)
+    if value <= 0:
+        raise InvalidAmount(f"amount must be a positive integer, got {value!r}")
+    return value
+
+
+class Provider:
+    """Base class of every provider. Subclasses set the class attributes and
+    implement ``initiate``, ``fetch_status`` and ``parse_callback``."""
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    currencies: ClassVar[tuple[str, ...]] = ()
+    countries: ClassVar[tuple[str, ...]] = ()
+    methods: ClassVar[tuple[Method, ...]] = ()
+    required_settings: ClassVar[tuple[str, ...]] = ()
+    has_status_api: ClassVar[bool] = True
+    # Providers that document a minimum polling interval (Novasend: 5–10 s).
+    min_poll_interval: ClassVar[int] = 5
+    # Lifetime of one attempt at the provider (seconds); None → PAYMENT_TTL.
+    payment_ttl: ClassVar[int | None] = None
+    minimum_amount: ClassVar[int] = 1
+
+    def __init__(self, config: dict | None = None, timeout: tuple[float, float] | None = None):
+        self.config = dict(config if config is not None else settings.PAYMENT_PROVIDERS.get(self.code, {}))
+        self.base_url = self.config.get("base_url", "").rstrip("/")
+        self.timeout = timeout or settings.PAYMENT_HTTP_TIMEOUT
+        self.session = requests.Session()
+        self.exchanges: list[dict] = []
+
+    # --- what checkout needs -------------------------------------------------
+    def is_configured(self) -> bool:
+        return bool(self.base_url) and all(self.config.get(key) for key in self.required_settings)
+
+    def supports(self, currency: str) -> bool:
+        return currency in self.currencies
+
+    def method(self, code: str) -> Method | None:
+        return next((m for m in self.methods if m.code == code), None)
+
+    # --- the contract ----------------------------------------------------------
+    def initiate(self, request: PaymentRequest) -> Initiation:
+        raise NotImplementedError
+
+    def fetch_status(self, payment: PaymentView) -> StatusResult:
+        raise NotImplementedError
+
+    def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:
+        raise NotImplementedError
+
+    # --- plumbing --------------------------------------------------------------
+    def auth_headers(self) -> dict[str, str]:
+        return {}
+
+    def request(self, method: str, path: str, *, json_body: Any = None, headers: dict | None = None, params: dict | None = None) -> requests.Response:
+        """One HTTP call with timeouts; returns the response for any status
+        below 500 except 429, raises ``ProviderError`` otherwise."""
+        url = self.base_url + path
+        all_headers = {"Accept": "application/json", **self.auth_headers(), **(headers or {})}
+        record: dict[str, Any] = {
+            "method": method,
+            "url": url,
+            "headers": redact_headers(all_headers),
+            "params": redact(params) if params else None,
+            "body": redact(json_body) if json_body is not None else None,
+        }
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, json=json_body, headers=all_headers, params=params, timeout=self.timeout)
+        except requests.Timeout as exc:
+            record.update(error="timeout", elapsed_ms=int((time.monotonic() - started) * 1000))
+            self.exchanges.append(record)
+            # A read timeout after sending: the provider may have acted.
+            raise ProviderError(f"{self.code}: timeout", kind="timeout", retryable=True, unknown=not isinstance(exc, requests.ConnectTimeout)) from exc
+        except requests.RequestException as exc:
+            record.update(error=f"connection: {type(exc).__name__}", elapsed_ms=int((time.monotonic() - started) * 1000))
+            self.exchanges.append(record)
+            raise ProviderError(f"{self.code}: connection error {type(exc).__name__}", kind="connection", retryable=True) from exc
+        record.update(
+            status=response.status_code,
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+            response=redact(self._safe_json(response)) if response.content else None,
+        )
+        self.exchanges.append(record)
+        if response.status_code == 429:
+            raise ProviderError(
+                f"{self.code}: rate limited",
+                kind="rate_limited",
+                status_code=429,
+                retryable=True,
+                retry_after=_retry_after(response),
+            )
+        if response.status_code >= 500:
+            raise ProviderError(f"{self.code}: HTTP {response.status_code}", kind="http", status_code=response.status_code, retryable=True)
+        return response
+
+    @staticmethod
+    def _safe_json(response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            return {"non_json_body": response.text[:500]}
+
+    @staticmethod
+    def json_object(response: requests.Response) -> dict | None:
+        """The body as a JSON object, or None (HTML error page, truncated JSON, a list)."""
+        try:
+            data = response.json()
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    @staticmethod
+    def load_json_object(body: bytes) -> dict:
+        """A callback body as a JSON object, or ``CallbackRejected`` (C-15)."""
+        try:
+            data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise CallbackRejected("malformed JSON body") from exc
+        if not isinstance(data, dict):
+            raise CallbackRejected("JSON body is not an object")
+        return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON here")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

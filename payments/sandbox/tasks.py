@@ -1,0 +1,30 @@
+"""Callback delivery from the sandbox, the way a vendor's server would."""
+
+import logging
+
+import requests
+from celery import shared_task
+from django.conf import settings
+
+from .core import emulator
+from .models import SandboxPayment
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=3, default_retry_delay=2)
+def deliver_callback(self, sandbox_payment_id: int) -> int | None:
+    sp = SandboxPayment.objects.get(pk=sandbox_payment_id)
+    built = emulator(sp.provider).callback_request(sp)
+    if not built:
+        return None
+    url, body, headers = built
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=settings.PAYMENT_HTTP_TIMEOUT)
+    except requests.RequestException as exc:
+        log.warning("sandbox callback to %s failed: %s", url, type(exc).__name__)
+        raise self.retry(exc=exc) from None
+    SandboxPayment.objects.filter(pk=sp.pk).update(callbacks_sent=sp.callbacks_sent + 1)
+    if response.status_code >= 500:
+        raise self.retry()
+    return response.status_code

@@ -1,0 +1,520 @@
+"""The only code that moves a payment (and, through it, an order) between states.
+
+Entry points: ``start_payment`` (checkout), ``check_payment`` (return view,
+poller, staff action), ``apply_status`` (every one of them, and the
+callback task of providers whose callback carries the result), and
+``sweep`` (the periodic safety net).
+
+Rules every caller can rely on:
+
+* Lock order: the order row, then the payment row, both ``select_for_update``
+  inside ``atomic()`` — the same order everywhere, so two paths never
+  deadlock. No lock is held during a provider call.
+* Forward only: ``pending → succeeded | failed | expired | cancelled``; a final
+  state never changes. A success reported for an attempt that has already
+  ended, a second success on a paid order, or money that does not match the
+  order is flagged ``needs_review`` for staff — never fulfilled, never dropped.
+* Exactly once: the order is marked paid once (its confirmation e-mail is sent
+  after commit, guarded by a flag); stock is released once
+  (``Order.stock_reserved``).
+* Polls are enqueued only after commit; the schedule lives in
+  ``Payment.next_check_at`` so a lost task or a dead broker loses nothing:
+  ``sweep`` re-queues whatever is overdue.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shop import services as shop_services
+from shop.emails import alert_staff, send_order_confirmation
+from shop.models import Order
+
+from .models import FINAL_STATUSES, Payment, PaymentEvent, PaymentStatus
+from .providers import UnknownProvider, get_provider
+from .providers.base import (
+    Flow,
+    InvalidAmount,
+    Outcome,
+    PaymentRequest,
+    PaymentView,
+    Provider,
+    ProviderError,
+    StatusResult,
+    check_amount,
+)
+from .redaction import redact
+
+log = logging.getLogger(__name__)
+
+OUTCOME_TO_STATUS = {
+    Outcome.SUCCEEDED: PaymentStatus.SUCCEEDED,
+    Outcome.FAILED: PaymentStatus.FAILED,
+    Outcome.EXPIRED: PaymentStatus.EXPIRED,
+    Outcome.CANCELLED: PaymentStatus.CANCELLED,
+}
+# How an order ends when its last live attempt ends without money.
+ORDER_STATUS_AFTER = {
+    PaymentStatus.FAILED: Order.Status.PENDING_PAYMENT,  # payable again
+    PaymentStatus.EXPIRED: Order.Status.EXPIRED,
+    PaymentStatus.CANCELLED: Order.Status.CANCELLED,
+}
+SCHEDULING_SOURCES = {"poll", "sweep", "staff"}
+
+
+class PaymentStartError(Exception):
+    """Checkout cannot start this payment; ``message`` is for the shopper."""
+
+    def __init__(self, message: Any, payment: Payment | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.payment = payment
+
+
+# --- small helpers ------------------------------------------------------------
+def absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def payment_view(payment: Payment) -> PaymentView:
+    return PaymentView(
+        reference=str(payment.reference),
+        provider_reference=payment.provider_reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        method=payment.method,
+    )
+
+
+def record(payment: Payment | None, provider: str, kind: str, message: str, data: Any = None) -> PaymentEvent:
+    return PaymentEvent.objects.create(
+        payment=payment, provider=provider, kind=kind, message=str(message)[:300], data=redact(data) if data is not None else {}
+    )
+
+
+def record_exchanges(payment: Payment, provider: Provider) -> None:
+    """Store the provider's outbound requests/answers (already redacted)."""
+    if provider.exchanges:
+        PaymentEvent.objects.bulk_create(
+            PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.REQUEST, message=f"{x['method']} {x['url']}"[:300], data=x)
+            for x in provider.exchanges
+        )
+        provider.exchanges.clear()
+
+
+def poll_delay(check_count: int, provider: Provider | None = None, retry_after: float | None = None) -> float:
+    """Growing delay before the next status check, with jitter (Q-5), never
+    below the provider's minimum interval nor a 429's Retry-After (P-4)."""
+    backoff = settings.PAYMENT_POLL_BACKOFF
+    base = backoff[min(check_count, len(backoff) - 1)]
+    delay = base * random.uniform(0.85, 1.15)
+    floor = max(provider.min_poll_interval if provider else 0, retry_after or 0)
+    return min(max(delay, floor), max(backoff))
+
+
+def enqueue_poll(payment_id: int, countdown: float = 0) -> None:
+    """Send the poll task; a broker outage is logged, not raised (F-3): the
+    schedule is in the database and the sweep will pick the payment up."""
+    from .tasks import poll_payment
+
+    try:
+        poll_payment.apply_async((payment_id,), countdown=max(0, countdown))
+    except Exception as exc:  # kombu/redis errors vary by transport
+        log.warning("poll of payment %s not enqueued (%s); the sweep will do it", payment_id, type(exc).__name__)
+
+
+# --- start ----------------------------------------------------------------------
+def _payment_request(order: Order, payment: Payment, provider: Provider, otp: str) -> PaymentRequest:
+    ref = str(payment.reference)
+    lines = list(order.lines.all())
+    items = tuple(
+        {"name": line.product_name[:100], "description": line.product_name[:100], "quantity": line.quantity, "unit_price": line.unit_price, "total_price": line.line_total}
+        for line in lines
+    )
+    return PaymentRequest(
+        reference=ref,
+        amount=check_amount(payment.amount),
+        currency=payment.currency,
+        description=_("Commande %(number)s — %(shop)s") % {"number": order.number, "shop": settings.SHOP_NAME},
+        items=items,
+        customer_name=order.full_name,
+        customer_email=order.email,
+        customer_phone=order.phone,
+        country=order.country,
+        method=payment.method,
+        return_url=absolute(reverse("payments:return", args=[ref])),
+        cancel_url=absolute(reverse("payments:cancel", args=[ref])),
+        callback_url=absolute(reverse("payments:callback", args=[provider.code])),
+        otp=otp,
+        payer_phone=payment.payer_phone or order.phone,
+    )
+
+
+def start_payment(order: Order, provider_code: str, method_code: str = "", payer_phone: str = "", otp: str = "") -> Payment:
+    """Create an attempt for ``order`` and ask the provider to start it.
+
+    Returns the payment (with ``redirect_url`` or ``instructions``). A second
+    call while an attempt is live returns that attempt instead of creating a
+    new charge (I-6), unless the shopper picked another provider or method,
+    in which case the live one is checked and, if still unpaid, cancelled.
+    Raises ``PaymentStartError`` with a message for the shopper.
+    """
+    try:
+        provider = get_provider(provider_code)
+    except UnknownProvider:
+        raise PaymentStartError(_("Ce moyen de paiement n'existe pas.")) from None
+    if not provider.is_configured() or not provider.supports(order.currency):
+        raise PaymentStartError(_("Ce moyen de paiement n'est pas disponible pour cette boutique."))
+    method = provider.method(method_code) if method_code else provider.methods[0]
+    if method is None:
+        raise PaymentStartError(_("Choisissez un moyen de paiement proposé."))
+    if method.flow == Flow.OTP and not (otp.isdigit() and 4 <= len(otp) <= 8):
+        raise PaymentStartError(_("Saisissez le code OTP reçu par SMS (4 à 8 chiffres)."))
+    try:
+        check_amount(order.total)
+    except InvalidAmount:
+        raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
+    if order.total < provider.minimum_amount:
+        raise PaymentStartError(_("%(name)s n'accepte pas les paiements de moins de %(min)s.") % {"name": provider.name, "min": provider.minimum_amount})
+
+    live = order.payments.filter(status=PaymentStatus.PENDING).first()
+    if live and live.provider == provider.code and live.method == method.code and method.flow != Flow.OTP:
+        if live.redirect_url or (live.provider_reference and not live.initiation_unknown):
+            return live  # double submit or a second tab: the same attempt
+        return _initiate(live, order, otp="")  # retry after an unknown outcome (P-1)
+    if live:
+        live = check_payment(live.pk, source="supersede")
+        if live.status == PaymentStatus.PENDING:
+            cancel_payment(live.pk, reason="superseded by a new attempt")
+        order.refresh_from_db()
+        if order.status == Order.Status.PAID:
+            raise PaymentStartError(_("Cette commande est déjà payée."))
+
+    now = timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if not order.is_payable:
+            raise PaymentStartError(_("Cette commande ne peut plus être payée."))
+        if order.payments.filter(status=PaymentStatus.PENDING).exists():
+            raise PaymentStartError(_("Un paiement est déjà en cours pour cette commande."))
+        try:
+            shop_services.reserve_stock_again(order)
+        except shop_services.OutOfStock as exc:
+            raise PaymentStartError(exc.message) from None
+        payment = Payment.objects.create(
+            order=order,
+            provider=provider.code,
+            method=method.code,
+            payer_phone=payer_phone if method.needs_phone else "",
+            amount=order.total,
+            currency=order.currency,
+            deadline=now + timedelta(seconds=provider.payment_ttl or settings.PAYMENT_TTL),
+            next_check_at=now + timedelta(seconds=poll_delay(0, provider)),
+        )
+        record(payment, provider.code, PaymentEvent.Kind.DECISION, "attempt created", {"method": method.code, "amount": payment.amount, "currency": payment.currency})
+    return _initiate(payment, order, otp=otp, provider=provider)
+
+
+def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | None = None) -> Payment:
+    provider = provider or get_provider(payment.provider)
+    try:
+        request = _payment_request(order, payment, provider, otp)
+        initiation = provider.initiate(request)
+    except ProviderError as exc:
+        record_exchanges(payment, provider)
+        return _initiation_failed(payment, provider, exc)
+    except InvalidAmount as exc:
+        record_exchanges(payment, provider)
+        _finish_locally(payment.pk, PaymentStatus.FAILED, f"refused before the provider call: {exc}")
+        raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
+    record_exchanges(payment, provider)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        payment.provider_reference = initiation.provider_reference[:512]
+        payment.redirect_url = initiation.redirect_url
+        payment.instructions = initiation.instructions
+        payment.initiation_unknown = False
+        payment.last_error = ""
+        payment.save(update_fields=["provider_reference", "redirect_url", "instructions", "initiation_unknown", "last_error", "updated_at"])
+        record(payment, provider.code, PaymentEvent.Kind.DECISION, "initiated", {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)})
+        transaction.on_commit(lambda: enqueue_poll(payment.pk, (payment.next_check_at - timezone.now()).total_seconds()))
+    if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):
+        payment = apply_status(payment.pk, StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"), source="initiate")
+    return payment
+
+
+def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError) -> Payment:
+    """A timeout leaves the attempt pending with an unknown outcome (P-1);
+    any other failure ends it. The order keeps its stock until its TTL (P-2)."""
+    if exc.unknown:
+        with transaction.atomic():
+            locked = Payment.objects.select_for_update().get(pk=payment.pk)
+            locked.initiation_unknown = True
+            locked.last_error = str(exc)[:500]
+            locked.save(update_fields=["initiation_unknown", "last_error", "updated_at"])
+            record(locked, provider.code, PaymentEvent.Kind.ERROR, "initiation outcome unknown", {"error": str(exc)})
+            transaction.on_commit(lambda: enqueue_poll(locked.pk, provider.min_poll_interval))
+        raise PaymentStartError(_("Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas débité deux fois."), payment=locked)
+    _finish_locally(payment.pk, PaymentStatus.FAILED, f"initiation failed: {exc}", keep_stock=True)
+    raise PaymentStartError(exc.user_message, payment=payment)
+
+
+def _finish_locally(payment_id: int, status: str, reason: str, keep_stock: bool = False) -> Payment:
+    """End a pending attempt on our own decision (no provider answer)."""
+    with transaction.atomic():
+        order, payment = _lock(payment_id)
+        if payment.is_final:
+            return payment
+        _finalise(payment, order, status, reason, keep_stock=keep_stock)
+        return payment
+
+
+def cancel_payment(payment_id: int, reason: str = "cancelled") -> Payment:
+    """Cancel a live attempt on our side (shopper switched provider)."""
+    return _finish_locally(payment_id, PaymentStatus.CANCELLED, reason, keep_stock=True)
+
+
+# --- status ------------------------------------------------------------------------
+def check_payment(payment_id: int, source: str = "poll", timeout: tuple[float, float] | None = None) -> Payment:
+    """Ask the provider for the status of a payment and apply the answer.
+
+    Safe to call any number of times, concurrently (Q-1, F-1): the provider
+    call holds no lock, ``apply_status`` serialises the transition.
+    """
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.is_final and source != "staff":
+        return payment
+    provider = get_provider(payment.provider, timeout=timeout)
+    try:
+        result = None if provider.has_status_api else _result_from_callbacks(payment, provider)
+        result = result or provider.fetch_status(payment_view(payment))
+    except ProviderError as exc:
+        result = StatusResult(Outcome.UNKNOWN, message=str(exc), retry_after=exc.retry_after)
+    finally:
+        record_exchanges(payment, provider)
+    return apply_status(payment.pk, result, source=source)
+
+
+def _lock(payment_id: int) -> tuple[Order, Payment]:
+    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
+    order = Order.objects.select_for_update().get(pk=order_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    return order, payment
+
+
+def apply_status(payment_id: int, result: StatusResult, source: str) -> Payment:
+    """Apply a provider-reported status under lock (M-1). Idempotent."""
+    with transaction.atomic():
+        order, payment = _lock(payment_id)
+        _apply(order, payment, result, source)
+        return payment
+
+
+def _apply(order: Order, payment: Payment, result: StatusResult, source: str) -> None:
+    outcome = result.outcome
+    info = {"source": source, "outcome": outcome.value, "amount": result.amount, "currency": result.currency, "message": result.message[:200]}
+    if payment.is_final:
+        if outcome == Outcome.SUCCEEDED and payment.status != PaymentStatus.SUCCEEDED:
+            _flag(payment, order, f"provider reports success after the attempt ended as {payment.status}: refund or fulfil by hand")
+        else:
+            record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"ignored ({outcome.value}): already {payment.status}", info)
+        return
+    if outcome in (Outcome.PENDING, Outcome.UNKNOWN):
+        _still_pending(order, payment, result, source, info)
+        return
+    if outcome == Outcome.SUCCEEDED:
+        _succeeded(order, payment, result, info)
+        return
+    status = OUTCOME_TO_STATUS[outcome]
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"{status} ({source})", info)
+    _finalise(payment, order, status, result.message or str(outcome))
+
+
+def _still_pending(order: Order, payment: Payment, result: StatusResult, source: str, info: dict) -> None:
+    now = timezone.now()
+    if source not in SCHEDULING_SOURCES:
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"still {result.outcome.value} ({source})", info)
+        return
+    if now >= payment.deadline:
+        if result.outcome == Outcome.UNKNOWN:
+            payment.needs_review = True
+            payment.review_reason = _append(payment.review_reason, "status unknown at the deadline: check with the provider")
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"expired at the deadline ({result.outcome.value})", info)
+        _finalise(payment, order, PaymentStatus.EXPIRED, "deadline passed")
+        return
+    provider = get_provider(payment.provider)
+    delay = poll_delay(payment.check_count, provider, result.retry_after)
+    payment.check_count += 1
+    payment.next_check_at = min(now + timedelta(seconds=delay), payment.deadline)
+    if result.outcome == Outcome.UNKNOWN:
+        payment.last_error = result.message[:500]
+    payment.save(update_fields=["check_count", "next_check_at", "last_error", "needs_review", "review_reason", "updated_at"])
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"still {result.outcome.value}, next check in {delay:.0f}s", info)
+    countdown = (payment.next_check_at - now).total_seconds()
+    transaction.on_commit(lambda: enqueue_poll(payment.pk, countdown))
+
+
+def _succeeded(order: Order, payment: Payment, result: StatusResult, info: dict) -> None:
+    problems = []
+    if result.amount is None or result.amount != payment.amount:
+        problems.append(f"amount {result.amount!r} reported, {payment.amount} expected")
+    if not result.currency or result.currency.upper() != payment.currency:
+        problems.append(f"currency {result.currency!r} reported, {payment.currency} expected")
+    if problems:
+        # Not paid: a human compares with the provider's back office (M-4).
+        payment.next_check_at = None
+        payment.save(update_fields=["next_check_at", "updated_at"])
+        _flag(payment, order, "success with mismatching money: " + "; ".join(problems), info)
+        return
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.finalised_at = timezone.now()
+    payment.next_check_at = None
+    payment.save(update_fields=["status", "finalised_at", "next_check_at", "updated_at"])
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"succeeded ({info['source']})", info)
+    if order.status == Order.Status.PAID or order.paid_at:
+        _flag(payment, order, "second successful payment for an order already paid: refund it")
+        return
+    if not order.stock_reserved:
+        try:
+            shop_services.reserve_stock_again(order)
+        except shop_services.OutOfStock as exc:
+            _flag(payment, order, f"paid after its stock was released and {exc.product.name} is now short: refund or restock")
+            return
+    if shop_services.mark_paid(order):
+        order_id = order.pk
+        transaction.on_commit(lambda: send_order_confirmation(order_id))
+
+
+def _finalise(payment: Payment, order: Order, status: str, reason: str, keep_stock: bool = False) -> None:
+    payment.status = status
+    payment.finalised_at = timezone.now()
+    payment.next_check_at = None
+    if status != PaymentStatus.SUCCEEDED:
+        payment.last_error = reason[:500]
+    payment.save(update_fields=["status", "finalised_at", "next_check_at", "last_error", "needs_review", "review_reason", "updated_at"])
+    if keep_stock or order.status != Order.Status.PENDING_PAYMENT:
+        return
+    if order.payments.filter(status=PaymentStatus.PENDING).exclude(pk=payment.pk).exists():
+        return
+    if shop_services.release_stock(order, ORDER_STATUS_AFTER.get(status, Order.Status.PENDING_PAYMENT)):
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, "order stock released", {"order": order.pk})
+
+
+def _flag(payment: Payment, order: Order, reason: str, info: dict | None = None) -> None:
+    payment.needs_review = True
+    payment.review_reason = _append(payment.review_reason, reason)
+    payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"needs review: {reason}", info or {})
+    subject = f"Payment {payment.reference} needs review"
+    body = f"Order {order.number}, {payment.provider} {payment.amount} {payment.currency}: {reason}"
+    transaction.on_commit(lambda: alert_staff(subject, body))
+
+
+def _append(existing: str, reason: str) -> str:
+    return f"{existing}\n{reason}".strip() if reason not in existing else existing
+
+
+# --- callbacks ------------------------------------------------------------------------
+def process_callback(event_id: int) -> Payment | None:
+    """Act on a stored, locally-valid callback: it only triggers a status
+    check (W-6); for a provider without a status API the check reads the
+    result from the stored callbacks (``_result_from_callbacks``)."""
+    payment_id = PaymentEvent.objects.values_list("payment_id", flat=True).get(pk=event_id)
+    if payment_id is None:
+        return None
+    return check_payment(payment_id, source="callback")
+
+
+def _result_from_callbacks(payment: Payment, provider: Provider) -> StatusResult | None:
+    """The newest final result carried by a valid stored callback, for
+    providers whose callback is the only source of truth (LengoPay)."""
+    events = payment.events.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True).order_by("-created_at", "-id")
+    for body, headers in events.values_list("body", "headers")[:20]:
+        try:
+            info = provider.parse_callback(bytes(body or b""), headers or {})
+        except Exception:  # a row that no longer parses is skipped, not fatal
+            continue
+        if info.result is not None and info.result.outcome not in (Outcome.PENDING, Outcome.UNKNOWN):
+            return info.result
+    return None
+
+
+# --- sweep -----------------------------------------------------------------------------
+@dataclass
+class SweepReport:
+    enqueued: list[int]
+    emails: int = 0
+    orders_expired: int = 0
+
+
+def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
+    """Re-queue every pending payment whose next check is overdue, once.
+
+    ``skip_locked`` plus moving ``next_check_at`` forward by a lease make two
+    sweeps at once enqueue each payment once (Q-7, F-5). Also retries unsent
+    confirmation e-mails and expires unpaid orders whose stock is still held
+    with no live attempt.
+    """
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=settings.PAYMENT_SWEEP_GRACE)
+    with transaction.atomic():
+        ids = list(
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(status=PaymentStatus.PENDING, needs_review=False, next_check_at__lte=overdue)
+            .order_by("next_check_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if ids:
+            Payment.objects.filter(pk__in=ids).update(next_check_at=now + timedelta(seconds=lease_seconds))
+            transaction.on_commit(lambda: [enqueue_poll(pk) for pk in ids])
+    report = SweepReport(enqueued=ids)
+    for order_id in Order.objects.filter(status=Order.Status.PAID, confirmation_sent_at__isnull=True).values_list("pk", flat=True)[:50]:
+        report.emails += send_order_confirmation(order_id)
+    report.orders_expired = expire_stale_orders(now)
+    return report
+
+
+def expire_stale_orders(now) -> int:
+    """Release stock of unpaid orders with no live attempt after PAYMENT_TTL
+    (e.g. the provider refused to start and the shopper left, P-2)."""
+    cutoff = now - timedelta(seconds=settings.PAYMENT_TTL)
+    candidates = Order.objects.filter(status=Order.Status.PENDING_PAYMENT, stock_reserved=True, created_at__lt=cutoff).exclude(
+        payments__status=PaymentStatus.PENDING
+    )
+    expired = 0
+    for order_id in candidates.values_list("pk", flat=True)[:100]:
+        with transaction.atomic():
+            order = Order.objects.select_for_update(skip_locked=True).filter(pk=order_id).first()
+            if order is None or order.status != Order.Status.PENDING_PAYMENT:
+                continue
+            if order.payments.filter(status=PaymentStatus.PENDING).exists():
+                continue
+            expired += shop_services.release_stock(order, Order.Status.EXPIRED)
+    return expired
+
+
+def overdue_pending(bound: timedelta = timedelta(minutes=15)):
+    """Payments still pending past their deadline + bound (M-7 metric)."""
+    return Payment.objects.filter(status=PaymentStatus.PENDING, needs_review=False, deadline__lt=timezone.now() - bound)
+
+
+__all__ = [
+    "FINAL_STATUSES",
+    "PaymentStartError",
+    "apply_status",
+    "cancel_payment",
+    "check_payment",
+    "process_callback",
+    "start_payment",
+    "sweep",
+]

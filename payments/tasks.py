@@ -1,0 +1,53 @@
+"""Celery tasks: thin wrappers that take ids and call ``payments.services``.
+
+Every task is idempotent (Q-1): it re-reads the rows under lock, so a
+redelivery after a worker crash (``acks_late`` + ``reject_on_worker_lost``,
+Q-3) or a duplicate enqueue changes nothing twice. Database and provider
+outages are retried with back-off and jitter, capped (Q-5, F-7).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError, InterfaceError
+
+from . import services
+from .models import Payment
+
+log = logging.getLogger(__name__)
+
+RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(acks_late=True, **RETRY)
+def poll_payment(payment_id: int) -> str:
+    """Check one payment's status; the services schedule the next check."""
+    try:
+        payment = services.check_payment(payment_id, source="poll")
+    except Payment.DoesNotExist:
+        return "missing"
+    return payment.status
+
+
+@shared_task(acks_late=True, **RETRY)
+def process_callback(event_id: int) -> str:
+    """Act on a stored callback (W-6: the status API decides)."""
+    payment = services.process_callback(event_id)
+    return payment.status if payment else "ignored"
+
+
+@shared_task(acks_late=True, **RETRY)
+def sweep_payments() -> int:
+    """Periodic safety net (beat): re-queue overdue checks."""
+    report = services.sweep()
+    if report.enqueued or report.emails or report.orders_expired:
+        log.info("sweep: %s checks enqueued, %s e-mails sent, %s orders expired", len(report.enqueued), report.emails, report.orders_expired)
+    return len(report.enqueued)

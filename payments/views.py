@@ -1,0 +1,278 @@
+"""Payment pages and the provider webhook.
+
+Thin views: they parse the request, call ``payments.services`` and render.
+The order's token in the URL is what proves a guest holds the order; every
+lookup joins on it, so another order's token or a bare payment reference
+gives 404 (S-4, I-15).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
+
+from shop.cart import remember_order
+from shop.models import Order
+
+from . import services
+from .models import Payment, PaymentEvent
+from .providers import UnknownProvider, checkout_providers, get_provider
+from .providers.base import CallbackRejected, Flow
+from .redaction import redact_headers
+
+log = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json",)
+
+
+# --- choosing and starting a payment ------------------------------------------
+def _offers(order: Order) -> list[dict]:
+    """Provider/method choices for the pay page, with the USSD code filled in."""
+    offers = []
+    for provider in checkout_providers(order.currency):
+        if order.total < provider.minimum_amount:
+            continue
+        for method in provider.methods:
+            if method.countries and order.country not in method.countries and provider.countries and order.country not in provider.countries:
+                continue
+            offers.append(
+                {
+                    "value": f"{provider.code}:{method.code}",
+                    "provider": provider,
+                    "method": method,
+                    "ussd": method.ussd.format(amount=order.total) if method.ussd else "",
+                }
+            )
+    return offers
+
+
+def _payer_phone(raw: str, order: Order, countries: tuple[str, ...]) -> str:
+    """E.164 of the wallet to debit, or ValueError with a message."""
+    text = (raw or order.phone).strip()
+    if "\x00" in text or len(text) > 30:
+        raise ValueError(_("Numéro de téléphone invalide."))
+    try:
+        number = phonenumbers.parse(text, order.country)
+    except phonenumbers.NumberParseException:
+        raise ValueError(_("Numéro de téléphone invalide.")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(_("Numéro de téléphone invalide."))
+    region = phonenumbers.region_code_for_number(number)
+    if countries and region not in countries:
+        raise ValueError(_("Ce moyen de paiement n'accepte que les numéros de : %(countries)s.") % {"countries": ", ".join(countries)})
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@never_cache
+@ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_PAYMENT_START, method="POST", block=True)
+@require_http_methods(["GET", "POST"])
+def pay(request, token: str):
+    """Choose how to pay an order, then start the attempt."""
+    order = get_object_or_404(Order, token=token)
+    remember_order(request, order)
+    live = order.payments.filter(status="pending").first()
+    offers = _offers(order)
+    context = {"order": order, "offers": offers, "live": live, "lines": order.lines.all()}
+    if not order.is_payable:
+        return redirect(order)
+    if request.method == "GET":
+        context["chosen"] = request.GET.get("choice", "")
+        return render(request, "payments/pay.html", context)
+
+    choice = request.POST.get("choice", "")
+    offer = next((o for o in offers if o["value"] == choice), None)
+    if offer is None:
+        context["error"] = _("Choisissez un moyen de paiement proposé.")
+        return render(request, "payments/pay.html", context, status=400)
+    method = offer["method"]
+    context["chosen"] = choice
+    payer_phone = ""
+    if method.needs_phone:
+        try:
+            payer_phone = _payer_phone(request.POST.get("payer_phone", ""), order, method.countries or offer["provider"].countries)
+        except ValueError as exc:
+            context["error"] = str(exc)
+            context["payer_phone"] = request.POST.get("payer_phone", "")[:30]
+            return render(request, "payments/pay.html", context, status=400)
+    otp = request.POST.get("otp", "").strip()
+    if method.flow == Flow.OTP and "otp" not in request.POST:
+        context.update(offer=offer, payer_phone=payer_phone)
+        return render(request, "payments/otp.html", context)
+    try:
+        payment = services.start_payment(order, offer["provider"].code, method.code, payer_phone=payer_phone, otp=otp)
+    except services.PaymentStartError as exc:
+        context["error"] = exc.message
+        template = "payments/otp.html" if method.flow == Flow.OTP else "payments/pay.html"
+        context.update(offer=offer, payer_phone=payer_phone)
+        return render(request, template, context, status=400 if exc.payment is None else 200)
+    if payment.redirect_url and payment.status == "pending":
+        return HttpResponseRedirect(payment.redirect_url)
+    return redirect("payments:wait", token=order.token, reference=payment.reference)
+
+
+def _holder_payment(token: str, reference) -> Payment:
+    return get_object_or_404(Payment.objects.select_related("order"), reference=reference, order__token=token)
+
+
+@never_cache
+@require_GET
+def wait(request, token: str, reference: uuid.UUID):
+    """The waiting page: instructions while pending, the truth once final."""
+    payment = _holder_payment(token, reference)
+    if payment.is_final and payment.status == "succeeded" and not payment.needs_review:
+        return redirect(payment.order)
+    return render(request, "payments/wait.html", _wait_context(payment))
+
+
+def _wait_context(payment: Payment) -> dict:
+    provider = get_provider(payment.provider)
+    method = provider.method(payment.method)
+    sandbox_phone = ""
+    if settings.PAYMENTS_SANDBOX and payment.provider_reference and method and method.flow != Flow.REDIRECT:
+        sandbox_phone = reverse("sandbox:page", args=[payment.provider, payment.provider_reference])
+    return {
+        "payment": payment,
+        "order": payment.order,
+        "provider": provider,
+        "method": method,
+        "sandbox_phone": sandbox_phone,
+        "status_url": reverse("payments:status", args=[payment.order.token, payment.reference]),
+    }
+
+
+@never_cache
+@require_GET
+def status_json(request, token: str, reference: uuid.UUID):
+    """Small JSON for the waiting page's script (holder only)."""
+    payment = _holder_payment(token, reference)
+    return JsonResponse(
+        {
+            "status": payment.status,
+            "final": payment.is_final or payment.needs_review,
+            "label": payment.get_status_display(),
+            "order_status": payment.order.status,
+            "next": payment.order.get_absolute_url(),
+        }
+    )
+
+
+@never_cache
+@ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_ORDER_PAGE, block=True)
+@require_GET
+def provider_return(request, reference: uuid.UUID, cancelled: bool = False):
+    """Where the provider sends the shopper back. The query string proves
+    nothing (I-16): we ask the provider, apply, and show the truth."""
+    payment = get_object_or_404(Payment.objects.select_related("order"), reference=reference)
+    if not payment.is_final:
+        payment = services.check_payment(payment.pk, source="return", timeout=settings.PAYMENT_RETURN_TIMEOUT)
+    order = payment.order
+    if order.token in request.session.get("orders", []):
+        if payment.status == "succeeded" and not payment.needs_review:
+            return redirect(order)
+        return redirect("payments:wait", token=order.token, reference=payment.reference)
+    # Someone without the order in their session: the status, no order data.
+    return render(request, "payments/returned.html", {"payment": payment, "cancelled": cancelled})
+
+
+# --- the webhook ---------------------------------------------------------------------
+def _client_headers(request) -> dict[str, str]:
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in {"cookie"}}
+    return headers
+
+
+@csrf_exempt  # a provider's server cannot send our CSRF token; it is verified below
+@require_POST
+def callback(request, provider: str):
+    """Store raw, check what can be checked locally, enqueue, answer at once."""
+    try:
+        handler = get_provider(provider)
+    except UnknownProvider:
+        raise Http404 from None
+    remote_ip = request.META.get("REMOTE_ADDR") or None
+    headers = _client_headers(request)
+    stored = {"provider": handler.code, "kind": PaymentEvent.Kind.CALLBACK, "headers": redact_headers(headers), "remote_ip": remote_ip}
+
+    length = _content_length(request)
+    if length is None or length > settings.CALLBACK_MAX_BYTES:
+        PaymentEvent.objects.create(**stored, valid=False, message=f"refused: body too large ({length} bytes)")
+        return JsonResponse({"error": "body too large"}, status=413)
+    content_type = request.content_type or ""
+    body = request.body
+    if content_type not in JSON_TYPES:
+        PaymentEvent.objects.create(**stored, body=body, valid=False, message=f"refused: content type {content_type[:50]!r}")
+        return JsonResponse({"error": "expected application/json"}, status=415 if body else 400)
+    try:
+        info = handler.parse_callback(body, headers)
+    except CallbackRejected as exc:
+        PaymentEvent.objects.create(**stored, body=body, valid=False, message=f"refused: {exc}"[:300])
+        return JsonResponse({"error": str(exc)}, status=exc.status_code)
+
+    payment = _callback_payment(handler.code, info.reference, info.provider_reference)
+    dedup_key = f"{handler.code}:{info.event_id}"[:300] if info.event_id else None
+    try:
+        event = PaymentEvent.objects.create(
+            **stored,
+            payment=payment,
+            body=body,
+            valid=True,
+            dedup_key=dedup_key,
+            message="signed callback" if info.authentic else "unsigned callback (hint only)",
+            data={"reference": info.reference, "provider_reference": info.provider_reference[:120], "signed": bool(info.authentic)},
+        )
+    except IntegrityError:
+        PaymentEvent.objects.create(**stored, payment=payment, body=body, valid=True, message="duplicate delivery")
+        return JsonResponse({"status": "duplicate"})
+    if payment is None:
+        log.warning("callback from %s for an unknown payment (event %s)", handler.code, event.pk)
+        return JsonResponse({"status": "ignored"})
+    _enqueue_callback(event.pk, payment.pk)
+    return JsonResponse({"status": "received"})
+
+
+def _content_length(request) -> int | None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def _callback_payment(provider: str, reference: str, provider_reference: str) -> Payment | None:
+    if reference:
+        try:
+            return Payment.objects.filter(provider=provider, reference=uuid.UUID(str(reference))).first()
+        except ValueError:
+            pass
+    if provider_reference:
+        return Payment.objects.filter(provider=provider, provider_reference=provider_reference).first()
+    return None
+
+
+def _enqueue_callback(event_id: int, payment_id: int) -> None:
+    from .tasks import process_callback
+
+    try:
+        process_callback.delay(event_id)
+    except Exception as exc:  # broker down: the stored row and the poller cover it
+        log.warning("callback event %s not enqueued (%s); payment %s stays on the poll schedule", event_id, type(exc).__name__, payment_id)
+
+
+def safe_next(request, fallback: str) -> str:
+    """A redirect target from user input, only if it is on our host (S-5)."""
+    target = request.GET.get("next") or request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return fallback

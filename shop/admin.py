@@ -1,0 +1,95 @@
+"""Staff screens. Stock typed by staff is applied as a delta with a
+conditional UPDATE, so an edit never overwrites a checkout that reserved
+stock in between (no lost update, never below zero)."""
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from . import services
+from .images import make_thumbnail
+from .models import Category, Order, OrderLine, Product
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "position"]
+    list_editable = ["position"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class AvailabilityFilter(admin.SimpleListFilter):
+    title = _("disponibilité")
+    parameter_name = "availability"
+
+    def lookups(self, request, model_admin):
+        return [("out", _("Rupture")), ("low", _("Stock faible (≤ 3)")), ("in", _("En stock"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "out":
+            return queryset.filter(stock=0)
+        if self.value() == "low":
+            return queryset.filter(stock__gt=0, stock__lte=Product.LOW_STOCK)
+        if self.value() == "in":
+            return queryset.filter(stock__gt=0)
+        return queryset
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "category", "price", "stock", "is_active", "created_at"]
+    list_editable = ["price", "stock", "is_active"]
+    list_filter = ["category", AvailabilityFilter, "is_active"]
+    list_select_related = ["category"]
+    search_fields = ["name", "description", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_per_page = 50
+
+    def save_model(self, request, obj, form, change):
+        if not change or "stock" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+        else:
+            delta = form.cleaned_data["stock"] - (form.initial.get("stock") or 0)
+            fields = [f for f in form.changed_data if f != "stock"]
+            if fields:
+                obj.save(update_fields=fields)
+            try:
+                obj.stock = services.adjust_stock(obj.pk, delta)
+            except services.StockChangeRefused:
+                messages.error(request, _("Stock de « %(name)s » non modifié : des commandes l'ont réservé entre-temps.") % {"name": obj.name})
+        if "image" in form.changed_data:
+            make_thumbnail(obj)
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ["product", "product_name", "unit_price", "quantity"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "created_at", "full_name", "phone", "total", "currency", "status", "paid_at"]
+    list_filter = ["status", "created_at", "country"]
+    date_hierarchy = "created_at"
+    search_fields = ["=token", "email", "phone", "full_name"]
+    readonly_fields = ["token", "total", "currency", "stock_reserved", "paid_at", "confirmation_sent_at", "created_at", "payments_link"]
+    inlines = [OrderLineInline]
+
+    @admin.display(description=_("paiements"))
+    def payments_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("admin:payments_payment_changelist") + f"?order__id__exact={obj.pk}"
+        return format_html('<a href="{}">{}</a>', url, _("Voir les paiements de cette commande"))
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        if search_term.upper().startswith("AS-") and search_term[3:].isdigit():
+            queryset |= self.model.objects.filter(Q(pk=int(search_term[3:])))
+        return queryset, distinct

@@ -1,0 +1,88 @@
+"""The session cart: product ids and quantities, nothing else.
+
+Prices, names and stock are always read from the database when the cart is
+shown or checked out, so a shopper can never set a price (S-3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .models import Order, Product
+
+SESSION_KEY = "cart"
+ORDERS_KEY = "orders"
+
+
+@dataclass
+class CartLine:
+    product: Product
+    quantity: int
+
+    @property
+    def total(self) -> int:
+        return self.product.price * self.quantity
+
+    @property
+    def short(self) -> bool:
+        return self.quantity > self.product.stock
+
+
+class Cart:
+    def __init__(self, request):
+        self.session = request.session
+        raw = self.session.get(SESSION_KEY)
+        self.items: dict[str, int] = raw if isinstance(raw, dict) else {}
+
+    def __len__(self) -> int:
+        return sum(q for q in self.items.values() if isinstance(q, int))
+
+    def quantity(self, product_id: int) -> int:
+        return self.items.get(str(product_id), 0)
+
+    def set(self, product_id: int, quantity: int) -> None:
+        if quantity <= 0:
+            self.items.pop(str(product_id), None)
+        else:
+            self.items[str(product_id)] = min(quantity, settings.CART_MAX_QUANTITY)
+        self._save()
+
+    def remove(self, product_id: int) -> None:
+        self.set(product_id, 0)
+
+    def clear(self) -> None:
+        self.items = {}
+        self._save()
+
+    def quantities(self) -> dict[int, int]:
+        out = {}
+        for key, quantity in self.items.items():
+            if key.isdigit() and isinstance(quantity, int) and quantity > 0:
+                out[int(key)] = quantity
+        return out
+
+    def lines(self) -> list[CartLine]:
+        """Lines for products still on sale, in one query; others are dropped."""
+        quantities = self.quantities()
+        products = Product.objects.available().select_related("category").in_bulk(list(quantities))
+        if len(products) != len(quantities):
+            for missing in set(quantities) - set(products):
+                self.items.pop(str(missing), None)
+            self._save()
+        return [CartLine(products[pid], q) for pid, q in quantities.items() if pid in products]
+
+    def _save(self) -> None:
+        self.session[SESSION_KEY] = self.items
+        self.session.modified = True
+
+
+def cart_total(lines: list[CartLine]) -> int:
+    return sum(line.total for line in lines)
+
+
+def remember_order(request, order: Order) -> None:
+    """Keep the last few order tokens in the session (return view, header link)."""
+    tokens = [t for t in request.session.get(ORDERS_KEY, []) if t != order.token]
+    request.session[ORDERS_KEY] = [order.token, *tokens][:10]

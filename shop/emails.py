@@ -1,0 +1,61 @@
+"""Order e-mails, sent through Django's e-mail backend.
+
+``send_order_confirmation`` is called after the transaction that marked the
+order paid has committed; the ``confirmation_sent_at`` flag, set under the
+order row lock, makes a second call a no-op (one e-mail per paid order). If
+sending fails the flag stays empty and the payment sweep tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .models import Order
+
+log = logging.getLogger(__name__)
+
+
+def render_confirmation(order: Order) -> tuple[str, str, str]:
+    """Subject, text and HTML bodies of the confirmation, in the order's language."""
+    with translation.override(order.language or settings.LANGUAGE_CODE):
+        context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL, "shop_name": settings.SHOP_NAME}
+        subject = _("Votre commande %(number)s est payée") % {"number": order.number}
+        text = render_to_string("shop/email/order_paid.txt", context)
+        html = render_to_string("shop/email/order_paid.html", context)
+    return subject, text, html
+
+
+def send_order_confirmation(order_id: int) -> bool:
+    """Send the paid-order confirmation once; True when this call sent it."""
+    try:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order_id)
+            if order.status != Order.Status.PAID or order.confirmation_sent_at:
+                return False
+            subject, text, html = render_confirmation(order)
+            message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [order.email])
+            message.attach_alternative(html, "text/html")
+            message.send()
+            order.confirmation_sent_at = timezone.now()
+            order.save(update_fields=["confirmation_sent_at"])
+            return True
+    except Exception:
+        log.exception("confirmation e-mail for order %s not sent; the sweep will retry", order_id)
+        return False
+
+
+def alert_staff(subject: str, body: str) -> None:
+    """Tell staff about money that needs a human (mismatch, late success)."""
+    log.warning("staff alert: %s", subject)
+    if settings.SHOP_ALERT_EMAILS:
+        try:
+            EmailMultiAlternatives(f"[{settings.SHOP_NAME}] {subject}", body, settings.DEFAULT_FROM_EMAIL, settings.SHOP_ALERT_EMAILS).send()
+        except Exception:
+            log.exception("staff alert not sent")

@@ -1,0 +1,146 @@
+"""Shopper-facing forms. Every bad input becomes a message in the page (I-1…I-13)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+# Bidi overrides/isolates and zero-width characters: invisible, and used to
+# disguise text (I-11). Removed from every free-text field.
+INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+ASCII_QUANTITY = re.compile(r"^[0-9]{1,3}$")
+
+
+def clean_text(value: str) -> str:
+    value = unicodedata.normalize("NFC", value or "")
+    return INVISIBLE.sub("", value).strip()
+
+
+class QuantityField(forms.CharField):
+    """A whole quantity typed with ASCII digits, 1…CART_MAX_QUANTITY.
+
+    Stricter than IntegerField on purpose: "1.5", "1e3", "０１" (full-width)
+    and 20-digit numbers are refused, not coerced.
+    """
+
+    default_error_messages = {
+        "invalid": _("Saisissez une quantité entière entre 1 et %(max)s."),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("initial", "1")
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        maximum = settings.CART_MAX_QUANTITY
+        if not ASCII_QUANTITY.match(value or "") or not 1 <= int(value) <= maximum:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid", params={"max": maximum})
+        return int(value)
+
+
+class ProductIdField(forms.CharField):
+    def clean(self, value):
+        value = super().clean(value)
+        if not (value or "").isascii() or not value.isdigit() or len(value) > 18:
+            raise forms.ValidationError(_("Produit inconnu."), code="invalid")
+        return int(value)
+
+
+class AddToCartForm(forms.Form):
+    product_id = ProductIdField(max_length=20, widget=forms.HiddenInput)
+    quantity = QuantityField(label=_("Quantité"), widget=forms.NumberInput(attrs={"min": 1, "max": 99, "inputmode": "numeric"}))
+
+
+class RemoveFromCartForm(forms.Form):
+    product_id = ProductIdField(max_length=20, widget=forms.HiddenInput)
+
+
+def country_choices():
+    names = {
+        "BF": _("Burkina Faso"),
+        "CI": _("Côte d'Ivoire"),
+        "SN": _("Sénégal"),
+        "ML": _("Mali"),
+        "BJ": _("Bénin"),
+        "TG": _("Togo"),
+        "NE": _("Niger"),
+        "GN": _("Guinée"),
+        "CM": _("Cameroun"),
+        "GA": _("Gabon"),
+        "CG": _("Congo"),
+        "CD": _("RD Congo"),
+        "GW": _("Guinée-Bissau"),
+    }
+    return [(code, names.get(code, code)) for code in settings.SHOP_COUNTRIES]
+
+
+class CheckoutForm(forms.Form):
+    full_name = forms.CharField(label=_("Nom complet"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    email = forms.EmailField(label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    country = forms.ChoiceField(label=_("Pays"), choices=country_choices)
+    phone = forms.CharField(
+        label=_("Téléphone"),
+        max_length=30,
+        help_text=_("Par exemple 70 12 34 56 ou +226 70 12 34 56."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    address = forms.CharField(label=_("Adresse de livraison (facultatif)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(label=_("Note (facultatif)"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    checkout_key = forms.CharField(max_length=64, widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = country_choices()
+        self.fields["country"].initial = settings.SHOP_DEFAULT_COUNTRY
+
+    def clean_full_name(self):
+        name = clean_text(self.cleaned_data["full_name"])
+        if len(name) < 2:
+            raise forms.ValidationError(_("Indiquez votre nom complet."))
+        return name
+
+    def clean_address(self):
+        return clean_text(self.cleaned_data.get("address", ""))
+
+    def clean_note(self):
+        return clean_text(self.cleaned_data.get("note", ""))
+
+    def clean_checkout_key(self):
+        key = self.cleaned_data.get("checkout_key", "")
+        return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key or "") else ""
+
+    def clean(self):
+        data = super().clean()
+        raw, country = data.get("phone"), data.get("country")
+        if raw and country:
+            try:
+                data["phone"] = normalise_phone(raw, country)
+            except ValueError as exc:
+                self.add_error("phone", str(exc))
+        return data
+
+
+def normalise_phone(raw: str, country: str) -> str:
+    """E.164 for a number typed the local or international way, or ValueError."""
+    text = clean_text(raw)
+    if re.search(r"[A-Za-z]", text):
+        raise ValueError(_("Le numéro de téléphone ne doit contenir que des chiffres."))
+    try:
+        number = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException:
+        raise ValueError(_("Numéro de téléphone invalide.")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(_("Numéro de téléphone invalide pour ce pays."))
+    region = phonenumbers.region_code_for_number(number)
+    if region not in settings.SHOP_COUNTRIES:
+        raise ValueError(_("Nous ne livrons pas ce pays."))
+    if region != country:
+        raise ValueError(_("Ce numéro n'est pas un numéro du pays choisi."))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

@@ -1,0 +1,157 @@
+"""Catalogue and orders.
+
+Money is a whole number in the shop currency (XOF, XAF and GNF have no minor
+unit). Stock is a non-negative integer guarded by a database constraint; it
+only moves through ``shop.services`` with conditional UPDATEs, so concurrent
+checkouts and staff edits never oversell or lose an update.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class Category(models.Model):
+    name = models.CharField(_("nom"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("catégorie")
+        verbose_name_plural = _("catégories")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop:category", args=[self.slug])
+
+
+class ProductQuerySet(models.QuerySet):
+    def available(self):
+        return self.filter(is_active=True)
+
+
+class Product(models.Model):
+    LOW_STOCK = 3
+
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("catégorie"))
+    name = models.CharField(_("nom"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=200, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    price = models.PositiveIntegerField(_("prix"), help_text=_("Montant entier dans la devise de la boutique."))
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    is_active = models.BooleanField(_("en vente"), default=True)
+    image = models.ImageField(_("image"), upload_to="products/", blank=True)
+    thumbnail = models.ImageField(_("vignette"), upload_to="products/thumbs/", blank=True, editable=False)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("produit")
+        verbose_name_plural = _("produits")
+        indexes = [
+            models.Index(fields=["is_active", "-created_at"], name="product_active_new"),
+            models.Index(fields=["is_active", "price"], name="product_active_price"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop:product", args=[self.slug])
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def low_stock(self) -> bool:
+        return 0 < self.stock <= self.LOW_STOCK
+
+
+def new_order_token() -> str:
+    """256 random bits, URL-safe: the only key to a guest's order page."""
+    return secrets.token_urlsafe(32)
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", _("En attente de paiement")
+        PAID = "paid", _("Payée")
+        SHIPPED = "shipped", _("Expédiée")
+        DELIVERED = "delivered", _("Livrée")
+        CANCELLED = "cancelled", _("Annulée")
+        EXPIRED = "expired", _("Expirée")
+
+    token = models.CharField(_("jeton"), max_length=64, unique=True, default=new_order_token, editable=False)
+    # One checkout form = one order, however often it is submitted (I-6).
+    checkout_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    status = models.CharField(_("statut"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT, db_index=True)
+    full_name = models.CharField(_("nom complet"), max_length=120)
+    email = models.EmailField(_("e-mail"), max_length=254)
+    phone = models.CharField(_("téléphone"), max_length=20, help_text=_("Format E.164"))
+    country = models.CharField(_("pays"), max_length=2)
+    address = models.TextField(_("adresse de livraison"), max_length=500, blank=True)
+    note = models.TextField(_("note"), max_length=1000, blank=True)
+    language = models.CharField(max_length=8, default="fr")
+    currency = models.CharField(_("devise"), max_length=3)
+    total = models.PositiveBigIntegerField(_("total"))
+    # True while the order's lines hold stock (set by place_order, cleared by release_stock).
+    stock_reserved = models.BooleanField(_("stock réservé"), default=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(_("payée le"), null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("commande")
+        verbose_name_plural = _("commandes")
+
+    def __str__(self) -> str:
+        return _("Commande %(number)s") % {"number": self.number}
+
+    @property
+    def number(self) -> str:
+        """A short public label; never used to look an order up."""
+        return f"AS-{self.pk:06d}" if self.pk else "AS-?"
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop:order", args=[self.token])
+
+    @property
+    def site_url(self) -> str:
+        return settings.SITE_URL + self.get_absolute_url()
+
+    @property
+    def is_payable(self) -> bool:
+        return self.status in {self.Status.PENDING_PAYMENT, self.Status.CANCELLED, self.Status.EXPIRED}
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    product_name = models.CharField(_("produit"), max_length=200)
+    unit_price = models.PositiveIntegerField(_("prix unitaire"))
+    quantity = models.PositiveIntegerField(_("quantité"))
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("ligne")
+        verbose_name_plural = _("lignes")
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product_name}"
+
+    @property
+    def line_total(self) -> int:
+        return self.unit_price * self.quantity

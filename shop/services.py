@@ -1,0 +1,160 @@
+"""Writes of the shop: placing orders and moving stock.
+
+Stock only moves with conditional UPDATEs (``stock = stock - q WHERE stock >=
+q``), taken in product-id order, so concurrent checkouts never oversell and
+never deadlock (M-5), and staff edits apply a delta instead of overwriting a
+number a checkout just changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Order, OrderLine, Product
+
+
+class OutOfStock(Exception):
+    def __init__(self, product: Product, available: int):
+        super().__init__(product.name)
+        self.product = product
+        self.available = available
+
+    @property
+    def message(self) -> str:
+        if self.available <= 0:
+            return _("« %(name)s » est en rupture de stock.") % {"name": self.product.name}
+        return _("Il ne reste que %(n)s « %(name)s » en stock.") % {"n": self.available, "name": self.product.name}
+
+
+class EmptyCart(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Customer:
+    full_name: str
+    email: str
+    phone: str  # E.164
+    country: str
+    address: str = ""
+    note: str = ""
+    language: str = "fr"
+
+
+def _take_stock(quantities: dict[int, int], products: dict[int, Product]) -> None:
+    """Reserve every line or raise OutOfStock (the caller's atomic() rolls back)."""
+    for product_id in sorted(quantities):
+        quantity = quantities[product_id]
+        taken = Product.objects.filter(pk=product_id, is_active=True, stock__gte=quantity).update(stock=F("stock") - quantity)
+        if not taken:
+            current = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
+            raise OutOfStock(products[product_id], current)
+
+
+def place_order(quantities: dict[int, int], customer: Customer, checkout_key: str | None = None) -> Order:
+    """Create an order and reserve its stock in one transaction, all or nothing.
+
+    ``quantities`` maps product ids to quantities (from the session cart);
+    prices are read here, server-side. A second call with the same
+    ``checkout_key`` returns the first order (double submit, I-6).
+    Raises ``EmptyCart`` or ``OutOfStock``.
+    """
+    quantities = {pid: q for pid, q in quantities.items() if q > 0}
+    if not quantities:
+        raise EmptyCart
+    if checkout_key:
+        existing = Order.objects.filter(checkout_key=checkout_key).first()
+        if existing:
+            return existing
+    products = Product.objects.available().in_bulk(list(quantities))
+    if len(products) != len(quantities):
+        raise EmptyCart
+    try:
+        with transaction.atomic():
+            _take_stock(quantities, products)
+            order = Order.objects.create(
+                checkout_key=checkout_key,
+                full_name=customer.full_name,
+                email=customer.email,
+                phone=customer.phone,
+                country=customer.country,
+                address=customer.address,
+                note=customer.note,
+                language=customer.language,
+                currency=settings.SHOP_CURRENCY,
+                total=sum(products[pid].price * q for pid, q in quantities.items()),
+            )
+            OrderLine.objects.bulk_create(
+                OrderLine(order=order, product=products[pid], product_name=products[pid].name, unit_price=products[pid].price, quantity=q)
+                for pid, q in sorted(quantities.items())
+            )
+    except IntegrityError:
+        # Two submits of one form raced: the other one created the order.
+        if checkout_key and (existing := Order.objects.filter(checkout_key=checkout_key).first()):
+            return existing
+        raise
+    return order
+
+
+def release_stock(order: Order, status: str | None = None) -> bool:
+    """Give an order's reserved stock back, exactly once.
+
+    The caller holds the order row lock (``select_for_update``) inside
+    ``atomic()``. Returns True when stock moved.
+    """
+    if status:
+        order.status = status
+    if not order.stock_reserved:
+        if status:
+            order.save(update_fields=["status", "updated_at"])
+        return False
+    for product_id, quantity in sorted(order.lines.values_list("product_id", "quantity")):
+        Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
+    order.stock_reserved = False
+    order.save(update_fields=["stock_reserved", "status", "updated_at"])
+    return True
+
+
+def reserve_stock_again(order: Order) -> None:
+    """Re-reserve a released order's stock before a new payment attempt or a
+    late success. The caller holds the order row lock. Raises OutOfStock."""
+    if order.stock_reserved:
+        return
+    lines = list(order.lines.select_related("product"))
+    with transaction.atomic():
+        _take_stock({line.product_id: line.quantity for line in lines}, {line.product_id: line.product for line in lines})
+        order.stock_reserved = True
+        order.status = Order.Status.PENDING_PAYMENT
+        order.save(update_fields=["stock_reserved", "status", "updated_at"])
+
+
+def mark_paid(order: Order) -> bool:
+    """Mark a locked order paid; True only the first time."""
+    if order.status == Order.Status.PAID or order.paid_at:
+        return False
+    order.status = Order.Status.PAID
+    order.paid_at = timezone.now()
+    order.save(update_fields=["status", "paid_at", "updated_at"])
+    return True
+
+
+class StockChangeRefused(Exception):
+    pass
+
+
+def adjust_stock(product_id: int, delta: int) -> int:
+    """Apply a staff stock change as a delta, never below zero; returns the new stock."""
+    with transaction.atomic():
+        if delta < 0:
+            changed = Product.objects.filter(pk=product_id, stock__gte=-delta).update(stock=F("stock") + delta)
+        else:
+            changed = Product.objects.filter(pk=product_id).update(stock=F("stock") + delta)
+        if not changed:
+            raise StockChangeRefused
+        return Product.objects.values_list("stock", flat=True).get(pk=product_id)

@@ -1,0 +1,23 @@
+"""Money the local way: ``15 000 FCFA``."""
+
+from django import template
+from django.conf import settings
+
+register = template.Library()
+
+CURRENCY_LABELS = {"XOF": "FCFA", "XAF": "FCFA", "GNF": "GNF"}
+THIN_SPACE = "\u202f"
+
+
+@register.filter
+def money(amount, currency=None) -> str:
+    if amount is None or amount == "":
+        return ""
+    try:
+        value = int(amount)
+    except (TypeError, ValueError):
+        return str(amount)
+    currency = currency or settings.SHOP_CURRENCY
+    digits = f"{abs(value):,}".replace(",", THIN_SPACE)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits}\u00a0{CURRENCY_LABELS.get(currency, currency)}"

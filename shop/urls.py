@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "shop"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("produits/", views.product_list, name="products"),
+    path("categorie/<slug:slug>/", views.product_list, name="category"),
+    path("produit/<slug:slug>/", views.product_detail, name="product"),
+    path("panier/", views.cart_detail, name="cart"),
+    path("panier/ajouter/", views.cart_add, name="cart_add"),
+    path("panier/retirer/", views.cart_remove, name="cart_remove"),
+    path("commande/", views.checkout, name="checkout"),
+    path("commande/<str:token>/", views.order_detail, name="order"),
+]
