@@ -116,9 +116,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": env(
             "STATICFILES_STORAGE",
-            default="django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+            default="django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG else "whitenoise.storage.CompressedManifestStaticFilesStorage",
         )
     },
 }
@@ -158,9 +156,7 @@ SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=["django_rat
 SHOP_NAME = env("SHOP_NAME", default="Ashtech Store")
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="XOF").upper()
 # Countries whose phone numbers checkout accepts (ISO 3166-1 alpha-2).
-SHOP_COUNTRIES = env.list(
-    "SHOP_COUNTRIES", default=["BF", "CI", "SN", "ML", "BJ", "TG", "NE", "GN", "CM", "GA", "CG"]
-)
+SHOP_COUNTRIES = env.list("SHOP_COUNTRIES", default=["BF", "CI", "SN", "ML", "BJ", "TG", "NE", "GN", "CM", "GA", "CG"])
 SHOP_DEFAULT_COUNTRY = env("SHOP_DEFAULT_COUNTRY", default="BF")
 PRODUCTS_PER_PAGE = 24
 CART_MAX_QUANTITY = 99

@@ -34,9 +34,24 @@ class PaymentAdmin(admin.ModelAdmin):
     actions = ["recheck_now"]
     inlines = [PaymentEventInline]
     readonly_fields = [
-        "order_link", "reference", "provider", "method", "payer_phone", "amount", "currency", "status",
-        "provider_reference", "redirect_url", "instructions", "initiation_unknown", "next_check_at",
-        "check_count", "deadline", "last_error", "created_at", "finalised_at",
+        "order_link",
+        "reference",
+        "provider",
+        "method",
+        "payer_phone",
+        "amount",
+        "currency",
+        "status",
+        "provider_reference",
+        "redirect_url",
+        "instructions",
+        "initiation_unknown",
+        "next_check_at",
+        "check_count",
+        "deadline",
+        "last_error",
+        "created_at",
+        "finalised_at",
     ]
     fields = readonly_fields + ["needs_review", "review_reason"]
 

@@ -97,9 +97,7 @@ def payment_view(payment: Payment) -> PaymentView:
 
 
 def record(payment: Payment | None, provider: str, kind: str, message: str, data: Any = None) -> PaymentEvent:
-    return PaymentEvent.objects.create(
-        payment=payment, provider=provider, kind=kind, message=str(message)[:300], data=redact(data) if data is not None else {}
-    )
+    return PaymentEvent.objects.create(payment=payment, provider=provider, kind=kind, message=str(message)[:300], data=redact(data) if data is not None else {})
 
 
 def record_exchanges(payment: Payment, provider: Provider) -> None:
@@ -138,7 +136,13 @@ def _payment_request(order: Order, payment: Payment, provider: Provider, otp: st
     ref = str(payment.reference)
     lines = list(order.lines.all())
     items = tuple(
-        {"name": line.product_name[:100], "description": line.product_name[:100], "quantity": line.quantity, "unit_price": line.unit_price, "total_price": line.line_total}
+        {
+            "name": line.product_name[:100],
+            "description": line.product_name[:100],
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "total_price": line.line_total,
+        }
         for line in lines
     )
     return PaymentRequest(
@@ -221,7 +225,13 @@ def start_payment(order: Order, provider_code: str, method_code: str = "", payer
             deadline=now + timedelta(seconds=provider.payment_ttl or settings.PAYMENT_TTL),
             next_check_at=now + timedelta(seconds=poll_delay(0, provider)),
         )
-        record(payment, provider.code, PaymentEvent.Kind.DECISION, "attempt created", {"method": method.code, "amount": payment.amount, "currency": payment.currency})
+        record(
+            payment,
+            provider.code,
+            PaymentEvent.Kind.DECISION,
+            "attempt created",
+            {"method": method.code, "amount": payment.amount, "currency": payment.currency},
+        )
     return _initiate(payment, order, otp=otp, provider=provider)
 
 
@@ -246,7 +256,13 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
         payment.initiation_unknown = False
         payment.last_error = ""
         payment.save(update_fields=["provider_reference", "redirect_url", "instructions", "initiation_unknown", "last_error", "updated_at"])
-        record(payment, provider.code, PaymentEvent.Kind.DECISION, "initiated", {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)})
+        record(
+            payment,
+            provider.code,
+            PaymentEvent.Kind.DECISION,
+            "initiated",
+            {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)},
+        )
         transaction.on_commit(lambda: enqueue_poll(payment.pk, (payment.next_check_at - timezone.now()).total_seconds()))
     if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):
         payment = apply_status(payment.pk, StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"), source="initiate")

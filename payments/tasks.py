@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.db import OperationalError, InterfaceError
+from django.db import InterfaceError, OperationalError
 
 from . import services
 from .models import Payment

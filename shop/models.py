@@ -120,13 +120,13 @@ class Order(models.Model):
     def __str__(self) -> str:
         return _("Commande %(number)s") % {"number": self.number}
 
+    def get_absolute_url(self) -> str:
+        return reverse("shop:order", args=[self.token])
+
     @property
     def number(self) -> str:
         """A short public label; never used to look an order up."""
         return f"AS-{self.pk:06d}" if self.pk else "AS-?"
-
-    def get_absolute_url(self) -> str:
-        return reverse("shop:order", args=[self.token])
 
     @property
     def site_url(self) -> str:

@@ -31,7 +31,9 @@ def _authorised(request) -> bool:
 
 
 def _refused(code: str, status: int = 200) -> JsonResponse:
-    return JsonResponse({"response_code": "01", "token": "", "response_text": code, "description": "", "wiki": "https://client.ligdicash.com/wiki/createInvoice"}, status=status)
+    return JsonResponse(
+        {"response_code": "01", "token": "", "response_text": code, "description": "", "wiki": "https://client.ligdicash.com/wiki/createInvoice"}, status=status
+    )
 
 
 def _create(request, direct: bool):

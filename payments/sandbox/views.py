@@ -10,7 +10,7 @@ from .models import SandboxPayment
 
 @require_http_methods(["GET", "POST"])
 def page(request, provider: str, token: str):
-    """"Payer" / "Refuser" for a pending emulated payment; the truth afterwards."""
+    """ "Payer" / "Refuser" for a pending emulated payment; the truth afterwards."""
     sp = get_object_or_404(SandboxPayment, provider=provider, token=token)
     try:
         module = emulator(provider)

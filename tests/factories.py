@@ -1,0 +1,64 @@
+"""Small factory functions for test data (no fixture files)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from django.utils import timezone
+
+from payments.models import Payment
+from shop.models import Category, Order, Product
+from shop.services import Customer, place_order
+
+_seq = itertools.count(1)
+
+
+def make_category(name: str | None = None) -> Category:
+    n = next(_seq)
+    name = name or f"Catégorie {n}"
+    return Category.objects.create(name=name, slug=f"cat-{n}")
+
+
+def make_product(name: str | None = None, price: int = 15000, stock: int = 10, category: Category | None = None, **extra) -> Product:
+    n = next(_seq)
+    return Product.objects.create(
+        category=category or make_category(),
+        name=name or f"Produit {n}",
+        slug=f"produit-{n}",
+        description=extra.pop("description", "Un bon produit."),
+        price=price,
+        stock=stock,
+        **extra,
+    )
+
+
+def customer(**overrides) -> Customer:
+    data = {"full_name": "Élodie Ouédraogo", "email": "elodie@example.bf", "phone": "+22670123456", "country": "BF"}
+    data.update(overrides)
+    return Customer(**data)
+
+
+def make_order(*lines: tuple[Product, int], **overrides) -> Order:
+    """An order placed through the real service (stock reserved)."""
+    if not lines:
+        lines = ((make_product(), 1),)
+    return place_order({p.pk: q for p, q in lines}, customer(**overrides))
+
+
+def make_payment(order: Order | None = None, provider: str = "ligdicash", method: str = "hosted", provider_reference: str = "tok-123", **extra) -> Payment:
+    """A pending attempt as start_payment leaves it after a successful initiation."""
+    order = order or make_order()
+    now = timezone.now()
+    values = {
+        "order": order,
+        "provider": provider,
+        "method": method,
+        "amount": order.total,
+        "currency": order.currency,
+        "provider_reference": provider_reference,
+        "deadline": now + timedelta(minutes=30),
+        "next_check_at": now + timedelta(seconds=5),
+    }
+    values.update(extra)
+    return Payment.objects.create(**values)
