@@ -78,6 +78,7 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     # SQLite for the embedded run: wait for the write lock rather than fail.
+    VAR_DIR.mkdir(exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -159,6 +160,9 @@ SHOP_CURRENCY = env("SHOP_CURRENCY", default="XOF").upper()
 SHOP_COUNTRIES = env.list("SHOP_COUNTRIES", default=["BF", "CI", "SN", "ML", "BJ", "TG", "NE", "GN", "CM", "GA", "CG"])
 SHOP_DEFAULT_COUNTRY = env("SHOP_DEFAULT_COUNTRY", default="BF")
 PRODUCTS_PER_PAGE = 24
+# The embedded run's staff login (manage.py ensure_staff).
+STAFF_USERNAME = env("STAFF_USERNAME", default="staff")
+STAFF_PASSWORD = env("STAFF_PASSWORD", default="")
 CART_MAX_QUANTITY = 99
 
 # --- payments ----------------------------------------------------------------

@@ -1,0 +1,50 @@
+# Ashtech Store — the two commands: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PG_URL ?= postgres://postgres@127.0.0.1:5432/ashtech
+REDIS_HOST ?= 127.0.0.1
+
+.PHONY: run test install services lint e2e bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# The whole shop on embedded defaults: SQLite, kombu's filesystem broker with
+# a real worker and the periodic sweep, the payment sandbox, a staff login.
+run: export DEBUG ?= true
+run: export PAYMENTS_SANDBOX ?= true
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
+run: export APP_PORT := $(PORT)
+run: install
+	mkdir -p var/broker/processed var/media
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py ensure_staff
+	@echo "  Shop: $$SITE_URL/   (Ctrl-C stops web, worker and sweep)"
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho -f Procfile.dev start
+
+# PostgreSQL and Redis for the tests: use them when they answer, start them otherwise.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; pg_isready -h 127.0.0.1 -p 5432
+	@redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 30); do redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 && break; sleep 1; done; redis-cli -h $(REDIS_HOST) ping
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DATABASE_URL=$(PG_URL) $(PY) manage.py makemigrations --check --dry-run
+
+test: export DATABASE_URL := $(PG_URL)
+test: install services lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf var/broker var/celerybeat-schedule* var/test-media
