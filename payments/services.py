@@ -451,6 +451,19 @@ def process_callback(event_id: int) -> Payment | None:
     return check_payment(payment_id, source="callback")
 
 
+def record_failure(event_id: int, trace: str) -> None:
+    """Journal a crash while handling a stored callback (C-20)."""
+    event = PaymentEvent.objects.filter(pk=event_id).values("payment_id", "provider").first()
+    if event:
+        PaymentEvent.objects.create(
+            payment_id=event["payment_id"],
+            provider=event["provider"],
+            kind=PaymentEvent.Kind.ERROR,
+            message=f"handling callback {event_id} failed",
+            data={"event": event_id, "traceback": trace[-4000:]},
+        )
+
+
 def _result_from_callbacks(payment: Payment, provider: Provider) -> StatusResult | None:
     """The newest final result carried by a valid stored callback, for
     providers whose callback is the only source of truth (LengoPay)."""

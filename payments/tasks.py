@@ -9,6 +9,7 @@ outages are retried with back-off and jitter, capped (Q-5, F-7).
 from __future__ import annotations
 
 import logging
+import traceback
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -39,8 +40,18 @@ def poll_payment(payment_id: int) -> str:
 
 @shared_task(acks_late=True, **RETRY)
 def process_callback(event_id: int) -> str:
-    """Act on a stored callback (W-6: the status API decides)."""
-    payment = services.process_callback(event_id)
+    """Act on a stored callback (W-6: the status API decides).
+
+    If handling crashes, the payment change rolls back (one atomic block in
+    ``apply_status``), the traceback is journalled next to the raw callback,
+    and the poller or ``manage.py recheck_payment`` re-runs it (C-20)."""
+    try:
+        payment = services.process_callback(event_id)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        services.record_failure(event_id, traceback.format_exc())
+        raise
     return payment.status if payment else "ignored"
 
 

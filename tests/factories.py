@@ -62,3 +62,16 @@ def make_payment(order: Order | None = None, provider: str = "ligdicash", method
     }
     values.update(extra)
     return Payment.objects.create(**values)
+
+
+def hold(client, *orders: Order) -> None:
+    """Put orders in the test client's session, as checkout does.
+
+    Sessions are signed cookies: after ``save()`` the cookie itself changes.
+    """
+    from django.conf import settings
+
+    session = client.session
+    session["orders"] = [o.token for o in orders]
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key

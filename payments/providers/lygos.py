@@ -1,0 +1,283 @@
+"""Lygos Pay (West, Central and East Africa; XOF, XAF) — ``shared/providers/lygos.txt`` + NOTES.md.
+
+Vendor words: a *payment gateway* is a payment link for one order; its ``id``
+(a UUID) names it and its ``link`` is the hosted page; ``order_id`` is ours;
+the *payin* of an order is what the shopper paid through it.
+
+Countries (vendor text, "les pays et les opérateurs"): Benin, Cameroon,
+Burkina Faso, Congo, DR Congo, Côte d'Ivoire, Gabon, Kenya, Rwanda, Senegal,
+Tanzania, Zambia. Only XOF and XAF are offered here: the gateway's currency is
+the merchant account's (the create body has no currency field), so a gateway
+answered in another currency than the order's is refused before the shopper
+sees it.
+
+Flows:
+
+* initiation — ``POST /gateway`` (the base URL ends in ``/v1``), header
+  ``api-key``, JSON integer ``amount``, ``shop_name`` (``SHOP_NAME``),
+  ``order_id`` = our reference, ``message``, ``success_url`` (our return URL),
+  ``failure_url`` (our cancel URL). We send the shopper to ``link`` and keep
+  the gateway ``id`` as the provider reference.
+* 409 on create (the vendor's table: "Tentative de création d'une ressource en
+  double", i.e. our ``order_id`` was used before, e.g. a retry after a
+  timeout): the API has no lookup by ``order_id`` except the gateway list, so
+  we read ``GET /gateway`` and reuse the gateway whose ``order_id`` is ours;
+  none found → refused.
+* status — ``GET /gateway/payin/{order_id}`` → ``{order_id, status}``. It
+  carries no money, so on success we read ``amount`` / ``currency`` from
+  ``GET /gateway/{id}`` for the services' check (M-4). If that read times out
+  or answers 5xx the outcome is *unknown* (the poller retries soon); if it
+  cannot give an amount (no gateway id, 4xx, garbage, a gateway of another
+  order) the success is returned with ``amount=None`` and the services flag it
+  for review instead of paying. (The brief said amount None on any failure; a
+  transient error retrying first spares staff a review of a good payment.)
+* callbacks — none documented: polling and the return view carry the flow;
+  ``parse_callback`` refuses every POST with 404.
+* minimum amount 100 — the community Node SDK (npm ``lygos``) refuses
+  ``amount < 100``; the vendor text gives no minimum.
+
+Status strings are not enumerated by the vendor. Mapped only where a public
+integration shows them: ``pending`` / ``success`` / ``failed`` (README of the
+npm ``lygos`` SDK: "Check the current status of a payment ("pending",
+"success", "failed")"), ``paid`` (the PyPI-style ``lygos_sdk`` client's
+``validate_payment`` accepts only ``status == "paid"``). Guesses seen in other
+integrations ("completed", "successful", "cancelled"…) stay unknown.
+
+Status mapping (``status`` of ``GET /gateway/payin/{order_id}``, case-insensitive):
+
+=================  ============  ===============================================
+Lygos              ours          note
+=================  ============  ===============================================
+success, paid      succeeded     amount/currency from ``GET /gateway/{id}``
+failed             failed
+pending            pending
+HTTP 404           pending       no payin for our order yet — unless the body
+                                 is an API-key error (then unknown)
+anything else      unknown       other 4xx, no JSON object, another order_id
+=================  ============  ===============================================
+
+Errors (vendor text): 401 ``{"detail": {"message", "type": "NO_API_KEY_PROVIDED"}}``,
+404 ``API_KEY_NOT_FOUND`` / ``GATEWAY_NOT_FOUND``, 400 ``GATEWAY_USER_NOT_FOUND``,
+422 ``{"detail": [{"loc", "msg", "type"}]}`` — each becomes a ``ProviderError``
+whose French ``user_message`` names the problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from .base import (
+    CallbackInfo,
+    CallbackRejected,
+    Flow,
+    Initiation,
+    Method,
+    Outcome,
+    PaymentRequest,
+    PaymentView,
+    Provider,
+    ProviderError,
+    StatusResult,
+    parse_amount,
+)
+
+GATEWAYS = "/gateway"
+GATEWAY = "/gateway/{gateway_id}"
+PAYIN = "/gateway/payin/{order_id}"
+
+STATUS_MAP = {
+    "success": Outcome.SUCCEEDED,
+    "paid": Outcome.SUCCEEDED,
+    "failed": Outcome.FAILED,
+    "pending": Outcome.PENDING,
+}
+API_KEY_ERRORS = {"NO_API_KEY_PROVIDED", "API_KEY_NOT_FOUND"}
+
+
+class LygosProvider(Provider):
+    code = "lygos"
+    name = "Lygos Pay"
+    currencies = ("XOF", "XAF")
+    countries = ("BJ", "CM", "BF", "CG", "CD", "CI", "GA", "KE", "RW", "SN", "TZ", "ZM")
+    required_settings = ("api_key",)
+    methods = (Method("hosted", _("Page de paiement Lygos (mobile money)"), Flow.REDIRECT),)
+    minimum_amount = 100
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"api-key": self.config["api_key"]}
+
+    # --- initiation ------------------------------------------------------------
+    def initiate(self, request: PaymentRequest) -> Initiation:
+        payload = {
+            "amount": request.amount,
+            "shop_name": settings.SHOP_NAME,
+            "order_id": request.reference,
+            "message": request.description,
+            "success_url": request.return_url,
+            "failure_url": request.cancel_url,
+        }
+        response = self.request("POST", GATEWAYS, json_body=payload)
+        if response.status_code == 409:
+            gateway = self._gateway_of_order(request.reference)
+            if gateway is None:
+                raise _refusal(response, self.json_object(response))
+            return self._initiation(gateway, request)
+        if response.status_code >= 400:
+            raise _refusal(response, self.json_object(response))
+        data = self.json_object(response)
+        if data is None:
+            # A 2xx we cannot read: the gateway may exist; the status by
+            # order_id and a retry (409 → lookup) settle it (P-1).
+            raise ProviderError("lygos: gateway answer is not a JSON object", kind="malformed", unknown=True)
+        return self._initiation(data, request)
+
+    def _initiation(self, data: dict, request: PaymentRequest) -> Initiation:
+        gateway_id = data.get("id")
+        link = data.get("link")
+        if not isinstance(gateway_id, str) or not gateway_id or not isinstance(link, str) or not link.startswith(("https://", "http://")):
+            raise ProviderError("lygos: no gateway id or link in the answer", kind="malformed", unknown=True)
+        if data.get("order_id") not in (None, "") and data.get("order_id") != request.reference:
+            raise ProviderError("lygos: the gateway answer names another order", kind="malformed", unknown=True)
+        currency = data.get("currency")
+        if isinstance(currency, str) and currency.strip() and currency.strip().upper() != request.currency:
+            raise ProviderError(
+                f"lygos: gateway in {currency[:8]!r}, order in {request.currency}",
+                kind="rejected",
+                user_message=_("Le compte Lygos de la boutique encaisse en %(theirs)s, cette commande est en %(ours)s : paiement impossible.")
+                % {"theirs": currency.strip().upper()[:8], "ours": request.currency},
+            )
+        amount = data.get("amount")
+        if amount is not None and parse_amount(amount) != request.amount:
+            raise ProviderError(
+                "lygos: gateway amount differs from the order",
+                kind="rejected",
+                user_message=_("Lygos a enregistré un montant différent de celui de la commande : paiement annulé."),
+            )
+        return Initiation(provider_reference=gateway_id, redirect_url=link, raw=data)
+
+    def _gateway_of_order(self, reference: str) -> dict | None:
+        """The existing gateway of our order, from ``GET /gateway`` (the only lookup the API has)."""
+        try:
+            response = self.request("GET", GATEWAYS)
+        except ProviderError as exc:
+            # The gateway exists but cannot be read now: unknown, not failed.
+            raise ProviderError(f"lygos: gateway list unavailable after 409 ({exc.kind})", kind=exc.kind, retryable=True, unknown=True) from exc
+        if response.status_code >= 400:
+            return None
+        try:
+            gateways = response.json()
+        except ValueError:
+            return None
+        if not isinstance(gateways, list):
+            return None
+        return next((g for g in gateways if isinstance(g, dict) and g.get("order_id") == reference), None)
+
+    # --- status ------------------------------------------------------------------
+    def fetch_status(self, payment: PaymentView) -> StatusResult:
+        response = self.request("GET", PAYIN.format(order_id=quote(payment.reference, safe="")))
+        data = self.json_object(response)
+        if response.status_code == 404:
+            error = _detail_type(data)
+            if error in API_KEY_ERRORS:
+                return StatusResult(Outcome.UNKNOWN, message=f"HTTP 404 {error}", raw=data)
+            return StatusResult(Outcome.PENDING, provider_reference=payment.provider_reference, message="no payin for this order yet", raw=data)
+        if response.status_code >= 400:
+            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code} {_detail_type(data)}".strip(), raw=data)
+        if data is None:
+            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+        result = self.read_status(data, payment.reference)
+        if result.outcome != Outcome.SUCCEEDED:
+            return result
+        return self._with_money(result, payment)
+
+    @staticmethod
+    def read_status(data: dict, reference: str) -> StatusResult:
+        """Map ``{order_id, status}`` (no money in it) following the table above."""
+        order_id = data.get("order_id")
+        if order_id not in (None, "") and order_id != reference:
+            return StatusResult(Outcome.UNKNOWN, message="answer names another order", raw={"payin": data})
+        status = data.get("status")
+        word = status.strip().lower() if isinstance(status, str) else ""
+        return StatusResult(STATUS_MAP.get(word, Outcome.UNKNOWN), message=f"status={word or '?'}", raw={"payin": data})
+
+    def _with_money(self, result: StatusResult, payment: PaymentView) -> StatusResult:
+        """Add the gateway's amount and currency to a success (M-4)."""
+        payin = (result.raw or {}).get("payin")
+        if not payment.provider_reference:
+            return _success(result, payment, None, "no gateway id: amount unknown", payin, None)
+        try:
+            response = self.request("GET", GATEWAY.format(gateway_id=quote(payment.provider_reference, safe="")))
+        except ProviderError as exc:
+            return StatusResult(
+                Outcome.UNKNOWN,
+                provider_reference=payment.provider_reference,
+                message=f"{result.message}; gateway read failed ({exc.kind})",
+                raw={"payin": payin},
+            )
+        gateway = self.json_object(response)
+        if response.status_code >= 400 or gateway is None:
+            return _success(result, payment, None, f"gateway read answered HTTP {response.status_code}", payin, gateway)
+        if gateway.get("order_id") not in (None, "") and gateway.get("order_id") != payment.reference:
+            return _success(result, payment, None, "gateway belongs to another order", payin, gateway)
+        return _success(result, payment, gateway, "", payin, gateway)
+
+    # --- callbacks ----------------------------------------------------------------
+    def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:
+        raise CallbackRejected("Lygos sends no callbacks", 404)
+
+
+# --- helpers ---------------------------------------------------------------------------
+def _success(result: StatusResult, payment: PaymentView, gateway: dict | None, problem: str, payin: Any, raw_gateway: Any) -> StatusResult:
+    amount = parse_amount(gateway.get("amount")) if gateway else None
+    currency = gateway.get("currency") if gateway and isinstance(gateway.get("currency"), str) else None
+    message = result.message + (f"; {problem}" if problem else "")
+    return StatusResult(
+        Outcome.SUCCEEDED,
+        amount=amount,
+        currency=currency.strip().upper() if currency else None,
+        provider_reference=payment.provider_reference,
+        message=message,
+        raw={"payin": payin, "gateway": raw_gateway},
+    )
+
+
+def _detail_type(data: dict | None) -> str:
+    detail = (data or {}).get("detail")
+    return str(detail.get("type") or "")[:60] if isinstance(detail, dict) else ""
+
+
+def _validation_problems(detail: list) -> str:
+    problems = []
+    for item in detail[:5]:
+        if not isinstance(item, dict):
+            continue
+        loc = item.get("loc") if isinstance(item.get("loc"), list) else []
+        field = ".".join(str(part) for part in loc if part != "body") or "?"
+        problems.append(f"{field}: {item.get('msg') or item.get('type') or '?'}")
+    return "; ".join(problems)[:200]
+
+
+def _refusal(response, data: dict | None) -> ProviderError:
+    """A 4xx as a ``ProviderError`` whose message names the problem."""
+    code = response.status_code
+    detail = (data or {}).get("detail")
+    error = _detail_type(data)
+    if isinstance(detail, list):  # 422 (and 402 in the list endpoint's sample)
+        user = _("Données refusées par Lygos : %(problems)s") % {"problems": _validation_problems(detail) or _("requête invalide")}
+        error = "VALIDATION_ERROR"
+    elif code == 401 or error in API_KEY_ERRORS:
+        user = _("Clé API Lygos absente ou invalide.")
+    elif error == "GATEWAY_USER_NOT_FOUND":
+        user = _("Compte marchand Lygos introuvable ou inactif.")
+    elif code == 409:
+        user = _("Lygos a déjà une demande de paiement pour cette commande et ne la retrouve pas. Réessayez dans un instant.")
+    elif code == 403:
+        user = _("Lygos refuse l'accès à cette opération pour ce compte marchand.")
+    else:
+        message = str(detail.get("message") or "")[:120] if isinstance(detail, dict) else ""
+        user = (_("Lygos a refusé la demande (HTTP %(code)s) %(message)s") % {"code": code, "message": message}).strip()
+    return ProviderError(f"lygos: HTTP {code} {error}".strip(), kind="rejected", status_code=code, user_message=user)

@@ -1,0 +1,248 @@
+"""Novasend emulator: the endpoints and payloads of ``providers/novasend.txt``
+(webhook body and error bodies from the public docs, buicorporation/doc-novasend).
+
+* ``POST v1/payin/sessions`` — ``Authorization: Basic base64(api_key:api_client)``
+  checked; ``X-Idempotency-Key`` required (``X-Idempotence-Key`` accepted too,
+  the public docs' spelling). The same key always answers the same session and
+  never creates a second one: the session's reference is derived from the key
+  and is unique in the table, so even two concurrent requests end on one row.
+  A new key reusing a merchant ``reference`` gets 409 ``PAYMENT.DUPLICATE``.
+  The answer is the documented one: ``status`` processing,
+  ``confirmationRequired`` true and a ``paymentUrl`` (the sandbox page, where
+  "Payer" / "Refuser" stand for the shopper's confirm / decline).
+* ``GET v1/payin/<reference>`` — by Novasend's reference (the session's); the
+  documented status object, with ``transaction`` once settled.
+* webhook — on settle, ``{"payments": {…}}`` as in the public docs' sample,
+  compact JSON, ``x-novasend-signature`` = HMAC-SHA256 hex with the first
+  configured secret (unsigned when none is configured), posted to the shop's
+  callback URL (Novasend's subscription is per account, not per request).
+* after "Payer" / "Refuser" the sandbox sends the shopper to the shop's return
+  URL — a convenience of the sandbox: the vendor documents no way back.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import JsonResponse
+from django.urls import NoReverseMatch, path, reverse
+
+from .api import json_body, vendor_endpoint
+from .core import credentials, page_url
+from .models import SandboxPayment
+
+NAME = "Novasend"
+E164 = re.compile(r"\+[1-9]\d{7,14}")
+FEE_PERCENT = 2
+OPERATORS = {"07": "ORANGE", "05": "MTN", "01": "MOOV"}
+
+
+def _error(status: int, label: str, message: str, sub_errors: list | None = None) -> JsonResponse:
+    body = {"statusCode": status, "message": message, "error": label, "correlationId": str(uuid.uuid4())}
+    if sub_errors:
+        body["subErrors"] = sub_errors
+    return JsonResponse(body, status=status)
+
+
+def _authorised(request) -> bool:
+    conf = credentials("novasend")
+    expected = "Basic " + base64.b64encode(f"{conf.get('api_key', '')}:{conf.get('api_client', '')}".encode()).decode("ascii")
+    return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
+
+
+def _unauthenticated() -> JsonResponse:
+    return _error(401, "Unauthorized", "unauthenticated")
+
+
+def _token_for(key: str) -> str:
+    digest = hashlib.sha256(f"novasend-idempotency:{key}".encode()).digest()
+    return "tr_" + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:26]
+
+
+def _problems(data: dict) -> list[str]:
+    problems = []
+    if not isinstance(data.get("reference"), str) or not data.get("reference"):
+        problems.append("reference must be a non-empty string")
+    amount = data.get("amount")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        problems.append("amount must be a positive integer")
+    if not isinstance(data.get("msisdn"), str) or not E164.fullmatch(data.get("msisdn", "")):
+        problems.append("msisdn must be a valid phone number")
+    if not isinstance(data.get("customerName"), str) or not data.get("customerName", "").strip():
+        problems.append("customerName should not be empty")
+    if not isinstance(data.get("country"), str) or not re.fullmatch(r"[A-Z]{2}", data.get("country", "")):
+        problems.append("country must be an ISO 3166-1 alpha-2 code")
+    return problems
+
+
+def _callback_url() -> str:
+    try:
+        return settings.SITE_URL + reverse("payments:callback", args=["novasend"])
+    except NoReverseMatch:
+        return ""
+
+
+@vendor_endpoint(("POST",))
+def create_session(request):
+    if not _authorised(request):
+        return _unauthenticated()
+    key = request.headers.get("X-Idempotency-Key") or request.headers.get("X-Idempotence-Key") or ""
+    if not key.strip():
+        return _error(400, "Bad Request", "X-Idempotency-Key header is required")
+    data = json_body(request)
+    if data is None:
+        return _error(400, "Bad Request", "body must be a JSON object")
+    token = _token_for(key)
+    existing = SandboxPayment.objects.filter(provider="novasend", token=token).first()
+    if existing is not None:
+        return _replay(existing, data)
+    problems = _problems(data)
+    if problems:
+        return _error(422, "Unprocessable Entity", "Validation error", problems)
+    if data.get("accountId") != credentials("novasend").get("account_id"):
+        return _error(404, "Not Found", "wallet does not exist")
+    if SandboxPayment.objects.filter(provider="novasend", merchant_reference=data["reference"]).exists():
+        return _error(409, "Conflict", "a payment already exists for the same reference")
+    try:
+        with transaction.atomic():
+            sp = SandboxPayment.objects.create(
+                provider="novasend",
+                token=token,
+                merchant_reference=data["reference"],
+                amount=data["amount"],
+                currency="XOF",
+                method="mobile_money",
+                phone=data["msisdn"],
+                callback_url=_callback_url(),
+                request_data={"body": data, "idempotency_key": key},
+            )
+    except IntegrityError:  # the same key, at the same moment: one session only
+        return _replay(SandboxPayment.objects.get(provider="novasend", token=token), data)
+    return JsonResponse(_session_body(sp), status=201)
+
+
+def _replay(sp: SandboxPayment, data: dict) -> JsonResponse:
+    if data.get("reference") != sp.merchant_reference:
+        return _error(409, "Conflict", "idempotency key already used with another payment")
+    return JsonResponse(_session_body(sp), status=201)
+
+
+def _fee(sp: SandboxPayment) -> int:
+    return sp.amount * FEE_PERCENT // 100
+
+
+def _session_body(sp: SandboxPayment) -> dict:
+    body = sp.request_data.get("body", {})
+    return {
+        "type": "payin",
+        "fee": _fee(sp),
+        "reference": sp.token,
+        "phoneNumber": sp.phone,
+        "amount": sp.amount,
+        "chargedAmount": sp.amount + _fee(sp),
+        "status": "processing",
+        "currency": sp.currency,
+        "customerReference": sp.merchant_reference,
+        "confirmationRequired": True,
+        "confirmationStatus": "none",
+        "paymentUrl": page_url(sp),
+        "createdAt": _iso(sp.created_at),
+        "customerName": body.get("customerName", ""),
+    }
+
+
+def _iso(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _status_body(sp: SandboxPayment) -> dict:
+    body = _session_body(sp)
+    body.pop("paymentUrl")
+    Status = SandboxPayment.Status
+    if sp.status == Status.PENDING:
+        body.update(status="processing", transaction=None, failure=None)
+        return body
+    if sp.status == Status.EXPIRED:
+        body.update(status="expired", confirmationStatus="expired", transaction=None, failure=None)
+        return body
+    succeeded = sp.status == Status.SUCCEEDED
+    body.update(
+        status="processed",
+        confirmationStatus="accepted" if succeeded else "declined",
+        transaction={
+            "reference": "tr_" + sp.token[3:19],
+            "status": "completed" if succeeded else "failed",
+            "customerName": body["customerName"],
+            "processedAt": _iso(sp.updated_at),
+            "phoneNumber": sp.phone,
+            "amount": f"{sp.amount}.00",
+            "fees": "0.00",
+            "chargedAmount": f"{sp.amount}.00",
+            "currency": sp.currency,
+        },
+        failure=None if succeeded else {"code": "PAYMENT.DECLINED", "message": "declined by the customer"},
+    )
+    return body
+
+
+@vendor_endpoint(("GET",))
+def payin_status(request, reference: str):
+    if not _authorised(request):
+        return _unauthenticated()
+    sp = SandboxPayment.objects.filter(provider="novasend", token=reference).first()
+    if sp is None:
+        return _error(404, "Not Found", "payment does not exist")
+    return JsonResponse(_status_body(sp))
+
+
+def _operator(phone: str) -> str:
+    return OPERATORS.get(phone[4:6], "WAVE") if phone.startswith("+225") else "ORANGE"
+
+
+def webhook_body(sp: SandboxPayment) -> bytes:
+    """The documented webhook body, compact as Novasend sends it (no spaces)."""
+    body = sp.request_data.get("body", {})
+    operator = _operator(sp.phone)
+    country = str(body.get("country") or "CI")
+    payload = {
+        "payments": {
+            "id": sp.token,
+            "createdAt": _iso(sp.created_at),
+            "updatedAt": _iso(sp.updated_at),
+            "status": "succeeded" if sp.status == SandboxPayment.Status.SUCCEEDED else "failed",
+            "service": f"PAYIN_{operator}_{country}",
+            "reference": sp.merchant_reference,
+            "destination": {"country": country, "provider": operator, "recipient": sp.phone},
+            "fees": {"currency": sp.currency, "fee": _fee(sp), "amount": sp.amount, "chargedAmount": sp.amount + _fee(sp)},
+        }
+    }
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def callback_request(sp: SandboxPayment):
+    if not sp.callback_url or sp.status == SandboxPayment.Status.PENDING:
+        return None
+    body = webhook_body(sp)
+    headers = {"Content-Type": "application/json"}
+    secrets = credentials("novasend").get("webhook_secrets") or []
+    if secrets:
+        headers["x-novasend-signature"] = hmac.new(secrets[0].encode(), body, hashlib.sha256).hexdigest()
+    return sp.callback_url, body, headers
+
+
+def browser_target(sp: SandboxPayment) -> str:
+    try:
+        return settings.SITE_URL + reverse("payments:return", args=[sp.merchant_reference])
+    except NoReverseMatch:
+        return ""
+
+
+urlpatterns = [
+    path("v1/payin/sessions", create_session),
+    path("v1/payin/<str:reference>", payin_status),
+]
