@@ -45,3 +45,5 @@ PAYMENT_PROVIDERS = {
     },
     "dexchange": {"base_url": "https://dexchange.test", "api_key": "test-dex-key-6HW"},
 }
+# Each test run has its own queue, so parallel runs never consume each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = f"ashtech-test-{__import__('os').getpid()}"

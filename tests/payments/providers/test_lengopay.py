@@ -1,0 +1,581 @@
+"""LengoPay: wire format (shared/providers/lengopay.txt), status mapping,
+callback parsing, the callback-as-truth path through the services, and the
+sandbox emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+import requests
+from django.conf import settings as django_settings
+from django.utils import timezone
+from responses import matchers
+
+from payments import services
+from payments.models import Payment, PaymentEvent, PaymentStatus
+from payments.providers.base import CallbackRejected, Flow, Outcome, PaymentRequest, PaymentView, ProviderError
+from payments.providers.lengopay import NO_STATUS_API, LengopayProvider
+from payments.sandbox import lengopay as emulator
+from payments.sandbox.core import settle
+from payments.sandbox.models import SandboxPayment
+from tests.factories import make_order, make_payment, make_product
+from tests.payments.kits.lengopay import LengopayKit
+
+BASE = "https://lengopay.test"
+CASHIN = BASE + "/api/v2/cashin/request"
+STATUS_PATH = "/api/v2/cashin/transaction"
+LICENSE = "test-lengo-license-3JD"
+WEBSITE = "testWebsite01"
+PAY_ID = "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"  # lengopay.txt, "Réponse réussie"
+OK = {"status": "Success", "pay_id": PAY_ID, "message": "Request received successfully"}
+CALLBACK = {"pay_id": PAY_ID, "status": "SUCCESS", "amount": 1000, "message": "Transaction Successful", "account": "620124578"}
+
+
+def payment_request(**overrides) -> PaymentRequest:
+    values = {
+        "reference": "6f1c2a7e-1111-4c2b-9d7e-0a1b2c3d4e5f",
+        "amount": 1000,
+        "currency": "GNF",
+        "description": "Commande A-1 — Ashtech Store",
+        "items": (),
+        "customer_name": "Mamadou Diallo",
+        "customer_email": "mamadou@example.gn",
+        "customer_phone": "+224620000001",
+        "country": "GN",
+        "method": "lp-om-gn",
+        "return_url": "https://shop.test/payments/return/x/",
+        "cancel_url": "https://shop.test/payments/cancel/x/",
+        "callback_url": "https://shop.test/payments/callback/lengopay/",
+        "payer_phone": "+224620124578",
+    }
+    values.update(overrides)
+    return PaymentRequest(**values)
+
+
+def view(provider_reference: str = PAY_ID, amount: int = 1000) -> PaymentView:
+    return PaymentView(reference="ref", provider_reference=provider_reference, amount=amount, currency="GNF", method="lp-om-gn")
+
+
+def with_status_api(path: str = STATUS_PATH) -> LengopayProvider:
+    return LengopayProvider(config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": path})
+
+
+# --- initiation --------------------------------------------------------------------
+def test_cashin_request_is_built_exactly_as_documented(rsps):
+    rsps.post(
+        CASHIN,
+        json=OK,
+        match=[
+            matchers.header_matcher({"Authorization": f"Basic {LICENSE}", "Accept": "application/json", "Content-Type": "application/json"}),
+            matchers.json_params_matcher(
+                {
+                    "amount": "1000",
+                    "currency": "GNF",
+                    "websiteid": WEBSITE,
+                    "type_account": "lp-om-gn",
+                    "account": "620124578",
+                    "callback_url": "https://shop.test/payments/callback/lengopay/",
+                },
+                strict_match=True,
+            ),
+        ],
+    )
+    LengopayProvider().initiate(payment_request())
+    sent = json.loads(rsps.calls[0].request.body)
+    assert isinstance(sent["amount"], str)  # "Le amount doit être une chaîne numérique"
+
+
+def test_license_key_is_sent_as_given_not_base64(rsps):
+    rsps.post(CASHIN, json=OK)
+    LengopayProvider().initiate(payment_request())
+    assert rsps.calls[0].request.headers["Authorization"] == "Basic test-lengo-license-3JD"
+
+
+def test_mtn_method_sends_its_type_account(rsps):
+    rsps.post(CASHIN, json=OK, match=[matchers.json_params_matcher({"type_account": "lp-momo-gn"}, strict_match=False)])
+    LengopayProvider().initiate(payment_request(method="lp-momo-gn"))
+
+
+def test_account_falls_back_to_the_customer_phone(rsps):
+    rsps.post(CASHIN, json=OK, match=[matchers.json_params_matcher({"account": "620000001"}, strict_match=False)])
+    LengopayProvider().initiate(payment_request(payer_phone=""))
+
+
+def test_non_guinean_number_is_refused_before_any_call(rsps):
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request(payer_phone="+22670123456"))
+    assert "Guinée" in str(caught.value.user_message)
+    assert len(rsps.calls) == 0
+
+
+def test_success_answer_gives_the_pay_id_and_push_instructions(rsps):
+    rsps.post(CASHIN, json=OK)
+    initiation = LengopayProvider().initiate(payment_request())
+    assert initiation.provider_reference == PAY_ID
+    assert initiation.redirect_url == ""
+    assert initiation.instructions == {"flow": "push", "method": "lp-om-gn"}
+    assert initiation.outcome == Outcome.PENDING
+
+
+def test_padded_pay_id_is_stored_without_padding(rsps):
+    rsps.post(CASHIN, json={**OK, "pay_id": PAY_ID + "="})
+    assert LengopayProvider().initiate(payment_request()).provider_reference == PAY_ID
+
+
+def test_error_status_is_a_refusal_with_a_french_message(rsps):
+    rsps.post(CASHIN, json={"status": "ERROR", "message": "Invalid account"})
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request())
+    assert caught.value.kind == "rejected"
+    assert caught.value.unknown is False
+    assert "LengoPay n'a pas pu lancer le paiement" in str(caught.value.user_message)
+
+
+@pytest.mark.parametrize(
+    "body", [{"status": "Pending", "pay_id": PAY_ID}, {"status": "Success"}, {"status": "Success", "pay_id": ""}, {"status": "Success", "pay_id": 42}]
+)
+def test_anything_but_success_with_a_pay_id_is_a_refusal(rsps, body):
+    rsps.post(CASHIN, json=body)
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request())
+    assert caught.value.kind == "rejected"
+
+
+def test_400_is_a_refusal_that_asks_to_check_the_number(rsps):
+    rsps.post(CASHIN, json={"status": "ERROR", "message": "Bad Request"}, status=400)
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request())
+    assert caught.value.status_code == 400
+    assert "Vérifiez le numéro de téléphone" in str(caught.value.user_message)
+
+
+def test_401_is_a_configuration_problem_not_the_shoppers(rsps):
+    rsps.post(CASHIN, json={"status": "ERROR", "message": "Unauthorized"}, status=401)
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request())
+    assert caught.value.kind == "config"
+    assert "momentanément indisponible" in str(caught.value.user_message)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_errors_are_retryable(rsps, status):
+    rsps.post(CASHIN, body="<html>Bad gateway</html>", status=status)
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request())
+    assert caught.value.retryable is True
+
+
+def test_read_timeout_leaves_the_outcome_unknown(rsps):
+    rsps.post(CASHIN, body=requests.exceptions.ReadTimeout())
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request())
+    assert (caught.value.kind, caught.value.unknown, caught.value.retryable) == ("timeout", True, True)
+
+
+def test_connect_timeout_is_known_not_sent(rsps):
+    rsps.post(CASHIN, body=requests.exceptions.ConnectTimeout())
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request())
+    assert (caught.value.unknown, caught.value.retryable) == (False, True)
+
+
+@pytest.mark.parametrize("body", ["<html><body>Maintenance</body></html>", '{"status": "Succ', "{}", "[]"])
+def test_unreadable_success_answer_leaves_the_outcome_unknown(rsps, body):
+    rsps.post(CASHIN, body=body, status=200, content_type="application/json")
+    with pytest.raises(ProviderError) as caught:
+        LengopayProvider().initiate(payment_request())
+    assert caught.value.unknown is True
+
+
+def test_exchanges_are_recorded_without_the_license_key(rsps):
+    rsps.post(CASHIN, json=OK)
+    provider = LengopayProvider()
+    provider.initiate(payment_request())
+    assert LICENSE not in json.dumps(provider.exchanges)
+    assert "620124578" not in json.dumps(provider.exchanges)
+
+
+# --- status --------------------------------------------------------------------------
+def test_without_a_status_path_there_is_no_status_api(rsps):
+    provider = LengopayProvider()
+    assert provider.has_status_api is False
+    result = provider.fetch_status(view())
+    assert result.outcome == Outcome.PENDING
+    assert result.message == NO_STATUS_API
+    assert len(rsps.calls) == 0
+
+
+def test_a_configured_status_path_enables_the_status_api():
+    assert with_status_api().has_status_api is True
+
+
+def test_no_pay_id_yet_is_unknown_without_a_call(rsps):
+    assert LengopayProvider().fetch_status(view(provider_reference="")).outcome == Outcome.UNKNOWN
+    assert with_status_api().fetch_status(view(provider_reference="")).outcome == Outcome.UNKNOWN
+    assert len(rsps.calls) == 0
+
+
+def test_status_request_posts_the_padded_pay_id_and_website(rsps):
+    rsps.post(
+        BASE + STATUS_PATH,
+        json={"status": "SUCCESS", "pay_id": PAY_ID + "=", "amount": 1000, "account": 620123456, "date": "2023-11-20 09:37:53"},
+        match=[
+            matchers.header_matcher({"Authorization": f"Basic {LICENSE}"}),
+            matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE}, strict_match=True),
+        ],
+    )
+    result = with_status_api().fetch_status(view())
+    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (Outcome.SUCCEEDED, 1000, "GNF", PAY_ID)
+
+
+def test_status_path_without_a_leading_slash_still_reaches_the_host(rsps):
+    rsps.post(BASE + STATUS_PATH, json={"status": "FAILED", "pay_id": PAY_ID})
+    assert with_status_api(STATUS_PATH.lstrip("/")).fetch_status(view()).outcome == Outcome.FAILED
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [
+        ("SUCCESS", Outcome.SUCCEEDED),
+        ("FAILED", Outcome.FAILED),
+        ("PENDING", Outcome.PENDING),
+        ("success", Outcome.SUCCEEDED),
+        ("CANCELLED", Outcome.UNKNOWN),
+        ("PAID", Outcome.UNKNOWN),
+        ("", Outcome.UNKNOWN),
+        (None, Outcome.UNKNOWN),
+        (1, Outcome.UNKNOWN),
+    ],
+)
+def test_status_mapping_table(rsps, status, outcome):
+    rsps.post(BASE + STATUS_PATH, json={"status": status, "pay_id": PAY_ID, "amount": 1000})
+    assert with_status_api().fetch_status(view()).outcome == outcome
+
+
+def test_status_answer_currency_is_kept_when_given(rsps):
+    rsps.post(BASE + STATUS_PATH, json={"status": "SUCCESS", "pay_id": PAY_ID, "amount": 1000, "currency": "xof"})
+    assert with_status_api().fetch_status(view()).currency == "XOF"
+
+
+@pytest.mark.parametrize("amount", [None, "abc", "1000.50", -1000, "NaN"])
+def test_success_without_a_usable_amount_is_unknown(rsps, amount):
+    rsps.post(BASE + STATUS_PATH, json={"status": "SUCCESS", "pay_id": PAY_ID, "amount": amount})
+    assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
+
+
+def test_answer_about_another_pay_id_is_unknown(rsps):
+    rsps.post(BASE + STATUS_PATH, json={"status": "SUCCESS", "pay_id": "c29tZW9uZUVsc2U", "amount": 1000})
+    assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [("<html>oops</html>", 200), ('{"status": "SUCC', 200), ("{}", 200), ("[]", 200), ('{"message": "Not Found"}', 404), ('{"message": "Unauthorized"}', 401)],
+)
+def test_malformed_or_refused_status_answers_are_unknown(rsps, body, status):
+    rsps.post(BASE + STATUS_PATH, body=body, status=status, content_type="application/json")
+    assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize("error", [requests.exceptions.ReadTimeout(), requests.exceptions.ConnectTimeout(), requests.exceptions.ConnectionError()])
+def test_status_call_failures_raise_a_retryable_provider_error(rsps, error):
+    rsps.post(BASE + STATUS_PATH, body=error)
+    with pytest.raises(ProviderError) as caught:
+        with_status_api().fetch_status(view())
+    assert caught.value.retryable is True
+
+
+# --- callback --------------------------------------------------------------------------
+def parse(body) -> object:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return LengopayProvider().parse_callback(raw, {})
+
+
+def test_documented_callback_is_read_and_carries_its_result():
+    info = parse(CALLBACK)
+    assert (info.provider_reference, info.reference, info.event_id, info.authentic) == (PAY_ID, "", f"{PAY_ID}:SUCCESS", None)
+    assert (info.result.outcome, info.result.amount, info.result.currency, info.result.provider_reference) == (Outcome.SUCCEEDED, 1000, "GNF", PAY_ID)
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [("SUCCESS", Outcome.SUCCEEDED), ("FAILED", Outcome.FAILED), ("PENDING", Outcome.PENDING), ("REFUNDED", Outcome.UNKNOWN), ("OK", Outcome.UNKNOWN)],
+)
+def test_callback_status_mapping(status, outcome):
+    assert parse({**CALLBACK, "status": status}).result.outcome == outcome
+
+
+def test_callback_amount_as_numeric_string_is_accepted():
+    assert parse({**CALLBACK, "amount": "1000"}).result.amount == 1000
+
+
+def test_failed_callback_without_amount_is_accepted():
+    info = parse({"pay_id": PAY_ID, "status": "FAILED", "message": "Transaction Failed", "account": "620124578"})
+    assert info.result.outcome == Outcome.FAILED
+
+
+def test_padded_pay_id_in_the_callback_matches_the_stored_one():
+    assert parse({**CALLBACK, "pay_id": PAY_ID + "="}).provider_reference == PAY_ID
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not-json",
+        b"",
+        b"[]",
+        b'"SUCCESS"',
+        # the vendor's own example leaves pay_id unquoted: not JSON
+        b'{"pay_id": RzFmb1JvVWwxWFJQaXBCaXFWM, "status": "SUCCESS", "amount": 1000}',
+        json.dumps({k: v for k, v in CALLBACK.items() if k != "pay_id"}).encode(),
+        json.dumps({**CALLBACK, "pay_id": ""}).encode(),
+        json.dumps({**CALLBACK, "pay_id": 12345}).encode(),
+        json.dumps({k: v for k, v in CALLBACK.items() if k != "status"}).encode(),
+        json.dumps({**CALLBACK, "status": 1}).encode(),
+        json.dumps({**CALLBACK, "amount": "abc"}).encode(),
+        json.dumps({**CALLBACK, "amount": 1000.5}).encode(),
+        json.dumps({**CALLBACK, "amount": -1000}).encode(),
+        b'{"pay_id": "abc", "status": "SUCCESS", "amount": NaN}',
+        b'{"pay_id": "abc", "status": "SUCCESS", "amount": 1e309}',
+        json.dumps({**CALLBACK, "amount": None}).encode(),
+        json.dumps({k: v for k, v in CALLBACK.items() if k != "amount"}).encode(),
+    ],
+)
+def test_malformed_callbacks_are_rejected_with_400(body):
+    with pytest.raises(CallbackRejected) as caught:
+        parse(body)
+    assert caught.value.status_code == 400
+
+
+def test_kit_callback_parses():
+    kit = LengopayKit()
+    payment = Payment(provider="lengopay", provider_reference=PAY_ID, amount=1000, currency="GNF")
+    body, headers = kit.callback(payment, "failed")
+    assert LengopayProvider().parse_callback(body, headers).result.outcome == Outcome.FAILED
+
+
+# --- through the services (the callback is the truth) ----------------------------------
+@pytest.fixture
+def gnf_shop(settings):
+    settings.SHOP_CURRENCY = "GNF"
+    return settings
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    queued = []
+    monkeypatch.setattr("payments.views._enqueue_callback", lambda event_id, payment_id: queued.append(event_id))
+    return queued
+
+
+def gnf_payment(**extra) -> Payment:
+    order = make_order((make_product(price=1000), 1), country="GN", phone="+224620124578")
+    return make_payment(order, provider="lengopay", method="lp-om-gn", provider_reference=PAY_ID, **extra)
+
+
+def post_callback(client, body: dict):
+    return client.post("/payments/callback/lengopay/", data=json.dumps(body), content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_start_payment_stores_the_pay_id_and_waits_for_the_phone(rsps, gnf_shop):
+    rsps.post(CASHIN, json=OK, match=[matchers.json_params_matcher({"amount": "1000", "currency": "GNF", "account": "620124578"}, strict_match=False)])
+    order = make_order((make_product(price=1000), 1), country="GN", phone="+224620124578")
+    payment = services.start_payment(order, "lengopay", "lp-om-gn", payer_phone="+224620124578")
+    assert (payment.status, payment.provider_reference, payment.redirect_url) == (PaymentStatus.PENDING, PAY_ID, "")
+    assert payment.instructions["flow"] == Flow.PUSH
+
+
+@pytest.mark.django_db
+def test_success_callback_pays_the_order(client, gnf_shop, no_enqueue):
+    payment = gnf_payment()
+    response = post_callback(client, CALLBACK)
+    assert response.status_code == 200
+    assert response.json() == {"status": "received"}
+    payment = services.process_callback(no_enqueue[0])
+    assert payment.status == PaymentStatus.SUCCEEDED
+    payment.order.refresh_from_db()
+    assert payment.order.status == "paid"
+
+
+@pytest.mark.django_db
+def test_failed_callback_fails_the_payment(client, gnf_shop, no_enqueue):
+    payment = gnf_payment()
+    post_callback(client, {**CALLBACK, "status": "FAILED", "message": "Transaction Failed"})
+    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.FAILED
+    assert payment.pk
+
+
+@pytest.mark.django_db
+def test_success_callback_with_another_amount_needs_review_not_payment(client, gnf_shop, no_enqueue):
+    gnf_payment()
+    post_callback(client, {**CALLBACK, "amount": 100})
+    payment = services.process_callback(no_enqueue[0])
+    assert payment.status == PaymentStatus.PENDING
+    assert payment.needs_review is True
+
+
+@pytest.mark.django_db(transaction=True)  # the view's IntegrityError path needs real transactions
+def test_duplicate_callback_is_acknowledged_and_changes_nothing(client, gnf_shop, no_enqueue):
+    gnf_payment()
+    assert post_callback(client, CALLBACK).json() == {"status": "received"}
+    assert post_callback(client, CALLBACK).json() == {"status": "duplicate"}
+    assert len(no_enqueue) == 1
+
+
+@pytest.mark.django_db
+def test_callback_for_an_unknown_pay_id_is_ignored(client, gnf_shop, no_enqueue):
+    payment = gnf_payment()
+    assert post_callback(client, {**CALLBACK, "pay_id": "dW5rbm93bg"}).json() == {"status": "ignored"}
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PENDING
+    assert no_enqueue == []
+
+
+@pytest.mark.django_db
+def test_malformed_callback_is_stored_invalid_and_refused(client, gnf_shop, no_enqueue):
+    response = client.post("/payments/callback/lengopay/", data=b'{"pay_id": "x", "status": "SUCCESS", "amount": "abc"}', content_type="application/json")
+    assert response.status_code == 400
+    assert PaymentEvent.objects.filter(provider="lengopay", kind="callback", valid=False).count() == 1
+
+
+@pytest.mark.django_db
+def test_without_callback_the_payment_expires_at_the_deadline_not_flagged(gnf_shop):
+    payment = gnf_payment(deadline=timezone.now() - timedelta(seconds=1))
+    payment = services.check_payment(payment.pk, source="poll")
+    assert payment.status == PaymentStatus.EXPIRED
+    assert payment.needs_review is False
+
+
+@pytest.mark.django_db
+def test_with_a_status_path_the_status_api_decides_over_the_callback(client, rsps, gnf_shop, no_enqueue):
+    gnf_shop.PAYMENT_PROVIDERS = {**gnf_shop.PAYMENT_PROVIDERS, "lengopay": {**gnf_shop.PAYMENT_PROVIDERS["lengopay"], "status_path": STATUS_PATH}}
+    rsps.post(BASE + STATUS_PATH, json={"status": "PENDING", "pay_id": PAY_ID, "amount": 1000})
+    gnf_payment()
+    post_callback(client, CALLBACK)
+    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.PENDING
+
+
+# --- sandbox emulator ----------------------------------------------------------------------
+SANDBOX = "/sandbox/lengopay"
+AUTH = {"HTTP_AUTHORIZATION": f"Basic {LICENSE}"}
+SANDBOX_CASHIN = {
+    "amount": "1000",
+    "currency": "GNF",
+    "websiteid": WEBSITE,
+    "type_account": "lp-om-gn",
+    "account": "620124578",
+    "callback_url": "https://shop.test/payments/callback/lengopay/",
+}
+
+
+def sandbox_post(client, path: str, body, **headers):
+    return client.post(SANDBOX + path, data=json.dumps(body), content_type="application/json", **{**AUTH, **headers})
+
+
+def forward_to_sandbox(rsps, client) -> None:
+    """Answer the provider's calls to https://lengopay.test with the emulator."""
+
+    def answer(request):
+        path = SANDBOX + request.path_url
+        response = client.post(path, data=request.body, content_type="application/json", HTTP_AUTHORIZATION=request.headers.get("Authorization", ""))
+        return response.status_code, {}, response.content
+
+    rsps.add_callback("POST", re.compile(re.escape(BASE) + "/.*"), callback=answer, content_type="application/json")
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_sandbox_cashin_answers_the_documented_success(client):
+    response = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN)
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["status"], data["message"]) == ("Success", "Request received successfully")
+    sp = SandboxPayment.objects.get(provider="lengopay")
+    assert sp.token == data["pay_id"]
+    assert (sp.amount, sp.method, sp.phone, sp.status) == (1000, "lp-om-gn", "620124578", "pending")
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.parametrize("authorization", ["", "Basic wrong", f"Bearer {LICENSE}", "Basic dGVzdDp0ZXN0"])
+def test_sandbox_cashin_refuses_a_wrong_license_with_401(client, authorization):
+    response = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN, HTTP_AUTHORIZATION=authorization)
+    assert response.status_code == 401
+    assert response.json()["status"] == "ERROR"
+    assert not SandboxPayment.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount": 1000},
+        {"amount": "10.5"},
+        {"amount": None},
+        {"currency": ""},
+        {"websiteid": "other"},
+        {"type_account": "lp-wave"},
+        {"account": ""},
+        {"account": None},
+    ],
+)
+def test_sandbox_cashin_refuses_missing_or_invalid_fields_with_400(client, change):
+    response = sandbox_post(client, "/api/v2/cashin/request", {**SANDBOX_CASHIN, **change})
+    assert response.status_code == 400
+    assert response.json()["status"] == "ERROR"
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_sandbox_status_follows_the_phone_approval(client):
+    pay_id = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN).json()["pay_id"]
+    body = {"pay_id": pay_id + "=", "websiteid": WEBSITE}
+    assert sandbox_post(client, "/api/v2/cashin/status", body).json()["status"] == "PENDING"
+    settle(SandboxPayment.objects.get(token=pay_id), SandboxPayment.Status.SUCCEEDED)
+    data = sandbox_post(client, "/api/v2/cashin/status", body).json()
+    assert (data["status"], data["pay_id"], data["amount"], data["account"], data["currency"]) == ("SUCCESS", pay_id, 1000, "620124578", "GNF")
+    assert sandbox_post(client, "/api/v2/cashin/transaction", body).json()["status"] == "SUCCESS"
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_sandbox_status_refuses_unknown_pay_ids_and_bad_licenses(client):
+    assert sandbox_post(client, "/api/v2/cashin/status", {"pay_id": "nope", "websiteid": WEBSITE}).status_code == 404
+    assert sandbox_post(client, "/api/v2/cashin/status", {"pay_id": "nope", "websiteid": WEBSITE}, HTTP_AUTHORIZATION="Basic x").status_code == 401
+    assert sandbox_post(client, "/api/v2/cashin/status", {"websiteid": WEBSITE}).status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_sandbox_sends_the_documented_callback_once_final(client):
+    pay_id = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN).json()["pay_id"]
+    sp = SandboxPayment.objects.get(token=pay_id)
+    assert emulator.callback_request(sp) is None  # nothing to say while pending
+    sp = settle(sp, SandboxPayment.Status.FAILED)
+    url, body, headers = emulator.callback_request(sp)
+    assert url == "https://shop.test/payments/callback/lengopay/"
+    assert json.loads(body) == {"pay_id": pay_id, "status": "FAILED", "amount": 1000, "message": "Transaction Failed", "account": "620124578"}
+    assert headers == {"Content-Type": "application/json"}
+    assert emulator.browser_target(sp) == ""
+    assert LengopayProvider().parse_callback(body, headers).result.outcome == Outcome.FAILED
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_provider_and_sandbox_agree_end_to_end(client, rsps):
+    forward_to_sandbox(rsps, client)
+    provider = with_status_api("/api/v2/cashin/status")
+    initiation = provider.initiate(payment_request())
+    sp = SandboxPayment.objects.get(provider="lengopay")
+    assert sp.token == initiation.provider_reference  # the waiting page links /sandbox/page/lengopay/<pay_id>/
+    assert provider.fetch_status(view(initiation.provider_reference)).outcome == Outcome.PENDING
+    settle(sp, SandboxPayment.Status.SUCCEEDED)
+    result = provider.fetch_status(view(initiation.provider_reference))
+    assert (result.outcome, result.amount, result.currency) == (Outcome.SUCCEEDED, 1000, "GNF")
+    _url, body, headers = emulator.callback_request(SandboxPayment.objects.get(pk=sp.pk))
+    assert provider.parse_callback(body, headers).provider_reference == initiation.provider_reference
