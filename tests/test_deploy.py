@@ -1,0 +1,82 @@
+"""Production shape: deploy checks (S-1), the compose file, CI entry point."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def production_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PAYMENTS_", "SECURE_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="ashtech_store.settings",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DEBUG="false",
+        ALLOWED_HOSTS="shop.example.com",
+        SITE_URL="https://shop.example.com",
+        SECURE_SSL_REDIRECT="true",
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_COOKIES="true",
+        CACHE_URL="redis://127.0.0.1:6379/1",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        SILENCED_SYSTEM_CHECKS="",
+    )
+    return env
+
+
+def test_deploy_checks_pass_with_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_checks_fail_with_the_development_secret_key():
+    env = production_env()
+    env.pop("SECRET_KEY")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0 and "SECRET_KEY" in result.stdout + result.stderr
+
+
+def test_compose_runs_web_worker_one_beat_database_and_redis():
+    yaml = pytest.importorskip("yaml")
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"web", "worker", "beat", "db", "redis"} <= set(services)
+    assert services["beat"]["deploy"]["replicas"] == 1
+    for name in ("web", "db", "redis", "worker"):
+        assert "healthcheck" in services[name], name
+    assert "gunicorn" in (ROOT / "Dockerfile").read_text()
+    assert "pgdata" in compose["volumes"]
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    assert "make test" in (ROOT / "README.md").read_text() and "make run" in (ROOT / "README.md").read_text()
+
+
+def test_env_example_lists_every_setting_read_from_the_environment():
+    import re
+
+    source = (ROOT / "ashtech_store" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', source))
+    read |= set(re.findall(r'_secret\("([A-Z_]+)"', source))
+    read |= {f"{name}_BASE_URL" for name in re.findall(r'_provider_url\("([A-Z]+)"', source)}
+    internal = {"STATICFILES_STORAGE", "CELERY_TASK_ALWAYS_EAGER", "SILENCED_SYSTEM_CHECKS", "DATA_UPLOAD_MAX_MEMORY_SIZE"}
+    listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert not sorted(read - listed - internal)
