@@ -6,7 +6,7 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/ashtech
 REDIS_HOST ?= 127.0.0.1
 
-.PHONY: run test install services lint e2e bench clean
+.PHONY: run test install services browser lint bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -37,14 +37,23 @@ services:
 	@redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 	@for i in $$(seq 30); do redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 && break; sleep 1; done; redis-cli -h $(REDIS_HOST) ping
 
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DATABASE_URL=$(PG_URL) $(PY) manage.py makemigrations --check --dry-run
 
 test: export DATABASE_URL := $(PG_URL)
-test: install services lint
+test: install services browser lint
 	$(PY) -m pytest
+
+# Opt-in benchmark (QUALITY.md "Performance (P)"): wrk against gunicorn on a
+# separate database; prints and writes bench/results/latest.md. BENCH_DURATION=10.
+bench: install services
+	$(PY) bench/run.py
 
 clean:
 	rm -rf var/broker var/celerybeat-schedule* var/test-media

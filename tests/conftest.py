@@ -2,8 +2,11 @@
 
 import pytest
 import responses as responses_lib
+from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache
+
+from ashtech_store.celery import app
 
 IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -30,3 +33,40 @@ def rsps():
     """``responses`` at the provider's HTTP boundary; unexpected URLs fail."""
     with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker):
+    """A real Celery worker (threads) consuming this run's Redis queue."""
+    app.control.purge()
+    with django_db_blocker.unblock(), start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20):
+        yield
+
+
+@pytest.fixture
+def sandbox_shop(live_server, settings, worker):
+    """The live shop with the sandbox mounted and every provider pointed at it."""
+    settings.ROOT_URLCONF = "tests.payments.sandbox_urls"
+    settings.SITE_URL = live_server.url
+    settings.PAYMENTS_SANDBOX = True
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
+    settings.PAYMENT_POLL_BACKOFF = [1, 1, 2, 2, 3]
+    settings.SANDBOX_SEND_CALLBACKS = True
+    providers = {}
+    for code, config in settings.PAYMENT_PROVIDERS.items():
+        providers[code] = dict(config, base_url=f"{live_server.url}/sandbox/{code}")
+        for key, value in config.items():
+            if key not in ("base_url", "status_path", "webhook_secrets", "account_id", "website_id"):
+                providers[code][key] = f"sandbox-{code}-{key}"
+    providers["lengopay"]["status_path"] = ""
+    settings.PAYMENT_PROVIDERS = providers
+    return live_server.url
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Expose each phase's report on the item (screenshots on failure)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -18,11 +18,9 @@ from dataclasses import dataclass
 
 import pytest
 import requests
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.urls import reverse
 
-from ashtech_store.celery import app
 from payments.models import Payment, PaymentStatus
 from payments.sandbox.core import EMULATORS, SANDBOX_OTP
 from shop.models import Order, Product
@@ -61,33 +59,6 @@ def available(route: Route) -> bool:
     except ImportError:
         return False
     return True
-
-
-@pytest.fixture(scope="module")
-def worker(django_db_blocker):
-    app.control.purge()
-    with django_db_blocker.unblock(), start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20):
-        yield
-
-
-@pytest.fixture
-def shop(live_server, settings, worker):
-    settings.ROOT_URLCONF = "tests.payments.sandbox_urls"
-    settings.SITE_URL = live_server.url
-    settings.PAYMENTS_SANDBOX = True
-    settings.ALLOWED_HOSTS = ["*"]
-    settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
-    settings.PAYMENT_POLL_BACKOFF = [1, 1, 2, 2, 3]
-    settings.SANDBOX_SEND_CALLBACKS = True
-    providers = {}
-    for code, config in settings.PAYMENT_PROVIDERS.items():
-        providers[code] = dict(config, base_url=f"{live_server.url}/sandbox/{code}")
-        for key, value in config.items():
-            if key not in ("base_url", "status_path", "webhook_secrets", "account_id", "website_id"):
-                providers[code][key] = f"sandbox-{code}-{key}"
-    providers["lengopay"]["status_path"] = ""
-    settings.PAYMENT_PROVIDERS = providers
-    return live_server.url
 
 
 def csrf(html: str) -> str:
@@ -168,8 +139,9 @@ def setup_route(route: Route, settings):
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
 @pytest.mark.parametrize("path", ["return", "callback-only", "poll-only"])
-def test_paid_exactly_once(shop, settings, route, path):
+def test_paid_exactly_once(sandbox_shop, settings, route, path):
     setup_route(route, settings)
+    shop = sandbox_shop
     if path == "callback-only" and route.provider == "lygos":
         pytest.skip("Lygos documents no callback: the poller and the return carry it")
     if path == "poll-only":
@@ -192,8 +164,9 @@ def test_paid_exactly_once(shop, settings, route, path):
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
-def test_refused_payment_releases_stock(shop, settings, route):
+def test_refused_payment_releases_stock(sandbox_shop, settings, route):
     setup_route(route, settings)
+    shop = sandbox_shop
     product = make_product(price=2500, stock=1)
     s, payment, _ = buy(shop, route, product)
     assert Product.objects.get(pk=product.pk).stock == 0
@@ -205,8 +178,9 @@ def test_refused_payment_releases_stock(shop, settings, route):
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)
-def test_unpaid_payment_expires_and_releases_stock(shop, settings, route):
+def test_unpaid_payment_expires_and_releases_stock(sandbox_shop, settings, route):
     setup_route(route, settings)
+    shop = sandbox_shop
     settings.PAYMENT_TTL = 4
     product = make_product(price=2500, stock=1)
     _, payment, _ = buy(shop, route, product)
