@@ -48,7 +48,8 @@ lint: install
 
 test: export DATABASE_URL := $(PG_URL)
 test: install services browser lint
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not faults"
+	TEST_CELERY_BROKER_URL=redis://127.0.0.1:6390/0 $(PY) -m pytest -m faults tests/faults
 
 # Opt-in benchmark (QUALITY.md "Performance (P)"): wrk against gunicorn on a
 # separate database; prints and writes bench/results/latest.md. BENCH_DURATION=10.

@@ -241,6 +241,9 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# A checkout must answer even when the broker is down (F-3): give up fast,
+# the payment schedule is in the database and the sweep re-queues it.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # Q-3, safe because every task is idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from ashtech_store.celery import app
+from tests.sandbox_config import sandbox_providers
 
 IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -53,14 +54,7 @@ def sandbox_shop(live_server, settings, worker):
     settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
     settings.PAYMENT_POLL_BACKOFF = [1, 1, 2, 2, 3]
     settings.SANDBOX_SEND_CALLBACKS = True
-    providers = {}
-    for code, config in settings.PAYMENT_PROVIDERS.items():
-        providers[code] = dict(config, base_url=f"{live_server.url}/sandbox/{code}")
-        for key, value in config.items():
-            if key not in ("base_url", "status_path", "webhook_secrets", "account_id", "website_id"):
-                providers[code][key] = f"sandbox-{code}-{key}"
-    providers["lengopay"]["status_path"] = ""
-    settings.PAYMENT_PROVIDERS = providers
+    settings.PAYMENT_PROVIDERS = sandbox_providers(settings.PAYMENT_PROVIDERS, live_server.url)
     return live_server.url
 
 
