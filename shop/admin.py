@@ -2,6 +2,7 @@
 conditional UPDATE, so an edit never overwrites a checkout that reserved
 stock in between (no lost update, never below zero)."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -35,6 +36,41 @@ class AvailabilityFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SeenStock(int):
+    """The stock number staff typed, remembering the number their page showed."""
+
+    seen: int | None = None
+
+
+class StockWidget(forms.MultiWidget):
+    """The stock box plus a hidden copy of the stock the page was rendered with."""
+
+    def __init__(self, attrs=None):
+        super().__init__([forms.NumberInput(attrs={"min": 0}), forms.HiddenInput()], attrs)
+
+    def decompress(self, value):
+        return [value, value]
+
+
+class StockField(forms.MultiValueField):
+    """Staff stock input whose cleaned value carries what the page showed, so
+    the change is applied as "typed − seen", not "typed − stock at save time"
+    (a checkout may have reserved stock while the page was open)."""
+
+    widget = StockWidget
+
+    def __init__(self, **kwargs):
+        fields = (forms.IntegerField(min_value=0), forms.IntegerField(min_value=0, required=False))
+        super().__init__(fields, require_all_fields=False, **kwargs)
+
+    def compress(self, data_list):
+        if not data_list or data_list[0] is None:
+            return None
+        typed = SeenStock(data_list[0])
+        typed.seen = data_list[1] if len(data_list) > 1 else None
+        return typed
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["name", "category", "price", "stock", "is_active", "created_at"]
@@ -45,20 +81,35 @@ class ProductAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     list_per_page = 50
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "stock":
+            return StockField(label=db_field.verbose_name.capitalize(), initial=db_field.default)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
-        if not change or "stock" not in form.changed_data:
+        if not change:
             super().save_model(request, obj, form, change)
         else:
-            delta = form.cleaned_data["stock"] - (form.initial.get("stock") or 0)
+            # Never a full save(): it would write back the stock read when the
+            # form was posted, undoing a reservation made since.
             fields = [f for f in form.changed_data if f != "stock"]
             if fields:
                 obj.save(update_fields=fields)
-            try:
-                obj.stock = services.adjust_stock(obj.pk, delta)
-            except services.StockChangeRefused:
-                messages.error(request, _("Stock de « %(name)s » non modifié : des commandes l'ont réservé entre-temps.") % {"name": obj.name})
+            if "stock" in form.changed_data:
+                self._apply_stock_change(request, obj, form)
         if "image" in form.changed_data:
             make_thumbnail(obj)
+
+    def _apply_stock_change(self, request, obj, form):
+        typed = form.cleaned_data["stock"]
+        seen = getattr(typed, "seen", None)
+        if seen is None:
+            seen = form.initial.get("stock") or 0
+        try:
+            obj.stock = services.adjust_stock(obj.pk, int(typed) - seen)
+        except services.StockChangeRefused:
+            obj.stock = Product.objects.values_list("stock", flat=True).get(pk=obj.pk)
+            messages.error(request, _("Stock de « %(name)s » non modifié : des commandes l'ont réservé entre-temps.") % {"name": obj.name})
 
 
 class OrderLineInline(admin.TabularInline):

@@ -93,7 +93,10 @@ class CheckoutForm(forms.Form):
     )
     address = forms.CharField(label=_("Adresse de livraison (facultatif)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     note = forms.CharField(label=_("Note (facultatif)"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    checkout_key = forms.CharField(max_length=64, widget=forms.HiddenInput, required=False)
+    # A double-submit guard the shopper can neither see nor fix: a tampered
+    # value (too long, NUL byte…) is dropped in clean_checkout_key, never an
+    # invisible error that would block the form.
+    checkout_key = forms.Field(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,8 +116,8 @@ class CheckoutForm(forms.Form):
         return clean_text(self.cleaned_data.get("note", ""))
 
     def clean_checkout_key(self):
-        key = self.cleaned_data.get("checkout_key", "")
-        return key if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key or "") else ""
+        key = self.cleaned_data.get("checkout_key")
+        return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
 
     def clean(self):
         data = super().clean()

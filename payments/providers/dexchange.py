@@ -107,7 +107,7 @@ class DexchangeProvider(Provider):
     countries = ("SN",)
     required_settings = ("api_key",)
     minimum_amount = 100  # "ItemPrice … minimum: 100"
-    methods = (Method("link", _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"), Flow.REDIRECT),)
+    methods = (Method("hosted", _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"), Flow.REDIRECT),)
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.config['api_key']}"}

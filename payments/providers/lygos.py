@@ -21,8 +21,9 @@ Flows:
 * 409 on create (the vendor's table: "Tentative de création d'une ressource en
   double", i.e. our ``order_id`` was used before, e.g. a retry after a
   timeout): the API has no lookup by ``order_id`` except the gateway list, so
-  we read ``GET /gateway`` and reuse the gateway whose ``order_id`` is ours;
-  none found → refused.
+  we read ``GET /gateway`` and reuse the gateway whose ``order_id`` is ours.
+  None found → an *unknown* outcome, not a failure: a gateway for our order
+  exists somewhere, and the status by ``order_id`` still settles it.
 * status — ``GET /gateway/payin/{order_id}`` → ``{order_id, status}``. It
   carries no money, so on success we read ``amount`` / ``currency`` from
   ``GET /gateway/{id}`` for the services' check (M-4). If that read times out
@@ -124,7 +125,12 @@ class LygosProvider(Provider):
         if response.status_code == 409:
             gateway = self._gateway_of_order(request.reference)
             if gateway is None:
-                raise _refusal(response, self.json_object(response))
+                # A gateway exists for our order_id and we cannot see it: the
+                # shopper may pay it, so the outcome is unknown, not failed;
+                # the status by order_id still resolves it.
+                refusal = _refusal(response, self.json_object(response))
+                refusal.unknown = True
+                raise refusal
             return self._initiation(gateway, request)
         if response.status_code >= 400:
             raise _refusal(response, self.json_object(response))

@@ -88,6 +88,7 @@ from typing import Any
 from urllib.parse import quote
 
 import phonenumbers
+import requests
 from django.utils.translation import gettext_lazy as _
 
 from .base import (
@@ -127,7 +128,7 @@ class NovasendProvider(Provider):
     methods = (Method("mobile_money", _("Mobile money via Novasend (Orange, MTN, Moov, Wave…)"), Flow.PUSH, needs_phone=True),)
     min_poll_interval = 10
 
-    def request(self, method: str, path: str, **kwargs) -> Any:
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
         """``Provider.request``, and the merchant ``accountId`` (a configured
         credential) kept out of the recorded exchange (S-8): the shared
         redaction does not know that key."""

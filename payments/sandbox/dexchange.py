@@ -74,7 +74,7 @@ def get_link(request):
         merchant_reference=reference,
         amount=data["ItemPrice"],
         currency="XOF",
-        method="link",
+        method="hosted",
         phone=str(data.get("ClientPhone") or "")[:30],
         callback_url=data["callBackURL"],
         return_url=data["successUrl"],

@@ -125,7 +125,9 @@ def test_crash_in_status_handling_rolls_back_and_is_journalled(rsps, client):
     client.post("/payments/callback/ligdicash/", data=body, content_type="application/json")
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     Payment.objects.filter(pk=payment.pk).update(provider="nonexistent")  # registry lookup fails
-    with pytest.raises(Exception):
+    from payments.providers import UnknownProvider
+
+    with pytest.raises(UnknownProvider):
         tasks.process_callback.apply(args=(event.pk,), throw=True)
     failure = PaymentEvent.objects.get(kind=PaymentEvent.Kind.ERROR, message__startswith="handling callback")
     assert "Traceback" in failure.data["traceback"]

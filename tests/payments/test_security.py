@@ -50,7 +50,16 @@ def test_with_the_sandbox_mounted_only_emulated_vendor_apis_are_added():
 
 @pytest.mark.parametrize(
     "target",
-    ["http://evil.example/", "//evil.example", "https:///evil.example", "\\\\evil.example", "javascript:alert(1)", "http:/\\evil.example", "/\\evil.example", ""],
+    [
+        "http://evil.example/",
+        "//evil.example",
+        "https:///evil.example",
+        "\\\\evil.example",
+        "javascript:alert(1)",
+        "http:/\\evil.example",
+        "/\\evil.example",
+        "",
+    ],
 )
 def test_redirect_targets_from_user_input_stay_on_our_host(target):
     request = RequestFactory().get("/", {"next": target})
@@ -182,9 +191,7 @@ def test_every_entry_point_changes_state_under_the_payment_row_lock(client, admi
             client.post(reverse("payments:callback", args=["ligdicash"]), data=KIT.callback(p)[0], content_type="application/json"),
             services.process_callback(PaymentEvent.objects.filter(kind="callback", payment=p).latest("id").pk),
         ),
-        "staff action": lambda p: admin_client.post(
-            reverse("admin:payments_payment_changelist"), {"action": "recheck_now", "_selected_action": [p.pk]}
-        ),
+        "staff action": lambda p: admin_client.post(reverse("admin:payments_payment_changelist"), {"action": "recheck_now", "_selected_action": [p.pk]}),
     }
     for name, call in entry_points.items():
         payment = fresh()

@@ -16,7 +16,7 @@ STATUS = {"succeeded": "SUCCESS", "failed": "FAILED", "pending": "PENDING", "exp
 
 class DexchangeKit(Kit):
     code = "dexchange"
-    method = "link"
+    method = "hosted"
     country = "SN"
     phone = "+221771234567"
     currency = "XOF"

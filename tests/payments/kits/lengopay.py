@@ -1,15 +1,15 @@
 """LengoPay kit: payloads from shared/providers/lengopay.txt.
 
 The test settings configure no status path (as production does by default),
-so LengoPay's callback carries the result (``callback_is_truth``) and there
-is no status endpoint to register.
+so LengoPay's callback carries the result (``callback_is_truth``): there is
+no status endpoint, and ``mock_status`` stores the callback the services read.
 """
 
 from __future__ import annotations
 
 import json
 
-from payments.models import Payment
+from payments.models import Payment, PaymentEvent
 
 from .base import Kit
 
@@ -43,7 +43,18 @@ class LengopayKit(Kit):
         return ""  # no status path configured in the test settings
 
     def mock_status(self, rsps, payment: Payment, outcome: str, amount=None, currency=None) -> None:
-        """Nothing to register: without a status path the provider makes no call."""
+        """No HTTP to register: without a status path the services read the
+        stored callbacks, so store the documented callback as the view does."""
+        body, _headers = self.callback(payment, outcome, amount)
+        PaymentEvent.objects.create(
+            payment=payment,
+            provider=self.code,
+            kind=PaymentEvent.Kind.CALLBACK,
+            body=body,
+            headers={"Content-Type": "application/json"},
+            valid=True,
+            message="unsigned callback (hint only)",
+        )
 
     def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
         status = STATUS[outcome]

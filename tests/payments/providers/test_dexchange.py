@@ -41,7 +41,7 @@ def payment_request(**overrides) -> PaymentRequest:
         "customer_email": "fatou@example.sn",
         "customer_phone": "+221771234567",
         "country": "SN",
-        "method": "link",
+        "method": "hosted",
         "return_url": f"https://shop.test/payments/return/{REFERENCE}/",
         "cancel_url": f"https://shop.test/payments/cancel/{REFERENCE}/",
         "callback_url": "https://shop.test/payments/callback/dexchange/",
@@ -51,7 +51,7 @@ def payment_request(**overrides) -> PaymentRequest:
 
 
 def view(provider_reference: str = TID) -> PaymentView:
-    return PaymentView(reference=REFERENCE, provider_reference=provider_reference, amount=15000, currency="XOF", method="link")
+    return PaymentView(reference=REFERENCE, provider_reference=provider_reference, amount=15000, currency="XOF", method="hosted")
 
 
 def status_url(transaction_id: str = TID) -> str:
@@ -361,7 +361,7 @@ def no_enqueue(monkeypatch):
 
 def sn_payment() -> Payment:
     order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
-    return make_payment(order, provider="dexchange", method="link", provider_reference=TID)
+    return make_payment(order, provider="dexchange", method="hosted", provider_reference=TID)
 
 
 def post_webhook(client, payment: Payment, status: str = "SUCCESS"):
@@ -373,7 +373,7 @@ def post_webhook(client, payment: Payment, status: str = "SUCCESS"):
 def test_start_payment_sends_our_reference_and_stores_the_link(rsps):
     order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
     DexchangeKit().mock_initiate_ok(rsps)
-    payment = services.start_payment(order, "dexchange", "link")
+    payment = services.start_payment(order, "dexchange", "hosted")
     sent = json.loads(rsps.calls[0].request.body)
     assert sent["externalTransactionId"] == str(payment.reference)
     assert (payment.provider_reference, payment.redirect_url, payment.status) == (TID, LINK, PaymentStatus.PENDING)
@@ -383,7 +383,7 @@ def test_start_payment_sends_our_reference_and_stores_the_link(rsps):
 def test_orders_below_the_100_fcfa_minimum_never_reach_dexchange(rsps):
     order = make_order((make_product(price=50), 1), country="SN", phone="+221771234567")
     with pytest.raises(services.PaymentStartError):
-        services.start_payment(order, "dexchange", "link")
+        services.start_payment(order, "dexchange", "hosted")
     assert len(rsps.calls) == 0
     assert not Payment.objects.filter(order=order).exists()
 

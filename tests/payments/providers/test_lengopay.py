@@ -190,12 +190,18 @@ def test_unreadable_success_answer_leaves_the_outcome_unknown(rsps, body):
     assert caught.value.unknown is True
 
 
-def test_exchanges_are_recorded_without_the_license_key(rsps):
+def test_exchanges_are_recorded_without_credentials_or_the_full_number(rsps):
     rsps.post(CASHIN, json=OK)
-    provider = LengopayProvider()
+    rsps.post(BASE + STATUS_PATH, body=requests.exceptions.ReadTimeout())
+    provider = with_status_api()
     provider.initiate(payment_request())
-    assert LICENSE not in json.dumps(provider.exchanges)
-    assert "620124578" not in json.dumps(provider.exchanges)
+    with pytest.raises(ProviderError):
+        provider.fetch_status(view())
+    recorded = json.dumps(provider.exchanges)
+    assert len(provider.exchanges) == 2
+    assert LICENSE not in recorded
+    assert WEBSITE not in recorded  # websiteid is a credential (DESIGN.md)
+    assert "620124578" not in recorded
 
 
 # --- status --------------------------------------------------------------------------
