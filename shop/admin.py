@@ -45,8 +45,13 @@ class SeenStock(int):
 class StockWidget(forms.MultiWidget):
     """The stock box plus a hidden copy of the stock the page was rendered with."""
 
+    use_fieldset = False  # one visible box: a plain <label for="…_0">
+
     def __init__(self, attrs=None):
         super().__init__([forms.NumberInput(attrs={"min": 0}), forms.HiddenInput()], attrs)
+
+    def id_for_label(self, id_):
+        return f"{id_}_0" if id_ else id_
 
     def decompress(self, value):
         return [value, value]
@@ -67,7 +72,7 @@ class StockField(forms.MultiValueField):
         if not data_list or data_list[0] is None:
             return None
         typed = SeenStock(data_list[0])
-        typed.seen = data_list[1] if len(data_list) > 1 else None
+        typed.seen = data_list[1]  # None when the page sent no copy: save_model falls back
         return typed
 
 

@@ -27,6 +27,10 @@ Flows:
   otherwise the shopper approves in the wallet and our waiting page polls.
   PUSH is the right default because it is what the shop shows when no link
   comes back; a returned link overrides it.
+* 409 on create (public docs: duplicate reference or idempotency key, but
+  also amount limits or a number the service refuses): we ask
+  ``GET /v1/payin/{our reference}``; a session naming our reference is reused,
+  anything else is a refusal with Novasend's (French) message.
 * status — ``GET /v1/payin/{reference}`` with **Novasend's** reference: the
   text says the parameter is "généré lors du POST /v1/payin/sessions". Ours is
   used only when we never learnt theirs (initiation timed out); an answer then
@@ -192,7 +196,11 @@ class NovasendProvider(Provider):
         return Initiation(provider_reference=theirs, instructions={"flow": Flow.PUSH.value, "method": "mobile_money"}, raw=data)
 
     def _session_by_our_reference(self, reference: str) -> dict | None:
-        response = self.request("GET", PAYIN.format(reference=quote(reference, safe="")), headers=LANGUAGE)
+        try:
+            response = self.request("GET", PAYIN.format(reference=quote(reference, safe="")), headers=LANGUAGE)
+        except ProviderError as exc:
+            # A session may exist and cannot be read now: unknown, not failed.
+            raise ProviderError(f"novasend: session lookup unavailable after 409 ({exc.kind})", kind=exc.kind, retryable=True, unknown=True) from exc
         data = self.json_object(response)
         if response.status_code >= 400 or data is None or str(data.get("customerReference") or "") != reference:
             return None
