@@ -219,7 +219,7 @@ PAYMENT_PROVIDERS = {
         "license_key": _secret("LENGOPAY_LICENSE_KEY"),
         "website_id": _secret("LENGOPAY_WEBSITE_ID"),
         # Not in the vendor text (NOTES.md): empty means "no status endpoint".
-        "status_path": env("LENGOPAY_STATUS_PATH", default="/api/v2/cashin/status" if PAYMENTS_SANDBOX else ""),
+        "status_path": env("LENGOPAY_STATUS_PATH", default="/api/v2/cashin/transaction" if PAYMENTS_SANDBOX else ""),
     },
     "dexchange": {
         "base_url": _provider_url("DEXCHANGE", "https://api-m.dexchange.sn"),

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 SECRET_HEADERS = {"authorization", "apikey", "api-key", "x-api-key", "cookie", "x-novasend-signature", "x-signature"}
-SECRET_KEYS = {"otp", "password", "pin", "api_key", "apikey", "api-key", "token_secret", "license_key", "secret"}
+SECRET_KEYS = {"otp", "password", "pin", "api_key", "apikey", "api-key", "token_secret", "license_key", "secret", "websiteid", "accountid"}
 PHONE_KEYS = {"msisdn", "phone", "phonenumber", "customer", "account", "clientphone", "customer_phone", "payer_phone"}
 MASK = "***"
 
@@ -47,15 +47,38 @@ def redact(data: Any) -> Any:
     return data
 
 
+def scrub(data: Any, secrets: list[str]) -> Any:
+    """A copy of ``data`` where every string containing one of ``secrets``
+    (a provider's configured credentials) has it replaced by the mask."""
+    if isinstance(data, Mapping):
+        return {key: scrub(value, secrets) for key, value in data.items()}
+    if isinstance(data, list):
+        return [scrub(item, secrets) for item in data]
+    if isinstance(data, str):
+        for secret in secrets:
+            if secret and secret in data:
+                data = data.replace(secret, MASK)
+    return data
+
+
+def credentials_of(config: Mapping[str, Any]) -> list[str]:
+    """The credential strings of one provider's settings (not its base URL)."""
+    values: list[str] = []
+    for key, value in config.items():
+        if key in ("base_url", "status_path"):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and len(item) >= 4:
+                values.append(item)
+    return values
+
+
 def configured_secrets() -> list[str]:
     from django.conf import settings
 
-    values = []
+    values: list[str] = []
     for config in getattr(settings, "PAYMENT_PROVIDERS", {}).values():
-        for key, value in config.items():
-            if key == "base_url" or not value:
-                continue
-            values.extend(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str) and len(v) >= 6)
+        values.extend(credentials_of(config))
     return values
 
 

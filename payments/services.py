@@ -105,7 +105,7 @@ def record_exchanges(payment: Payment, provider: Provider) -> None:
     if provider.exchanges:
         PaymentEvent.objects.bulk_create(
             PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.REQUEST, message=f"{x['method']} {x['url']}"[:300], data=x)
-            for x in provider.exchanges
+            for x in provider.exchanges_for_journal()
         )
         provider.exchanges.clear()
 
@@ -338,6 +338,10 @@ def apply_status(payment_id: int, result: StatusResult, source: str) -> Payment:
 
 def _apply(order: Order, payment: Payment, result: StatusResult, source: str) -> None:
     outcome = result.outcome
+    if result.provider_reference and not payment.provider_reference:
+        # Learnt after an initiation whose answer was lost (P-1).
+        payment.provider_reference = result.provider_reference[:512]
+        payment.save(update_fields=["provider_reference", "updated_at"])
     info = {"source": source, "outcome": outcome.value, "amount": result.amount, "currency": result.currency, "message": result.message[:200]}
     if payment.is_final:
         if outcome == Outcome.SUCCEEDED and payment.status != PaymentStatus.SUCCEEDED:

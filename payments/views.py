@@ -13,7 +13,7 @@ import uuid
 
 import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -223,15 +223,16 @@ def callback(request, provider: str):
     payment = _callback_payment(handler.code, info.reference, info.provider_reference)
     dedup_key = f"{handler.code}:{info.event_id}"[:300] if info.event_id else None
     try:
-        event = PaymentEvent.objects.create(
-            **stored,
-            payment=payment,
-            body=body,
-            valid=True,
-            dedup_key=dedup_key,
-            message="signed callback" if info.authentic else "unsigned callback (hint only)",
-            data={"reference": info.reference, "provider_reference": info.provider_reference[:120], "signed": bool(info.authentic)},
-        )
+        with transaction.atomic():  # a savepoint: the duplicate path works inside any outer transaction
+            event = PaymentEvent.objects.create(
+                **stored,
+                payment=payment,
+                body=body,
+                valid=True,
+                dedup_key=dedup_key,
+                message="signed callback" if info.authentic else "unsigned callback (hint only)",
+                data={"reference": info.reference, "provider_reference": info.provider_reference[:120], "signed": bool(info.authentic)},
+            )
     except IntegrityError:
         PaymentEvent.objects.create(**stored, payment=payment, body=body, valid=True, message="duplicate delivery")
         return JsonResponse({"status": "duplicate"})

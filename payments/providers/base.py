@@ -35,7 +35,7 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from payments.redaction import redact, redact_headers
+from payments.redaction import credentials_of, redact, redact_headers, scrub
 
 
 class Outcome(StrEnum):
@@ -262,24 +262,22 @@ class Provider:
             "params": redact(params) if params else None,
             "body": redact(json_body) if json_body is not None else None,
         }
+        self.exchanges.append(record)  # completed below; scrubbed in ``exchanges_for_journal``
         started = time.monotonic()
         try:
             response = self.session.request(method, url, json=json_body, headers=all_headers, params=params, timeout=self.timeout)
         except requests.Timeout as exc:
             record.update(error="timeout", elapsed_ms=int((time.monotonic() - started) * 1000))
-            self.exchanges.append(record)
             # A read timeout after sending: the provider may have acted.
             raise ProviderError(f"{self.code}: timeout", kind="timeout", retryable=True, unknown=not isinstance(exc, requests.ConnectTimeout)) from exc
         except requests.RequestException as exc:
             record.update(error=f"connection: {type(exc).__name__}", elapsed_ms=int((time.monotonic() - started) * 1000))
-            self.exchanges.append(record)
             raise ProviderError(f"{self.code}: connection error {type(exc).__name__}", kind="connection", retryable=True) from exc
         record.update(
             status=response.status_code,
             elapsed_ms=int((time.monotonic() - started) * 1000),
             response=redact(self._safe_json(response)) if response.content else None,
         )
-        self.exchanges.append(record)
         if response.status_code == 429:
             raise ProviderError(
                 f"{self.code}: rate limited",
@@ -291,6 +289,11 @@ class Provider:
         if response.status_code >= 500:
             raise ProviderError(f"{self.code}: HTTP {response.status_code}", kind="http", status_code=response.status_code, retryable=True)
         return response
+
+    def exchanges_for_journal(self) -> list[dict]:
+        """The recorded exchanges with every configured credential masked,
+        whatever key it travelled under (S-8)."""
+        return [scrub(record, credentials_of(self.config)) for record in self.exchanges]
 
     @staticmethod
     def _safe_json(response: requests.Response) -> Any:

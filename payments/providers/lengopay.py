@@ -31,7 +31,7 @@ Status API — not in the vendor text. What we found and use:
 
 Because neither path is confirmed by the vendor, the path is configuration
 (``status_path`` / ``LENGOPAY_STATUS_PATH``; production default "", the
-sandbox serves ``/api/v2/cashin/status``). When it is set we POST
+sandbox default ``/api/v2/cashin/transaction``, the copied doc's path). When it is set we POST
 ``{pay_id, websiteid}`` to it and read ``status``/``amount`` (and
 ``currency`` when the answer has one, as the demo's does). When it is empty,
 ``has_status_api`` is False: the services read the result carried by the
@@ -59,8 +59,6 @@ anything else  unknown       also: no JSON object, HTTP ≥ 400, other pay_id
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-
-from payments.redaction import MASK
 
 from .base import (
     CallbackInfo,
@@ -118,19 +116,6 @@ class LengopayProvider(Provider):
         # The license key as issued, not base64(user:pass) (NOTES.md).
         return {"Authorization": f"Basic {self.config['license_key']}"}
 
-    def request(self, method: str, path: str, **kwargs):
-        """``Provider.request``, then ``websiteid`` (a credential: DESIGN.md
-        lists LENGOPAY_WEBSITE_ID with the keys) is masked in the recorded
-        exchanges, which the shared redaction does not know about."""
-        try:
-            return super().request(method, path, **kwargs)
-        finally:
-            for record in self.exchanges:
-                body = record.get("body")
-                if isinstance(body, dict) and body.get("websiteid"):
-                    body["websiteid"] = MASK
-
-    # --- initiation ------------------------------------------------------------
     def initiate(self, request: PaymentRequest) -> Initiation:
         method = self.method(request.method) or self.methods[0]
         payload = {

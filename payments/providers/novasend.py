@@ -92,7 +92,6 @@ from typing import Any
 from urllib.parse import quote
 
 import phonenumbers
-import requests
 from django.utils.translation import gettext_lazy as _
 
 from .base import (
@@ -131,19 +130,6 @@ class NovasendProvider(Provider):
     required_settings = ("api_key", "api_client", "account_id")
     methods = (Method("mobile_money", _("Mobile money via Novasend (Orange, MTN, Moov, Wave…)"), Flow.PUSH, needs_phone=True),)
     min_poll_interval = 10
-
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        """``Provider.request``, and the merchant ``accountId`` (a configured
-        credential) kept out of the recorded exchange (S-8): the shared
-        redaction does not know that key."""
-        try:
-            return super().request(method, path, **kwargs)
-        finally:
-            account = self.config.get("account_id")
-            if self.exchanges and account:
-                record = self.exchanges[-1]
-                for part in ("body", "response"):
-                    record[part] = _without(record.get(part), account)
 
     def auth_headers(self) -> dict[str, str]:
         pair = f"{self.config['api_key']}:{self.config['api_client']}".encode()
@@ -306,15 +292,6 @@ class NovasendProvider(Provider):
 # --- helpers ---------------------------------------------------------------------------
 def _word(value: Any) -> str:
     return value.strip().lower() if isinstance(value, str) else ""
-
-
-def _without(data: Any, value: str) -> Any:
-    """A copy of a JSON-like structure with every string equal to ``value`` masked."""
-    if isinstance(data, dict):
-        return {k: _without(v, value) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_without(v, value) for v in data]
-    return "***" if data == value else data
 
 
 def _outcome(status: str, confirmation: str, settled: str, has_transaction: bool, failure: Any) -> Outcome:

@@ -5,9 +5,9 @@
   the documented fields (400 when one is missing or invalid). The payment
   then waits for the shopper's approval on the sandbox "phone" page.
 * status — not in the vendor text (see ``payments/providers/lengopay.py``):
-  the sandbox answers ``POST api/v2/cashin/status`` (the sandbox default of
-  ``LENGOPAY_STATUS_PATH``) and ``POST api/v2/cashin/transaction`` (the path
-  of the copied vendor doc) with ``{pay_id, websiteid}`` →
+  the sandbox answers ``POST api/v2/cashin/transaction`` (the path of the
+  copied vendor doc and the sandbox default of ``LENGOPAY_STATUS_PATH``) and
+  the alias ``POST api/v2/cashin/status`` with ``{pay_id, websiteid}`` →
   ``{status, pay_id, amount, account, date}`` as that doc shows, plus the
   ``currency`` and ``message`` the public demo reads.
 * callback: the documented body ``{pay_id, status, amount, message, account}``,
