@@ -36,9 +36,10 @@ def rsps():
         yield mock
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker):
-    """A real Celery worker (threads) consuming this run's Redis queue."""
+    """A real Celery worker (threads) consuming this run's Redis queue, for
+    one module only: other tests expect nobody to consume what they enqueue."""
     app.control.purge()
     with django_db_blocker.unblock(), start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20):
         yield

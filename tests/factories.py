@@ -75,3 +75,16 @@ def hold(client, *orders: Order) -> None:
     session["orders"] = [o.token for o in orders]
     session.save()
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+
+def wait_for(predicate, timeout: float = 45.0, every: float = 0.25):
+    """Poll ``predicate`` until it returns something truthy (no blind sleeps)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not reached in time")

@@ -33,7 +33,7 @@ from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
 from shop.models import Order
-from tests.factories import make_order, make_product
+from tests.factories import make_order, make_product, wait_for
 from tests.sandbox_config import sandbox_providers
 
 PORT = 6390
@@ -76,16 +76,6 @@ class Redis:
             return redis.Redis(port=PORT, socket_connect_timeout=0.2).ping()
         except redis.RedisError:
             return False
-
-
-def wait_for(predicate, timeout: float = 40.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError("condition not reached in time")
 
 
 class Processes:

@@ -129,7 +129,7 @@ def test_crash_in_status_handling_rolls_back_and_is_journalled(rsps, client):
 
     with pytest.raises(UnknownProvider):
         tasks.process_callback.apply(args=(event.pk,), throw=True)
-    failure = PaymentEvent.objects.get(kind=PaymentEvent.Kind.ERROR, message__startswith="handling callback")
+    failure = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.ERROR, message__startswith="handling callback").latest("id")
     assert "Traceback" in failure.data["traceback"]
     Payment.objects.filter(pk=payment.pk).update(provider="ligdicash")
     KIT.mock_status(rsps, payment, "succeeded")

@@ -24,7 +24,7 @@ from django.urls import reverse
 from payments.models import Payment, PaymentStatus
 from payments.sandbox.core import EMULATORS, SANDBOX_OTP
 from shop.models import Order, Product
-from tests.factories import make_product
+from tests.factories import make_product, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -110,16 +110,6 @@ def act_in_sandbox(s: requests.Session, base: str, payment: Payment, action: str
     page = s.get(url, timeout=10)
     assert page.status_code == 200, page.text[:300]
     return s.post(url, data={"csrfmiddlewaretoken": csrf(page.text), "action": action}, headers={"Referer": base}, allow_redirects=follow, timeout=20)
-
-
-def wait_for(predicate, timeout: float = 45.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError("condition not reached in time")
 
 
 def final(payment: Payment) -> Payment:

@@ -21,7 +21,9 @@ def test_a_provider_without_credentials_is_not_offered(settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("currency,country,phone,shown,hidden", [("GNF", "GN", "+224620124578", "lengopay:", "ligdicash:"), ("XOF", "BF", "+22670123456", "ligdicash:", "lengopay:")])
+@pytest.mark.parametrize(
+    "currency,country,phone,shown,hidden", [("GNF", "GN", "+224620124578", "lengopay:", "ligdicash:"), ("XOF", "BF", "+22670123456", "ligdicash:", "lengopay:")]
+)
 def test_pay_page_lists_only_those(client, settings, currency, country, phone, shown, hidden):
     settings.SHOP_CURRENCY = currency
     order = make_order(country=country, phone=phone)
