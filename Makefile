@@ -22,12 +22,14 @@ run: export DEBUG ?= true
 run: export PAYMENTS_SANDBOX ?= true
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: export APP_PORT := $(PORT)
+run: export APP_PORT_GNF := $(shell echo $$(($(PORT) + 1)))
 run: install
 	mkdir -p var/broker/processed var/media
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py ensure_staff
-	@echo "  Shop: $$SITE_URL/   (Ctrl-C stops web, worker and sweep)"
+	@echo "  Shop (XOF: Ligdicash, Novasend, Lygos, DEXCHANGE): $$SITE_URL/"
+	@echo "  Same shop in GNF (LengoPay): http://127.0.0.1:$$APP_PORT_GNF/   (Ctrl-C stops web, worker and sweep)"
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho -f Procfile.dev start
 
 # PostgreSQL and Redis for the tests: use them when they answer, start them otherwise.
