@@ -12,6 +12,8 @@ from shop.models import Category, Order, Product
 from shop.services import Customer, place_order
 
 _seq = itertools.count(1)
+# Stock each product was created with, for the allocation invariant (M-6).
+INITIAL_STOCK: dict[int, int] = {}
 
 
 def make_category(name: str | None = None) -> Category:
@@ -22,7 +24,7 @@ def make_category(name: str | None = None) -> Category:
 
 def make_product(name: str | None = None, price: int = 15000, stock: int = 10, category: Category | None = None, **extra) -> Product:
     n = next(_seq)
-    return Product.objects.create(
+    product = Product.objects.create(
         category=category or make_category(),
         name=name or f"Produit {n}",
         slug=f"produit-{n}",
@@ -31,6 +33,24 @@ def make_product(name: str | None = None, price: int = 15000, stock: int = 10, c
         stock=stock,
         **extra,
     )
+    INITIAL_STOCK[product.pk] = stock
+    return product
+
+
+def assert_stock_invariant() -> None:
+    """Stock now + stock held by orders that still reserve it = stock at creation,
+    for every product a test made: nothing allocated is ever lost (M-6)."""
+    from django.db.models import Sum
+
+    from shop.models import OrderLine
+
+    for pk, initial in INITIAL_STOCK.items():
+        current = Product.objects.filter(pk=pk).values_list("stock", flat=True).first()
+        if current is None:
+            continue
+        held = OrderLine.objects.filter(product_id=pk, order__stock_reserved=True).aggregate(n=Sum("quantity"))["n"] or 0
+        assert current + held == initial, f"product {pk}: {current} in stock + {held} reserved != {initial}"
+    INITIAL_STOCK.clear()
 
 
 def customer(**overrides) -> Customer:

@@ -19,7 +19,7 @@ from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers import get_provider
 from shop.models import Order, Product
-from tests.factories import hold, make_order, make_product
+from tests.factories import assert_stock_invariant, hold, make_order, make_product
 
 from .kits import all_kits
 
@@ -427,3 +427,10 @@ def test_forged_callbacks_are_stored_and_refused(kit, rsps, client):
 
 def test_get_provider_is_configured_in_tests(kit):
     assert get_provider(kit.code).is_configured()
+
+
+@pytest.fixture(autouse=True)
+def _stock_invariant():
+    """M-6, checked after every test of this module."""
+    yield
+    assert_stock_invariant()

@@ -18,7 +18,7 @@ from django.urls import reverse
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from shop.models import Order, Product
-from tests.factories import make_order, make_product
+from tests.factories import assert_stock_invariant, make_order, make_product
 
 from .kits.ligdicash import LigdicashKit
 
@@ -141,3 +141,10 @@ def test_two_sweeps_at_once_enqueue_each_due_payment_once(rsps):
     enqueued = [pk for report in reports for pk in report.enqueued]
     assert sorted(enqueued) == sorted(p.pk for p in due)
     assert services.sweep().enqueued == [], "leased: not due again at once"
+
+
+@pytest.fixture(autouse=True)
+def _stock_invariant():
+    """M-6, checked after every test of this module."""
+    yield
+    assert_stock_invariant()
