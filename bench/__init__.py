@@ -1,0 +1,1 @@
+"""The opt-in benchmark (``make bench``): see bench/README.md."""
