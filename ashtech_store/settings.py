@@ -83,7 +83,13 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://ashtech")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://ashtech"),
+    # Rendered page fragments (product grids), apart so they never evict
+    # rate-limit counters; content-keyed, so a per-process memory cache is fine.
+    "fragments": env.cache("FRAGMENT_CACHE_URL", default="locmemcache://fragments"),
+}
+CACHES["fragments"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True

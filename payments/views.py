@@ -13,7 +13,7 @@ import uuid
 
 import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -223,16 +223,15 @@ def callback(request, provider: str):
     payment = _callback_payment(handler.code, info.reference, info.provider_reference)
     dedup_key = f"{handler.code}:{info.event_id}"[:300] if info.event_id else None
     try:
-        with transaction.atomic():  # a savepoint: the duplicate path works inside any outer transaction
-            event = PaymentEvent.objects.create(
-                **stored,
-                payment=payment,
-                body=body,
-                valid=True,
-                dedup_key=dedup_key,
-                message="signed callback" if info.authentic else "unsigned callback (hint only)",
-                data={"reference": info.reference, "provider_reference": info.provider_reference[:120], "signed": bool(info.authentic)},
-            )
+        event = _insert_once(
+            **stored,
+            payment=payment,
+            body=body,
+            valid=True,
+            dedup_key=dedup_key,
+            message="signed callback" if info.authentic else "unsigned callback (hint only)",
+            data={"reference": info.reference, "provider_reference": info.provider_reference[:120], "signed": bool(info.authentic)},
+        )
     except IntegrityError:
         PaymentEvent.objects.create(**stored, payment=payment, body=body, valid=True, message="duplicate delivery")
         return JsonResponse({"status": "duplicate"})
@@ -241,6 +240,18 @@ def callback(request, provider: str):
         return JsonResponse({"status": "ignored"})
     _enqueue_callback(event.pk, payment.pk)
     return JsonResponse({"status": "received"})
+
+
+def _insert_once(**fields) -> PaymentEvent:
+    """Insert a callback row; a replay hits the unique ``dedup_key`` (W-5).
+
+    In autocommit (how requests run) a failed INSERT needs no savepoint; inside
+    an outer transaction one is taken so the caller's transaction survives.
+    """
+    if not connection.in_atomic_block:
+        return PaymentEvent.objects.create(**fields)
+    with transaction.atomic():
+        return PaymentEvent.objects.create(**fields)
 
 
 def _content_length(request) -> int | None:

@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from .cart import SESSION_KEY
-from .selectors import nav_categories
+from .selectors import nav_categories, nav_html
 
 
 def shop(request):
@@ -12,6 +12,8 @@ def shop(request):
     return {
         "shop_name": settings.SHOP_NAME,
         "cart_count": count,
+        # Built here, before any template renders (templates never query).
         "nav_categories": nav_categories() if not request.path.startswith("/admin/") else [],
+        "nav_html": nav_html() if not request.path.startswith("/admin/") else "",
         "sandbox": settings.PAYMENTS_SANDBOX,
     }

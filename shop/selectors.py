@@ -1,12 +1,26 @@
-"""Reads shared by several pages."""
+"""Reads shared by several pages, and the fragments they render.
 
-from django.core.cache import cache
+The header's category bar and the product grids are the costly parts of a
+page to render (one URL reverse and a few filters per link or card), and
+the same for every shopper: they are cached. The category bar is dropped
+when a category changes; a grid is cached under a fingerprint of everything
+its cards show (name, price, stock, picture…), so it can never be stale.
+"""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache, caches
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 from .models import Category
 
 NAV_KEY = "shop:nav-categories:v1"
+NAV_HTML_KEY = "shop:nav-html:v1:{language}"
 
 
 def nav_categories() -> list[Category]:
@@ -18,6 +32,45 @@ def nav_categories() -> list[Category]:
     return categories
 
 
+def nav_html() -> SafeString:
+    """The header's category bar in the current language."""
+    key = NAV_HTML_KEY.format(language=get_language())
+    html = cache.get(key)
+    if html is None:
+        html = render_to_string("shop/_nav.html", {"nav_categories": nav_categories()})
+        cache.set(key, html, 300)
+    return mark_safe(html)  # rendered by our own template, autoescaped there
+
+
+class Fragment:
+    """HTML rendered when the page template prints it (after the view's
+    queries and the context processors), then cached."""
+
+    def __init__(self, render):
+        self._render = render
+
+    def __html__(self) -> str:
+        return self._render()
+
+    __str__ = __html__
+
+
+def product_grid(products, empty_message: str) -> Fragment:
+    """The cards of ``products`` (with their categories loaded), cached by content."""
+
+    def render() -> SafeString:
+        shown = [(p.pk, p.slug, p.name, p.price, p.stock, p.thumbnail.name, p.category.name) for p in products]
+        fingerprint = hashlib.blake2b(repr((get_language(), str(empty_message), shown)).encode(), digest_size=16).hexdigest()
+        fragments = caches["fragments"]
+        html = fragments.get(fingerprint)
+        if html is None:
+            html = render_to_string("shop/_grid.html", {"products": products, "empty_message": empty_message})
+            fragments.set(fingerprint, html, 3600)
+        return mark_safe(html)  # rendered by our own template, autoescaped there
+
+    return Fragment(render)
+
+
 @receiver([post_save, post_delete], sender=Category)
 def _forget_nav(**kwargs) -> None:
-    cache.delete(NAV_KEY)
+    cache.delete_many([NAV_KEY] + [NAV_HTML_KEY.format(language=code) for code, _ in settings.LANGUAGES])

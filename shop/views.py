@@ -42,7 +42,8 @@ def rate_limited(request, exception=None):
 @require_GET
 def home(request):
     featured = list(Product.objects.available().select_related("category").order_by("-created_at", "-id")[:8])
-    return render(request, "shop/home.html", {"featured": featured})
+    grid = selectors.product_grid(featured, _("Aucun produit pour le moment."))
+    return render(request, "shop/home.html", {"featured": featured, "grid": grid})
 
 
 @require_GET
@@ -67,15 +68,16 @@ def product_list(request, slug: str | None = None):
         page = paginator.page(1)
     except EmptyPage:
         page = paginator.page(paginator.num_pages)
-    context = {"category": category, "page": page, "products": list(page.object_list), "query": query, "sort": sort}
+    products = list(page.object_list)
+    grid = selectors.product_grid(products, _("Aucun produit ne correspond."))
+    context = {"category": category, "page": page, "products": products, "grid": grid, "query": query, "sort": sort}
     return render(request, "shop/product_list.html", context)
 
 
 @require_GET
 def product_detail(request, slug: str):
     product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
-    form = AddToCartForm(initial={"product_id": product.pk, "quantity": 1})
-    return render(request, "shop/product_detail.html", {"product": product, "form": form})
+    return render(request, "shop/product_detail.html", {"product": product})
 
 
 @never_cache

@@ -4,7 +4,7 @@ import pytest
 import responses as responses_lib
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from ashtech_store.celery import app
 from tests.sandbox_config import sandbox_providers
@@ -24,7 +24,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Rate-limit counters and cached fragments never leak between tests."""
-    cache.clear()
+    for alias in ("default", "fragments"):
+        caches[alias].clear()
     yield
     cache.clear()
 
