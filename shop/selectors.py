@@ -8,18 +8,21 @@ its cards show (name, price, stock, picture…), so it can never be stale.
 """
 
 import hashlib
+import secrets
 
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-from .models import Category
+from .models import Category, Product
 
 NAV_KEY = "shop:nav-categories:v1"
+VERSION_KEY = "shop:catalogue-version"
 NAV_HTML_KEY = "shop:nav-html:v1:{language}"
 
 
@@ -71,6 +74,32 @@ def product_grid(products, empty_message: str) -> Fragment:
     return Fragment(render)
 
 
+def catalogue_version() -> str:
+    """Changes whenever a product, its stock or a category changes: part of
+    the key of every cached listing, so none outlives the data it shows."""
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = secrets.token_hex(8)
+        cache.add(VERSION_KEY, version, None)
+        version = cache.get(VERSION_KEY, version)
+    return version
+
+
+def bump_catalogue() -> None:
+    """Call after a committed change of products or stock."""
+    cache.set(VERSION_KEY, secrets.token_hex(8), None)
+
+
+def bump_catalogue_on_commit() -> None:
+    transaction.on_commit(bump_catalogue)
+
+
+@receiver([post_save, post_delete], sender=Product)
+def _product_changed(**kwargs) -> None:
+    bump_catalogue_on_commit()
+
+
 @receiver([post_save, post_delete], sender=Category)
 def _forget_nav(**kwargs) -> None:
     cache.delete_many([NAV_KEY] + [NAV_HTML_KEY.format(language=code) for code, _ in settings.LANGUAGES])
+    bump_catalogue_on_commit()

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Order, OrderLine, Product
+from .selectors import bump_catalogue_on_commit
 
 
 class OutOfStock(Exception):
@@ -78,6 +79,7 @@ def place_order(quantities: dict[int, int], customer: Customer, checkout_key: st
     try:
         with transaction.atomic():
             _take_stock(quantities, products)
+            bump_catalogue_on_commit()
             order = Order.objects.create(
                 checkout_key=checkout_key,
                 full_name=customer.full_name,
@@ -116,6 +118,7 @@ def release_stock(order: Order, status: str | None = None) -> bool:
         return False
     for product_id, quantity in sorted(order.lines.values_list("product_id", "quantity")):
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
+    bump_catalogue_on_commit()
     order.stock_reserved = False
     order.save(update_fields=["stock_reserved", "status", "updated_at"])
     return True
@@ -129,6 +132,7 @@ def reserve_stock_again(order: Order) -> None:
     lines = list(order.lines.select_related("product"))
     with transaction.atomic():
         _take_stock({line.product_id: line.quantity for line in lines}, {line.product_id: line.product for line in lines})
+        bump_catalogue_on_commit()
         order.stock_reserved = True
         order.status = Order.Status.PENDING_PAYMENT
         order.save(update_fields=["stock_reserved", "status", "updated_at"])
@@ -157,4 +161,5 @@ def adjust_stock(product_id: int, delta: int) -> int:
             changed = Product.objects.filter(pk=product_id).update(stock=F("stock") + delta)
         if not changed:
             raise StockChangeRefused
+        bump_catalogue_on_commit()
         return Product.objects.values_list("stock", flat=True).get(pk=product_id)

@@ -7,15 +7,18 @@ page size (P-1, P-2, P-3, P-6).
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import caches
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -48,19 +51,37 @@ def home(request):
 
 @require_GET
 def product_list(request, slug: str | None = None):
+    """Products of a category or a search, 24 a page.
+
+    The listing (title, sort form, cards, pagination) is the same for every
+    shopper, so it is cached under the catalogue version: a hit costs no
+    query at all, and any product or stock change starts a new version.
+    """
     category = None
-    products = Product.objects.available().select_related("category")
     if slug:
-        category = next((c for c in selectors.nav_categories() if c.slug == slug), None)
-        if category is None:
-            category = get_object_or_404(Category, slug=slug)
-        products = products.filter(category_id=category.pk)
+        category = next((c for c in selectors.nav_categories() if c.slug == slug), None) or get_object_or_404(Category, slug=slug)
     query = request.GET.get("q", "").replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
-    if query:
-        products = products.filter(Q(name__icontains=query) | Q(description__icontains=query))
     sort = request.GET.get("sort", "new")
     if sort not in SORTS:
         sort = "new"
+    version = selectors.catalogue_version()
+    wanted = (get_language(), version, category.pk if category else None, query, sort, request.GET.get("page", "1")[:12])
+    key = "shop:listing:" + hashlib.blake2b(repr(wanted).encode(), digest_size=16).hexdigest()
+    html = caches["fragments"].get(key)
+    if html is not None:
+        listing = mark_safe(html)  # rendered by our own template, autoescaped there
+    else:
+        listing = _listing(request, category, query, sort, version, key)
+    return render(request, "shop/product_list.html", {"category": category, "query": query, "listing": listing})
+
+
+def _listing(request, category, query: str, sort: str, version: str, key: str) -> selectors.Fragment:
+    """Run the listing's queries now; render (and cache) it with the page."""
+    products = Product.objects.available().select_related("category")
+    if category:
+        products = products.filter(category_id=category.pk)
+    if query:
+        products = products.filter(Q(name__icontains=query) | Q(description__icontains=query))
     paginator = Paginator(products.order_by(*SORTS[sort]).defer("description"), settings.PRODUCTS_PER_PAGE)
     try:
         page = paginator.page(request.GET.get("page", 1))
@@ -69,9 +90,15 @@ def product_list(request, slug: str | None = None):
     except EmptyPage:
         page = paginator.page(paginator.num_pages)
     products = list(page.object_list)
-    grid = selectors.product_grid(products, _("Aucun produit ne correspond."))
-    context = {"category": category, "page": page, "products": products, "grid": grid, "query": query, "sort": sort}
-    return render(request, "shop/product_list.html", context)
+    context = {"category": category, "page": page, "products": products, "query": query, "sort": sort}
+    context["grid"] = selectors.product_grid(products, _("Aucun produit ne correspond."))
+
+    def render_listing():
+        html = render_to_string("shop/_listing.html", context)
+        caches["fragments"].set(key, html, 300)
+        return mark_safe(html)  # rendered by our own template, autoescaped there
+
+    return selectors.Fragment(render_listing)
 
 
 @require_GET

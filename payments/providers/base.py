@@ -223,8 +223,16 @@ class Provider:
         self.config = dict(config if config is not None else settings.PAYMENT_PROVIDERS.get(self.code, {}))
         self.base_url = self.config.get("base_url", "").rstrip("/")
         self.timeout = timeout or settings.PAYMENT_HTTP_TIMEOUT
-        self.session = requests.Session()
+        self._session: requests.Session | None = None
         self.exchanges: list[dict] = []
+
+    @property
+    def session(self) -> requests.Session:
+        """Created on first use: listing the offers at checkout builds every
+        provider and must not pay for five HTTP sessions."""
+        if self._session is None:
+            self._session = requests.Session()
+        return self._session
 
     # --- what checkout needs -------------------------------------------------
     def is_configured(self) -> bool:

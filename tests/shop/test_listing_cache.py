@@ -1,0 +1,46 @@
+"""The cached listing never outlives the data it shows."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from shop.services import release_stock
+from tests.factories import make_order, make_product
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def listing(client) -> str:
+    return client.get(reverse("shop:products")).content.decode()
+
+
+def test_a_cached_listing_costs_no_query(client):
+    make_product(name="Routeur 4G", stock=5)
+    listing(client)
+    with CaptureQueriesContext(connection) as ctx:
+        assert "Routeur 4G" in listing(client)
+    assert len(ctx.captured_queries) == 0
+
+
+def test_stock_moves_show_at_once(client):
+    product = make_product(name="Clé USB", stock=4)
+    assert "En stock" in listing(client)
+    order = make_order((product, 2))
+    assert "Plus que 2 en stock" in listing(client)
+    make_order((product, 2))
+    assert "Rupture de stock" in listing(client)
+    release_stock(order)
+    assert "Plus que 2 en stock" in listing(client)
+
+
+def test_staff_edits_show_at_once(client):
+    product = make_product(name="Câble tressé", price=3500)
+    assert "3\u202f500" in listing(client)
+    product.price = 4000
+    product.save()
+    page = listing(client)
+    assert "4\u202f000" in page and "3\u202f500" not in page
+    product.is_active = False
+    product.save()
+    assert "Câble tressé" not in listing(client)
