@@ -157,6 +157,8 @@ RATELIMIT_VIEW = "shop.views.rate_limited"
 RATELIMIT_CHECKOUT = env("RATELIMIT_CHECKOUT", default="10/m")
 RATELIMIT_PAYMENT_START = env("RATELIMIT_PAYMENT_START", default="10/m")
 RATELIMIT_ORDER_PAGE = env("RATELIMIT_ORDER_PAGE", default="60/m")
+RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", default="10/m")
+RATELIMIT_LOGIN_PER_USER = env("RATELIMIT_LOGIN_PER_USER", default="5/m")
 # The embedded run and tests use a per-process memory cache on purpose.
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=["django_ratelimit.W001"])
 

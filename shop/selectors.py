@@ -58,6 +58,29 @@ class Fragment:
     __str__ = __html__
 
 
+def fragment_key(*parts) -> str:
+    """A cache key for a rendered fragment: language + catalogue version + parts."""
+    wanted = (get_language(), catalogue_version(), *parts)
+    return "shop:fragment:" + hashlib.blake2b(repr(wanted).encode(), digest_size=16).hexdigest()
+
+
+def cached_fragment(key: str, template: str, context_factory) -> SafeString | Fragment:
+    """The cached HTML under ``key``, or a Fragment that runs
+    ``context_factory()`` now (its queries happen in the view) and renders
+    ``template`` with the page, then caches it for five minutes."""
+    html = caches["fragments"].get(key)
+    if html is not None:
+        return mark_safe(html)  # rendered by our own template, autoescaped there
+    context = context_factory()
+
+    def render() -> SafeString:
+        rendered = render_to_string(template, context)
+        caches["fragments"].set(key, rendered, 300)
+        return mark_safe(rendered)  # rendered by our own template, autoescaped there
+
+    return Fragment(render)
+
+
 def product_grid(products, empty_message: str) -> Fragment:
     """The cards of ``products`` (with their categories loaded), cached by content."""
 

@@ -44,9 +44,13 @@ def rate_limited(request, exception=None):
 
 @require_GET
 def home(request):
-    featured = list(Product.objects.available().select_related("category").order_by("-created_at", "-id")[:8])
-    grid = selectors.product_grid(featured, _("Aucun produit pour le moment."))
-    return render(request, "shop/home.html", {"featured": featured, "grid": grid})
+    def context():
+        featured = list(Product.objects.available().select_related("category").order_by("-created_at", "-id")[:8])
+        grid = selectors.product_grid(featured, _("Aucun produit pour le moment."))
+        return {"featured": featured, "nav_categories": selectors.nav_categories(), "grid": grid}
+
+    body = selectors.cached_fragment(selectors.fragment_key("home"), "shop/_home.html", context)
+    return render(request, "shop/home.html", {"body": body})
 
 
 @require_GET
@@ -103,8 +107,30 @@ def _listing(request, category, query: str, sort: str, version: str, key: str) -
 
 @require_GET
 def product_detail(request, slug: str):
-    product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
-    return render(request, "shop/product_detail.html", {"product": product})
+    """A product page; its content is cached under the catalogue version (the
+    add-to-cart form, with its CSRF token, is the only part rendered fresh)."""
+    key = selectors.fragment_key("product", slug)
+    facts = caches["fragments"].get(key + ":facts")
+    if facts is None:
+        product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
+        facts = {
+            "pk": product.pk,
+            "name": product.name,
+            "stock": product.stock,
+            "summary": product.description[:150],
+            "image": product.image.url if product.image else "",
+        }
+        caches["fragments"].set(key + ":facts", facts, 300)
+        info = selectors.cached_fragment(key, "shop/_product_info.html", lambda: {"product": product})
+        description = selectors.cached_fragment(key + ":desc", "shop/_product_description.html", lambda: {"product": product})
+    else:
+        info = selectors.cached_fragment(key, "shop/_product_info.html", lambda: {"product": _product(slug)})
+        description = selectors.cached_fragment(key + ":desc", "shop/_product_description.html", lambda: {"product": _product(slug)})
+    return render(request, "shop/product_detail.html", {"facts": facts, "info": info, "description": description})
+
+
+def _product(slug: str) -> Product:
+    return get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
 
 
 @never_cache

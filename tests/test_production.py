@@ -64,3 +64,8 @@ def test_json_logs_are_one_object_per_line_without_secrets(settings):
     entry = json.loads(line)
     assert entry["level"] == "WARNING" and entry["logger"] == "payments"
     assert key not in line and "***" in entry["message"]
+
+
+def test_staff_login_is_rate_limited_per_username(client):
+    codes = [client.post("/admin/login/", {"username": "boss", "password": f"guess{n}"}).status_code for n in range(6)]
+    assert codes[:5] == [200] * 5 and codes[5] == 429

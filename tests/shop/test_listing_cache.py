@@ -44,3 +44,26 @@ def test_staff_edits_show_at_once(client):
     product.is_active = False
     product.save()
     assert "Câble tressé" not in listing(client)
+
+
+def test_product_page_is_cached_but_follows_stock_and_keeps_a_fresh_csrf_form(client):
+    product = make_product(name="Batterie externe", stock=3, description="Deux ports USB.")
+    url = product.get_absolute_url()
+    first = client.get(url).content.decode()
+    assert "Plus que 3 en stock" in first and "Deux ports USB." in first
+    with CaptureQueriesContext(connection) as ctx:
+        again = client.get(url).content.decode()
+    assert len(ctx.captured_queries) == 0 and 'name="csrfmiddlewaretoken"' in again
+    make_order((product, 3))
+    page = client.get(url).content.decode()
+    assert "Rupture de stock" in page and 'name="quantity"' not in page
+    product.is_active = False
+    product.save()
+    assert client.get(url).status_code == 404
+
+
+def test_home_follows_new_products(client):
+    make_product(name="Ancien modèle")
+    assert "Ancien modèle" in client.get("/").content.decode()
+    make_product(name="Nouveau modèle")
+    assert "Nouveau modèle" in client.get("/").content.decode()
