@@ -100,14 +100,17 @@ def record(payment: Payment | None, provider: str, kind: str, message: str, data
     return PaymentEvent.objects.create(payment=payment, provider=provider, kind=kind, message=str(message)[:300], data=redact(data) if data is not None else {})
 
 
-def record_exchanges(payment: Payment, provider: Provider) -> None:
-    """Store the provider's outbound requests/answers (already redacted)."""
-    if provider.exchanges:
-        PaymentEvent.objects.bulk_create(
-            PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.REQUEST, message=f"{x['method']} {x['url']}"[:300], data=x)
-            for x in provider.exchanges_for_journal()
-        )
-        provider.exchanges.clear()
+def record_exchanges(payment: Payment, provider: Provider, *also: PaymentEvent) -> None:
+    """Store the provider's outbound requests/answers (already redacted),
+    and any further events, in one INSERT."""
+    events = [
+        PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.REQUEST, message=f"{x['method']} {x['url']}"[:300], data=x)
+        for x in provider.exchanges_for_journal()
+    ]
+    events.extend(also)
+    if events:
+        PaymentEvent.objects.bulk_create(events)
+    provider.exchanges.clear()
 
 
 def poll_delay(check_count: int, provider: Provider | None = None, retry_after: float | None = None) -> float:
@@ -247,21 +250,24 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
         record_exchanges(payment, provider)
         _finish_locally(payment.pk, PaymentStatus.FAILED, f"refused before the provider call: {exc}")
         raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
-    record_exchanges(payment, provider)
+    payment.provider_reference = initiation.provider_reference[:512]
+    payment.redirect_url = initiation.redirect_url
+    payment.instructions = initiation.instructions
+    payment.initiation_unknown = False
+    payment.last_error = ""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        payment.provider_reference = initiation.provider_reference[:512]
-        payment.redirect_url = initiation.redirect_url
-        payment.instructions = initiation.instructions
-        payment.initiation_unknown = False
-        payment.last_error = ""
-        payment.save(update_fields=["provider_reference", "redirect_url", "instructions", "initiation_unknown", "last_error", "updated_at"])
-        record(
-            payment,
-            provider.code,
-            PaymentEvent.Kind.DECISION,
-            "initiated",
-            {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)},
+        # One UPDATE (it takes the row lock) and one INSERT for the journal.
+        Payment.objects.filter(pk=payment.pk).update(
+            provider_reference=payment.provider_reference,
+            redirect_url=payment.redirect_url,
+            instructions=payment.instructions,
+            initiation_unknown=False,
+            last_error="",
+            updated_at=timezone.now(),
+        )
+        decision = {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)}
+        record_exchanges(
+            payment, provider, PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.DECISION, message="initiated", data=decision)
         )
         transaction.on_commit(lambda: enqueue_poll(payment.pk, (payment.next_check_at - timezone.now()).total_seconds()))
     if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):

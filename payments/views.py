@@ -83,20 +83,19 @@ def pay(request, token: str):
     """Choose how to pay an order, then start the attempt."""
     order = get_object_or_404(Order, token=token)
     remember_order(request, order)
-    live = order.payments.filter(status="pending").first()
     offers = _offers(order)
-    context = {"order": order, "offers": offers, "live": live, "lines": order.lines.all()}
+    context = {"order": order, "offers": offers}
     if not order.is_payable:
         return redirect(order)
     if request.method == "GET":
         context["chosen"] = request.GET.get("choice", "")
-        return render(request, "payments/pay.html", context)
+        return _page(request, "payments/pay.html", context)
 
     choice = request.POST.get("choice", "")
     offer = next((o for o in offers if o["value"] == choice), None)
     if offer is None:
         context["error"] = _("Choisissez un moyen de paiement proposé.")
-        return render(request, "payments/pay.html", context, status=400)
+        return _page(request, "payments/pay.html", context, status=400)
     method = offer["method"]
     context["chosen"] = choice
     payer_phone = ""
@@ -106,21 +105,29 @@ def pay(request, token: str):
         except ValueError as exc:
             context["error"] = str(exc)
             context["payer_phone"] = request.POST.get("payer_phone", "")[:30]
-            return render(request, "payments/pay.html", context, status=400)
+            return _page(request, "payments/pay.html", context, status=400)
     otp = request.POST.get("otp", "").strip()
     if method.flow == Flow.OTP and "otp" not in request.POST:
         context.update(offer=offer, payer_phone=payer_phone)
-        return render(request, "payments/otp.html", context)
+        return _page(request, "payments/otp.html", context)
     try:
         payment = services.start_payment(order, offer["provider"].code, method.code, payer_phone=payer_phone, otp=otp)
     except services.PaymentStartError as exc:
         context["error"] = exc.message
         template = "payments/otp.html" if method.flow == Flow.OTP else "payments/pay.html"
         context.update(offer=offer, payer_phone=payer_phone)
-        return render(request, template, context, status=400 if exc.payment is None else 200)
+        return _page(request, template, context, status=400 if exc.payment is None else 200)
     if payment.redirect_url and payment.status == "pending":
         return HttpResponseRedirect(payment.redirect_url)
     return redirect("payments:wait", token=order.token, reference=payment.reference)
+
+
+def _page(request, template: str, context: dict, status: int = 200):
+    """Render a pay-page step; its extra reads are done here, only when a page
+    is shown (a successful start redirects without them)."""
+    order = context["order"]
+    context.update(live=order.payments.filter(status="pending").first(), lines=list(order.lines.all()))
+    return render(request, template, context, status=status)
 
 
 def _holder_payment(token: str, reference) -> Payment:

@@ -42,8 +42,20 @@ def worker(django_db_setup, django_db_blocker):
     """A real Celery worker (threads) consuming this run's Redis queue, for
     one module only: other tests expect nobody to consume what they enqueue."""
     app.control.purge()
-    with django_db_blocker.unblock(), start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20):
-        yield
+    with django_db_blocker.unblock():
+        with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20):
+            yield
+        _close_other_connections()
+
+
+def _close_other_connections() -> None:
+    """The worker's threads leave their database connections open; end them
+    so the test database can be dropped at the end of the run."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 @pytest.fixture

@@ -23,8 +23,10 @@ What the services rely on from a provider: ``initiate()`` returns an
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -36,6 +38,8 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from payments.redaction import credentials_of, redact, redact_headers, scrub
+
+_sessions = threading.local()
 
 
 class Outcome(StrEnum):
@@ -228,10 +232,18 @@ class Provider:
 
     @property
     def session(self) -> requests.Session:
-        """Created on first use: listing the offers at checkout builds every
-        provider and must not pay for five HTTP sessions."""
+        """One ``requests.Session`` per provider and thread, kept between
+        calls so the TLS connection to the vendor is reused (keep-alive), and
+        created on first use: listing the offers at checkout builds every
+        provider without opening anything."""
         if self._session is None:
-            self._session = requests.Session()
+            sessions = _sessions.__dict__.setdefault("by_provider", {})
+            if self.code not in sessions:
+                session = requests.Session()
+                # Shared by every payment of this thread: no cookie may carry over.
+                session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+                sessions[self.code] = session
+            self._session = sessions[self.code]
         return self._session
 
     # --- what checkout needs -------------------------------------------------
