@@ -259,6 +259,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # soft limit above connect + read timeout; hard limit = soft + 10 s.
 CELERY_TASK_SOFT_TIME_LIMIT = int(sum(PAYMENT_HTTP_TIMEOUT)) + 10
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 10
+# Keep our logging (and its redaction) in worker processes.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE = {
     "sweep-payments": {

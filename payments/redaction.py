@@ -97,3 +97,20 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def install_record_factory() -> None:
+    """Redact every log record at creation, whatever handler or library
+    (Celery replaces handlers) formats it later. Idempotent."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacting", False):
+        return
+    redactor = RedactingFilter()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        redactor.filter(record)
+        return record
+
+    factory.redacting = True
+    logging.setLogRecordFactory(factory)
