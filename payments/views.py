@@ -200,7 +200,7 @@ def _client_headers(request) -> dict[str, str]:
     return headers
 
 
-@csrf_exempt  # a provider's server cannot send our CSRF token; it is verified below
+@csrf_exempt  # a provider callback cannot carry our CSRF token; what can be checked is checked below
 @require_POST
 def callback(request, provider: str):
     """Store raw, check what can be checked locally, enqueue, answer at once."""

@@ -8,7 +8,10 @@ from django.views.decorators.csrf import csrf_exempt
 
 
 def vendor_endpoint(methods: tuple[str, ...]):
-    """A CSRF-free JSON endpoint (a vendor API, not a page of ours)."""
+    """A CSRF-free JSON endpoint: it stands in for a *vendor's* server, which
+    our backend calls server-to-server, so no CSRF token can exist. Mounted
+    only with PAYMENTS_SANDBOX; tests/payments/test_security.py checks that,
+    besides these, only the provider callback view is exempt."""
 
     def decorate(view):
         @wraps(view)
