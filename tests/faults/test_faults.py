@@ -33,6 +33,7 @@ from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
 from shop.models import Order
+from tests.conftest import _close_other_connections
 from tests.factories import make_order, make_product, wait_for
 from tests.sandbox_config import sandbox_providers
 
@@ -154,6 +155,7 @@ def procs(shop):
     processes.mail_dir = mail_dir
     yield processes
     processes.stop_all()
+    _close_other_connections()  # a killed worker's backend may linger
     shutil.rmtree(mail_dir, ignore_errors=True)
 
 
