@@ -17,7 +17,6 @@ from django.db import IntegrityError, connection, transaction
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -287,11 +286,3 @@ def _enqueue_callback(event_id: int, payment_id: int) -> None:
         process_callback.delay(event_id)
     except Exception as exc:  # broker down: the stored row and the poller cover it
         log.warning("callback event %s not enqueued (%s); payment %s stays on the poll schedule", event_id, type(exc).__name__, payment_id)
-
-
-def safe_next(request, fallback: str) -> str:
-    """A redirect target from user input, only if it is on our host (S-5)."""
-    target = request.GET.get("next") or request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
