@@ -39,9 +39,11 @@ services:
 	@redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 	@for i in $$(seq 30); do redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 && break; sleep 1; done; redis-cli -h $(REDIS_HOST) ping
 
-# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here),
+# and Debian's docker-compose to validate docker-compose.yml (no Docker engine needed).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@command -v docker-compose >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null || true
 
 lint: install
 	$(VENV)/bin/ruff check .

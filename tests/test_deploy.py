@@ -80,3 +80,16 @@ def test_env_example_lists_every_setting_read_from_the_environment():
     internal = {"STATICFILES_STORAGE", "CELERY_TASK_ALWAYS_EAGER", "SILENCED_SYSTEM_CHECKS", "DATA_UPLOAD_MAX_MEMORY_SIZE"}
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert not sorted(read - listed - internal)
+
+
+def test_compose_file_is_accepted_by_docker_compose(tmp_path):
+    """``docker compose config`` (or Debian's docker-compose) validates the file."""
+    import shutil
+
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip("no docker-compose client here")
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env")
+    result = subprocess.run([binary, "-f", str(tmp_path / "docker-compose.yml"), "config", "--quiet"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
