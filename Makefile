@@ -22,6 +22,8 @@ run: export DEBUG ?= true
 run: export PAYMENTS_SANDBOX ?= true
 run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: export APP_PORT := $(PORT)
+# One cache for web and worker processes (stock shown = stock the worker moved).
+run: export CACHE_URL ?= filecache://$(CURDIR)/var/cache
 run: export APP_PORT_GNF := $(shell echo $$(($(PORT) + 1)))
 run: install
 	mkdir -p var/broker/processed var/media

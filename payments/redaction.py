@@ -44,6 +44,8 @@ def redact(data: Any) -> Any:
         return out
     if isinstance(data, list):
         return [redact(item) for item in data]
+    if isinstance(data, str) and "\x00" in data:
+        return data.replace("\x00", "\ufffd")  # PostgreSQL refuses NUL in text
     return data
 
 

@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -123,15 +123,29 @@ def poll_delay(check_count: int, provider: Provider | None = None, retry_after: 
     return min(max(delay, floor), max(backoff))
 
 
-def enqueue_poll(payment_id: int, countdown: float = 0) -> None:
-    """Send the poll task; a broker outage is logged, not raised (F-3): the
-    schedule is in the database and the sweep will pick the payment up."""
+def enqueue_poll(payment_id: int, due, now: bool = False) -> None:
+    """Send the poll task for the check scheduled at ``due`` (the payment's
+    ``next_check_at``). The task runs only if that is still the schedule, so a
+    rescheduled payment never has two poll chains (Novasend's rate limit).
+
+    A broker outage is logged, not raised (F-3): the schedule is in the
+    database and the sweep will pick the payment up. ``now``: run at once
+    (the sweep, whose lease moved ``next_check_at`` forward)."""
     from .tasks import poll_payment
 
+    countdown = 0.0 if now else max(0.0, (due - timezone.now()).total_seconds())
     try:
-        poll_payment.apply_async((payment_id,), countdown=max(0, countdown))
+        poll_payment.apply_async((payment_id, due.isoformat()), countdown=countdown)
     except Exception as exc:  # kombu/redis errors vary by transport
         log.warning("poll of payment %s not enqueued (%s); the sweep will do it", payment_id, type(exc).__name__)
+
+
+def is_scheduled(payment_id: int, due_iso: str | None) -> bool:
+    """True when ``due_iso`` is still the payment's next check (or not given)."""
+    if not due_iso:
+        return True
+    current = Payment.objects.filter(pk=payment_id).values_list("next_check_at", flat=True).first()
+    return current is not None and current.isoformat() == due_iso
 
 
 # --- start ----------------------------------------------------------------------
@@ -196,9 +210,13 @@ def start_payment(order: Order, provider_code: str, method_code: str = "", payer
 
     live = order.payments.filter(status=PaymentStatus.PENDING).first()
     if live and live.provider == provider.code and live.method == method.code and method.flow != Flow.OTP:
-        if live.redirect_url or (live.provider_reference and not live.initiation_unknown):
-            return live  # double submit or a second tab: the same attempt
-        return _initiate(live, order, otp="")  # retry after an unknown outcome (P-1)
+        # Re-initiate only after an unknown outcome (P-1), and claim that
+        # atomically: a second tab while the first call is in flight, or a
+        # double click, gets the same attempt, never a second charge.
+        claimed = Payment.objects.filter(pk=live.pk, status=PaymentStatus.PENDING, initiation_unknown=True).update(initiation_unknown=False)
+        if not claimed:
+            return live
+        return _initiate(live, order, otp="")
     if live:
         live = check_payment(live.pk, source="supersede")
         if live.status == PaymentStatus.PENDING:
@@ -257,7 +275,7 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
     payment.last_error = ""
     with transaction.atomic():
         # One UPDATE (it takes the row lock) and one INSERT for the journal.
-        Payment.objects.filter(pk=payment.pk).update(
+        still_pending = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
             provider_reference=payment.provider_reference,
             redirect_url=payment.redirect_url,
             instructions=payment.instructions,
@@ -266,10 +284,16 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
             updated_at=timezone.now(),
         )
         decision = {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)}
+        message = "initiated" if still_pending else "initiated after the attempt ended"
         record_exchanges(
-            payment, provider, PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.DECISION, message="initiated", data=decision)
+            payment, provider, PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.DECISION, message=message, data=decision)
         )
-        transaction.on_commit(lambda: enqueue_poll(payment.pk, (payment.next_check_at - timezone.now()).total_seconds()))
+        if not still_pending:
+            # Ended meanwhile (another tab chose another provider): nobody is
+            # sent to pay it; the journal keeps the vendor's answer.
+            payment.refresh_from_db()
+            return payment
+        transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
     if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):
         payment = apply_status(payment.pk, StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"), source="initiate")
     return payment
@@ -283,9 +307,10 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
             locked = Payment.objects.select_for_update().get(pk=payment.pk)
             locked.initiation_unknown = True
             locked.last_error = str(exc)[:500]
-            locked.save(update_fields=["initiation_unknown", "last_error", "updated_at"])
+            locked.next_check_at = timezone.now() + timedelta(seconds=provider.min_poll_interval)
+            locked.save(update_fields=["initiation_unknown", "last_error", "next_check_at", "updated_at"])
             record(locked, provider.code, PaymentEvent.Kind.ERROR, "initiation outcome unknown", {"error": str(exc)})
-            transaction.on_commit(lambda: enqueue_poll(locked.pk, provider.min_poll_interval))
+            transaction.on_commit(lambda: enqueue_poll(locked.pk, locked.next_check_at))
         raise PaymentStartError(_("Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas débité deux fois."), payment=locked)
     _finish_locally(payment.pk, PaymentStatus.FAILED, f"initiation failed: {exc}", keep_stock=True)
     raise PaymentStartError(exc.user_message, payment=payment)
@@ -314,7 +339,9 @@ def check_payment(payment_id: int, source: str = "poll", timeout: tuple[float, f
     call holds no lock, ``apply_status`` serialises the transition.
     """
     payment = Payment.objects.get(pk=payment_id)
-    if payment.is_final and source != "staff":
+    # A final attempt is only re-asked by staff, or when the provider itself
+    # calls back about it: money for an attempt we ended must be flagged.
+    if payment.is_final and source not in ("staff", "callback"):
         return payment
     provider = get_provider(payment.provider, timeout=timeout)
     try:
@@ -323,8 +350,19 @@ def check_payment(payment_id: int, source: str = "poll", timeout: tuple[float, f
     except ProviderError as exc:
         result = StatusResult(Outcome.UNKNOWN, message=str(exc), retry_after=exc.retry_after)
     finally:
-        record_exchanges(payment, provider)
+        _journal_safely(payment, provider)
     return apply_status(payment.pk, result, source=source)
+
+
+def _journal_safely(payment: Payment, provider: Provider) -> None:
+    """Journal the exchanges; a row the database refuses must not stop the
+    answer from being applied (it is logged instead)."""
+    try:
+        with transaction.atomic():
+            record_exchanges(payment, provider)
+    except DatabaseError as exc:
+        provider.exchanges.clear()
+        log.warning("exchanges of payment %s not journalled: %s", payment.pk, type(exc).__name__)
 
 
 def _lock(payment_id: int) -> tuple[Order, Payment]:
@@ -386,8 +424,8 @@ def _still_pending(order: Order, payment: Payment, result: StatusResult, source:
         payment.last_error = result.message[:500]
     payment.save(update_fields=["check_count", "next_check_at", "last_error", "needs_review", "review_reason", "updated_at"])
     record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"still {result.outcome.value}, next check in {delay:.0f}s", info)
-    countdown = (payment.next_check_at - now).total_seconds()
-    transaction.on_commit(lambda: enqueue_poll(payment.pk, countdown))
+    due = payment.next_check_at
+    transaction.on_commit(lambda: enqueue_poll(payment.pk, due))
 
 
 def _succeeded(order: Order, payment: Payment, result: StatusResult, info: dict) -> None:
@@ -514,8 +552,9 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
             .values_list("pk", flat=True)[:batch]
         )
         if ids:
-            Payment.objects.filter(pk__in=ids).update(next_check_at=now + timedelta(seconds=lease_seconds))
-            transaction.on_commit(lambda: [enqueue_poll(pk) for pk in ids])
+            lease = now + timedelta(seconds=lease_seconds)
+            Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
+            transaction.on_commit(lambda: [enqueue_poll(pk, lease, now=True) for pk in ids])
     report = SweepReport(enqueued=ids)
     for order_id in Order.objects.filter(status=Order.Status.PAID, confirmation_sent_at__isnull=True).values_list("pk", flat=True)[:50]:
         report.emails += send_order_confirmation(order_id)

@@ -29,8 +29,14 @@ RETRY = {
 
 
 @shared_task(acks_late=True, **RETRY)
-def poll_payment(payment_id: int) -> str:
-    """Check one payment's status; the services schedule the next check."""
+def poll_payment(payment_id: int, scheduled_for: str | None = None) -> str:
+    """Check one payment's status; the services schedule the next check.
+
+    ``scheduled_for`` is the ``next_check_at`` this task was sent for: if the
+    payment has been rescheduled since (a return, a staff re-check, the
+    sweep), another task carries the schedule and this one stops."""
+    if not services.is_scheduled(payment_id, scheduled_for):
+        return "superseded"
     try:
         payment = services.check_payment(payment_id, source="poll")
     except Payment.DoesNotExist:

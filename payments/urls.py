@@ -1,13 +1,17 @@
-from django.urls import path
+from django.urls import path, register_converter
+
+from shop.converters import TokenConverter
 
 from . import views
+
+register_converter(TokenConverter, "token")
 
 app_name = "payments"
 
 urlpatterns = [
-    path("pay/<str:token>/", views.pay, name="pay"),
-    path("pay/<str:token>/<uuid:reference>/", views.wait, name="wait"),
-    path("pay/<str:token>/<uuid:reference>/status.json", views.status_json, name="status"),
+    path("pay/<token:token>/", views.pay, name="pay"),
+    path("pay/<token:token>/<uuid:reference>/", views.wait, name="wait"),
+    path("pay/<token:token>/<uuid:reference>/status.json", views.status_json, name="status"),
     path("return/<uuid:reference>/", views.provider_return, name="return"),
     path("cancel/<uuid:reference>/", views.provider_return, {"cancelled": True}, name="cancel"),
     path("callback/<str:provider>/", views.callback, name="callback"),

@@ -8,6 +8,7 @@ gives 404 (S-4, I-15).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 
@@ -227,7 +228,7 @@ def callback(request, provider: str):
         return JsonResponse({"error": str(exc)}, status=exc.status_code)
 
     payment = _callback_payment(handler.code, info.reference, info.provider_reference)
-    dedup_key = f"{handler.code}:{info.event_id}"[:300] if info.event_id else None
+    dedup_key = f"{handler.code}:{hashlib.sha256(info.event_id.encode()).hexdigest()}" if info.event_id else None
     try:
         event = _insert_once(
             **stored,

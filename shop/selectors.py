@@ -124,5 +124,6 @@ def _product_changed(**kwargs) -> None:
 
 @receiver([post_save, post_delete], sender=Category)
 def _forget_nav(**kwargs) -> None:
-    cache.delete_many([NAV_KEY] + [NAV_HTML_KEY.format(language=code) for code, _ in settings.LANGUAGES])
+    keys = [NAV_KEY] + [NAV_HTML_KEY.format(language=code) for code, _ in settings.LANGUAGES]
+    transaction.on_commit(lambda: cache.delete_many(keys))
     bump_catalogue_on_commit()

@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import views
+from .converters import TokenConverter
+
+register_converter(TokenConverter, "token")
 
 app_name = "shop"
 
@@ -13,5 +16,5 @@ urlpatterns = [
     path("panier/ajouter/", views.cart_add, name="cart_add"),
     path("panier/retirer/", views.cart_remove, name="cart_remove"),
     path("commande/", views.checkout, name="checkout"),
-    path("commande/<str:token>/", views.order_detail, name="order"),
+    path("commande/<token:token>/", views.order_detail, name="order"),
 ]

@@ -186,7 +186,9 @@ def parse_amount(value: Any) -> int | None:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    if not number.is_finite() or number < 0 or number != number.to_integral_value():
+    # "1e400000" is a valid Decimal whose int() takes minutes: no real amount
+    # has more than 15 digits.
+    if not number.is_finite() or number < 0 or number.adjusted() > 15 or number != number.to_integral_value():
         return None
     return int(number)
 
@@ -340,7 +342,19 @@ class Provider:
             raise CallbackRejected("malformed JSON body") from exc
         if not isinstance(data, dict):
             raise CallbackRejected("JSON body is not an object")
+        if _has_nul(data):
+            raise CallbackRejected("NUL character in the body")
         return data
+
+
+def _has_nul(data: Any) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_has_nul(item) for item in data)
+    return False
 
 
 def _reject_constant(name: str) -> Any:

@@ -80,7 +80,8 @@ def test_no_task_is_sent_when_the_transaction_rolls_back(published):
         raise RuntimeError("boom after the enqueue was requested")
     assert published == []
     services.apply_status(payment.pk, StatusResult(Outcome.PENDING), source="poll")
-    assert published == [("payments.tasks.poll_payment", (payment.pk,))]
+    payment.refresh_from_db()
+    assert published == [("payments.tasks.poll_payment", (payment.pk, payment.next_check_at.isoformat()))]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -166,3 +167,15 @@ def test_no_payment_stays_pending_past_its_bound(rsps):
     assert services.overdue_pending().count() == 0
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.EXPIRED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rescheduled_payment_keeps_a_single_poll_chain(rsps):
+    KIT.mock_initiate_ok(rsps)
+    payment = services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted")
+    first_schedule = payment.next_check_at.isoformat()
+    KIT.mock_status(rsps, payment, "pending")
+    services.check_payment(payment.pk, source="staff")  # reschedules
+    assert tasks.poll_payment.apply(args=(payment.pk, first_schedule)).get() == "superseded"
+    payment.refresh_from_db()
+    assert tasks.poll_payment.apply(args=(payment.pk, payment.next_check_at.isoformat())).get() == "pending"

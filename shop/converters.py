@@ -1,0 +1,11 @@
+"""URL converters: an order token is URL-safe base64, nothing else reaches a query."""
+
+
+class TokenConverter:
+    regex = r"[A-Za-z0-9_-]{16,64}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
