@@ -2,7 +2,7 @@
 
 
 class TokenConverter:
-    regex = r"[A-Za-z0-9_-]{16,64}"
+    regex = r"[A-Za-z0-9_-]{1,64}"
 
     def to_python(self, value: str) -> str:
         return value
