@@ -1,10 +1,8 @@
-from django.urls import path, register_converter
+from django.urls import path
 
-from shop.converters import TokenConverter
+from shop import converters  # noqa: F401 - registers <token:…>
 
 from . import views
-
-register_converter(TokenConverter, "token")
 
 app_name = "payments"
 

@@ -1,9 +1,9 @@
-from django.urls import path, register_converter
+from django.urls import path
 
-from . import views
-from .converters import TokenConverter
-
-register_converter(TokenConverter, "token")
+from . import (
+    converters,  # noqa: F401 - registers <token:…>
+    views,
+)
 
 app_name = "shop"
 
