@@ -38,6 +38,7 @@ run: install
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; pg_isready -h 127.0.0.1 -p 5432
+	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ashtech'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres ashtech
 	@redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
 	@for i in $$(seq 30); do redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 && break; sleep 1; done; redis-cli -h $(REDIS_HOST) ping
 
