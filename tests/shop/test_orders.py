@@ -47,7 +47,8 @@ def test_order_page_opens_with_its_token(client, victim):
         lambda victim, own: victim.token[:22],
         lambda victim, own: victim.token.upper() if victim.token.upper() != victim.token else victim.token + "x",
         lambda victim, own: victim.token + "0",
-        lambda victim, own: own.token[:-1] + victim.token[-1],
+        # (a last character that differs from our own, or it would be our own token)
+        lambda victim, own: own.token[:-1] + next(c for c in victim.token[-1] + "AB" if c != own.token[-1]),
     ],
     ids=["id", "next-id", "own-id", "number", "truncated-by-1", "truncated-half", "case-changed", "extended", "own-with-victim-tail"],
 )
