@@ -4,14 +4,15 @@ import json
 from functools import wraps
 
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
 
 def vendor_endpoint(methods: tuple[str, ...]):
-    """A CSRF-free JSON endpoint: it stands in for a *vendor's* server, which
-    our backend calls server-to-server, so no CSRF token can exist. Mounted
-    only with PAYMENTS_SANDBOX; tests/payments/test_security.py checks that,
-    besides these, only the provider callback view is exempt."""
+    """An emulated vendor API endpoint (JSON, server-to-server).
+
+    It stands in for a *vendor's* server: our backend calls it with the
+    vendor's credential headers, so no CSRF token can exist. It is marked
+    ``sandbox_vendor_api``; ``SandboxVendorApiMiddleware`` lets such views
+    skip the CSRF check only while PAYMENTS_SANDBOX is on."""
 
     def decorate(view):
         @wraps(view)
@@ -20,7 +21,8 @@ def vendor_endpoint(methods: tuple[str, ...]):
                 return JsonResponse({"message": "Method Not Allowed"}, status=405)
             return view(request, *args, **kwargs)
 
-        return csrf_exempt(wrapper)
+        wrapper.sandbox_vendor_api = True
+        return wrapper
 
     return decorate
 

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -40,10 +41,23 @@ def test_csrf_exempt_only_on_the_provider_callback():
 
 
 @pytest.mark.urls("tests.payments.sandbox_urls")
-def test_with_the_sandbox_mounted_only_emulated_vendor_apis_are_added():
-    exempt = [path for path, view in iter_patterns(get_resolver("tests.payments.sandbox_urls")) if getattr(view, "csrf_exempt", False)]
-    assert all(p.startswith("sandbox/") or p == "payments/callback/<str:provider>/" for p in exempt)
-    assert not any(p.startswith("sandbox/page/") for p in exempt), "the sandbox's own page keeps CSRF"
+def test_with_the_sandbox_mounted_only_emulated_vendor_apis_skip_csrf():
+    patterns = list(iter_patterns(get_resolver("tests.payments.sandbox_urls")))
+    exempt = [path for path, view in patterns if getattr(view, "csrf_exempt", False)]
+    assert exempt == ["payments/callback/<str:provider>/"]
+    vendor = [path for path, view in patterns if getattr(view, "sandbox_vendor_api", False)]
+    assert vendor and all(p.startswith("sandbox/") and not p.startswith("sandbox/page/") for p in vendor)
+
+
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_emulated_vendor_apis_skip_csrf_only_in_sandbox_mode(settings):
+    client = Client(enforce_csrf_checks=True)
+    url = "/sandbox/ligdicash/pay/v01/redirect/checkout-invoice/create"
+    settings.PAYMENTS_SANDBOX = False
+    assert client.post(url, data=b"{}", content_type="application/json").status_code == 403
+    settings.PAYMENTS_SANDBOX = True
+    assert client.post(url, data=b"{}", content_type="application/json").status_code == 401  # reached: no credentials
+    assert client.post("/sandbox/page/ligdicash/nope/", {"action": "pay"}).status_code == 403, "the hosted page keeps CSRF"
 
 
 @pytest.mark.parametrize(
