@@ -192,6 +192,9 @@ PAYMENT_HTTP_TIMEOUT = (
 )
 # The browser return view asks the provider with a shorter read timeout.
 PAYMENT_RETURN_TIMEOUT = (3.0, 5.0)
+# A valid callback for a payment not known yet is kept and re-linked by the
+# sweep for this long (seconds).
+PAYMENT_ORPHAN_WINDOW = env.int("PAYMENT_ORPHAN_WINDOW", default=2 * 24 * 3600)
 
 _sandbox_base = f"{SITE_URL}/sandbox"
 
@@ -206,33 +209,46 @@ def _secret(name: str) -> str:
     return env(name, default="sandbox-" + name.lower() if PAYMENTS_SANDBOX else "")
 
 
+def _redirect_hosts(name: str) -> list[str]:
+    """Hosts a provider may send shoppers to; empty: the module's defaults."""
+    return env.list(f"{name}_REDIRECT_HOSTS", default=[])
+
+
 PAYMENT_PROVIDERS = {
     "ligdicash": {
         "base_url": _provider_url("LIGDICASH", "https://app.ligdicash.com"),
         "api_key": _secret("LIGDICASH_API_KEY"),
         "api_token": _secret("LIGDICASH_API_TOKEN"),
+        "redirect_hosts": _redirect_hosts("LIGDICASH"),
     },
     "novasend": {
-        "base_url": _provider_url("NOVASEND", "https://api.novasend.app"),
+        "base_url": _provider_url("NOVASEND", "https://business.novasend.app"),
         "api_key": _secret("NOVASEND_API_KEY"),
         "api_client": _secret("NOVASEND_API_CLIENT"),
         "account_id": _secret("NOVASEND_ACCOUNT_ID"),
         "webhook_secrets": env.list("NOVASEND_WEBHOOK_SECRETS", default=["sandbox-novasend-webhook"] if PAYMENTS_SANDBOX else []),
+        "redirect_hosts": _redirect_hosts("NOVASEND"),
     },
     "lygos": {
         "base_url": _provider_url("LYGOS", "https://api.lygosapp.com/v1"),
         "api_key": _secret("LYGOS_API_KEY"),
+        "webhook_secrets": env.list("LYGOS_WEBHOOK_SECRETS", default=["sandbox-lygos-webhook"] if PAYMENTS_SANDBOX else []),
+        "redirect_hosts": _redirect_hosts("LYGOS"),
     },
     "lengopay": {
         "base_url": _provider_url("LENGOPAY", "https://portal.lengopay.com"),
         "license_key": _secret("LENGOPAY_LICENSE_KEY"),
         "website_id": _secret("LENGOPAY_WEBSITE_ID"),
-        # Not in the vendor text (NOTES.md): empty means "no status endpoint".
-        "status_path": env("LENGOPAY_STATUS_PATH", default="/api/v2/cashin/transaction" if PAYMENTS_SANDBOX else ""),
+        # Every callback is verified with the status endpoint; the v1 path is
+        # the fallback when the v2 one answers 404 / 405.
+        "status_path": env("LENGOPAY_STATUS_PATH", default="/api/v2/cashin/transaction"),
+        "status_fallback_path": env("LENGOPAY_STATUS_FALLBACK_PATH", default="/api/v1/transaction/status"),
+        "redirect_hosts": _redirect_hosts("LENGOPAY"),
     },
     "dexchange": {
         "base_url": _provider_url("DEXCHANGE", "https://api-m.dexchange.sn"),
         "api_key": _secret("DEXCHANGE_API_KEY"),
+        "redirect_hosts": _redirect_hosts("DEXCHANGE"),
     },
 }
 

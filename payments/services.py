@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -268,6 +269,16 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
         record_exchanges(payment, provider)
         _finish_locally(payment.pk, PaymentStatus.FAILED, f"refused before the provider call: {exc}")
         raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
+    if initiation.redirect_url and not provider.allowed_redirect(initiation.redirect_url):
+        # Never send a shopper to a page the vendor does not own (a spoofed or
+        # misconfigured answer): the attempt ends, the journal keeps why.
+        record_exchanges(payment, provider)
+        _finish_locally(payment.pk, PaymentStatus.FAILED, f"redirect refused: {initiation.redirect_url[:200]!r} is not a {provider.name} page", keep_stock=True)
+        raise PaymentStartError(
+            _("%(name)s a répondu avec une page de paiement inattendue ; par prudence nous ne vous y envoyons pas. Réessayez ou choisissez un autre moyen.")
+            % {"name": provider.name},
+            payment=payment,
+        )
     payment.provider_reference = initiation.provider_reference[:512]
     payment.redirect_url = initiation.redirect_url
     payment.instructions = initiation.instructions
@@ -294,6 +305,7 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
             payment.refresh_from_db()
             return payment
         transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
+    link_orphan_callbacks(payment)
     if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):
         payment = apply_status(payment.pk, StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"), source="initiate")
     return payment
@@ -489,6 +501,58 @@ def _append(existing: str, reason: str) -> str:
 
 
 # --- callbacks ------------------------------------------------------------------------
+def callback_payment(provider: str, reference: str, provider_reference: str) -> Payment | None:
+    """The payment a callback is about: by our reference, else the vendor's."""
+    if reference:
+        try:
+            return Payment.objects.filter(provider=provider, reference=uuid.UUID(str(reference))).first()
+        except ValueError:
+            pass
+    if provider_reference:
+        return Payment.objects.filter(provider=provider, provider_reference=provider_reference[:512]).first()
+    return None
+
+
+def enqueue_callback(event_id: int, payment_id: int) -> None:
+    from .tasks import process_callback
+
+    try:
+        process_callback.delay(event_id)
+    except Exception as exc:  # broker down: the stored row and the poller cover it
+        log.warning("callback event %s not enqueued (%s); payment %s stays on the poll schedule", event_id, type(exc).__name__, payment_id)
+
+
+def _orphans(since):
+    return PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True, payment__isnull=True, created_at__gte=since)
+
+
+def link_orphan_callbacks(payment: Payment | None = None, now=None, batch: int = 100) -> list[int]:
+    """Attach valid callbacks that arrived before their payment was known
+    (LengoPay's ``pay_id`` while the create answer was still in flight) and
+    act on each once. With ``payment``: only that payment's (at initiation);
+    without: any (the sweep), for ``PAYMENT_ORPHAN_WINDOW`` seconds."""
+    now = now or timezone.now()
+    if payment is not None:
+        if not payment.provider_reference:
+            return []
+        rows = _orphans(payment.created_at - timedelta(seconds=5)).filter(
+            provider=payment.provider, data__provider_reference=payment.provider_reference
+        )
+    else:
+        rows = _orphans(now - timedelta(seconds=settings.PAYMENT_ORPHAN_WINDOW)).order_by("-created_at")
+    linked = []
+    for event_id, provider, data in rows.values_list("pk", "provider", "data")[:batch]:
+        data = data if isinstance(data, dict) else {}
+        target = payment or callback_payment(provider, str(data.get("reference") or ""), str(data.get("provider_reference") or ""))
+        if target is None:
+            continue
+        if PaymentEvent.objects.filter(pk=event_id, payment__isnull=True).update(payment=target, message="callback linked to its payment"):
+            linked.append(event_id)
+            pk = target.pk
+            transaction.on_commit(lambda event_id=event_id, pk=pk: enqueue_callback(event_id, pk))
+    return linked
+
+
 def process_callback(event_id: int) -> Payment | None:
     """Act on a stored, locally-valid callback: it only triggers a status
     check (W-6); for a provider without a status API the check reads the
@@ -530,6 +594,7 @@ def _result_from_callbacks(payment: Payment, provider: Provider) -> StatusResult
 @dataclass
 class SweepReport:
     enqueued: list[int]
+    callbacks_linked: int = 0
     emails: int = 0
     orders_expired: int = 0
 
@@ -555,7 +620,7 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
             lease = now + timedelta(seconds=lease_seconds)
             Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
             transaction.on_commit(lambda: [enqueue_poll(pk, lease, now=True) for pk in ids])
-    report = SweepReport(enqueued=ids)
+    report = SweepReport(enqueued=ids, callbacks_linked=len(link_orphan_callbacks(now=now)))
     for order_id in Order.objects.filter(status=Order.Status.PAID, confirmation_sent_at__isnull=True).values_list("pk", flat=True)[:50]:
         report.emails += send_order_confirmation(order_id)
     report.orders_expired = expire_stale_orders(now)

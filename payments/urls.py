@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from shop import converters  # noqa: F401 - registers <token:…>
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("return/<uuid:reference>/", views.provider_return, name="return"),
     path("cancel/<uuid:reference>/", views.provider_return, {"cancelled": True}, name="cancel"),
     path("callback/<str:provider>/", views.callback, name="callback"),
+    # The same without the trailing slash: a 301 would lose the POST (vendors
+    # count a 3xx as a failed delivery), so both spellings are answered here.
+    re_path(r"^callback/(?P<provider>[A-Za-z0-9_-]+)$", views.callback),
 ]

@@ -88,6 +88,11 @@ def pay(request, token: str):
     if not order.is_payable:
         return redirect(order)
     if request.method == "GET":
+        live = order.payments.filter(status="pending").only("reference").first()
+        if live is not None and "autre" not in request.GET:
+            # A shopper coming back by themselves (Novasend has no return URL)
+            # lands on the page that follows the open attempt, not a new choice.
+            return redirect("payments:wait", token=order.token, reference=live.reference)
         context["chosen"] = request.GET.get("choice", "")
         return _page(request, "payments/pay.html", context)
 
@@ -203,7 +208,11 @@ def _client_headers(request) -> dict[str, str]:
 @csrf_exempt  # a provider callback cannot carry our CSRF token; what can be checked is checked below
 @require_POST
 def callback(request, provider: str):
-    """Store raw, check what can be checked locally, enqueue, answer at once."""
+    """Store raw, check what can be checked locally, enqueue, answer at once.
+
+    Anything a vendor can legitimately send gets a 2xx (a duplicate, a
+    callback for a payment not known yet); only an oversized, malformed or
+    forged body gets a 4xx, and every request is stored raw."""
     try:
         handler = get_provider(provider)
     except UnknownProvider:
@@ -216,19 +225,25 @@ def callback(request, provider: str):
     if length is None or length > settings.CALLBACK_MAX_BYTES:
         PaymentEvent.objects.create(**stored, valid=False, message=f"refused: body too large ({length} bytes)")
         return JsonResponse({"error": "body too large"}, status=413)
-    content_type = request.content_type or ""
+    content_type = (request.content_type or "").lower()
     body = request.body
-    if content_type not in JSON_TYPES:
+    if content_type not in handler.callback_content_types:
         PaymentEvent.objects.create(**stored, body=body, valid=False, message=f"refused: content type {content_type[:50]!r}")
-        return JsonResponse({"error": "expected application/json"}, status=415 if body else 400)
+        return JsonResponse({"error": "unsupported content type"}, status=415 if body else 400)
     try:
         info = handler.parse_callback(body, headers)
     except CallbackRejected as exc:
         PaymentEvent.objects.create(**stored, body=body, valid=False, message=f"refused: {exc}"[:300])
         return JsonResponse({"error": str(exc)}, status=exc.status_code)
 
-    payment = _callback_payment(handler.code, info.reference, info.provider_reference)
+    payment = services.callback_payment(handler.code, info.reference, info.provider_reference)
     dedup_key = f"{handler.code}:{hashlib.sha256(info.event_id.encode()).hexdigest()}" if info.event_id else None
+    if payment is not None:
+        message = "signed callback" if info.authentic else "unsigned callback (hint only)"
+    else:
+        # The create call may still be in flight (its answer not stored yet):
+        # kept, and linked by the sweep or the initiation when it lands.
+        message = "callback for a payment not known yet (kept)"
     try:
         event = _insert_once(
             **stored,
@@ -236,15 +251,15 @@ def callback(request, provider: str):
             body=body,
             valid=True,
             dedup_key=dedup_key,
-            message="signed callback" if info.authentic else "unsigned callback (hint only)",
-            data={"reference": info.reference, "provider_reference": info.provider_reference[:120], "signed": bool(info.authentic)},
+            message=message,
+            data={"reference": info.reference[:64], "provider_reference": info.provider_reference[:512], "signed": bool(info.authentic)},
         )
     except IntegrityError:
         PaymentEvent.objects.create(**stored, payment=payment, body=body, valid=True, message="duplicate delivery")
         return JsonResponse({"status": "duplicate"})
     if payment is None:
-        log.warning("callback from %s for an unknown payment (event %s)", handler.code, event.pk)
-        return JsonResponse({"status": "ignored"})
+        log.warning("callback from %s for a payment not known yet (event %s)", handler.code, event.pk)
+        return JsonResponse({"status": "stored"})
     _enqueue_callback(event.pk, payment.pk)
     return JsonResponse({"status": "received"})
 
@@ -269,21 +284,5 @@ def _content_length(request) -> int | None:
     return length if length >= 0 else None
 
 
-def _callback_payment(provider: str, reference: str, provider_reference: str) -> Payment | None:
-    if reference:
-        try:
-            return Payment.objects.filter(provider=provider, reference=uuid.UUID(str(reference))).first()
-        except ValueError:
-            pass
-    if provider_reference:
-        return Payment.objects.filter(provider=provider, provider_reference=provider_reference).first()
-    return None
-
-
 def _enqueue_callback(event_id: int, payment_id: int) -> None:
-    from .tasks import process_callback
-
-    try:
-        process_callback.delay(event_id)
-    except Exception as exc:  # broker down: the stored row and the poller cover it
-        log.warning("callback event %s not enqueued (%s); payment %s stays on the poll schedule", event_id, type(exc).__name__, payment_id)
+    services.enqueue_callback(event_id, payment_id)

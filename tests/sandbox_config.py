@@ -1,6 +1,6 @@
 """Provider settings for a shop whose providers are all its own sandbox."""
 
-KEEP = ("base_url", "status_path", "webhook_secrets", "account_id", "website_id")
+KEEP = ("base_url", "status_path", "status_fallback_path", "webhook_secrets", "account_id", "website_id", "redirect_hosts")
 
 
 def sandbox_providers(providers: dict, base: str) -> dict:
@@ -11,5 +11,4 @@ def sandbox_providers(providers: dict, base: str) -> dict:
         for key in config:
             if key not in KEEP:
                 out[code][key] = f"sandbox-{code}-{key}"
-    out["lengopay"]["status_path"] = ""
     return out

@@ -36,12 +36,13 @@ PAYMENT_PROVIDERS = {
         "account_id": "merchant_test01",
         "webhook_secrets": ["test-nova-whsec-old", "test-nova-whsec-new"],
     },
-    "lygos": {"base_url": "https://lygos.test/v1", "api_key": "test-lygos-key-5MN"},
+    "lygos": {"base_url": "https://lygos.test/v1", "api_key": "test-lygos-key-5MN", "webhook_secrets": ["test-lygos-whsec-old", "test-lygos-whsec-new"]},
     "lengopay": {
         "base_url": "https://lengopay.test",
         "license_key": "test-lengo-license-3JD",
         "website_id": "testWebsite01",
-        "status_path": "",
+        "status_path": "/api/v2/cashin/transaction",
+        "status_fallback_path": "/api/v1/transaction/status",
     },
     "dexchange": {"base_url": "https://dexchange.test", "api_key": "test-dex-key-6HW"},
 }

@@ -28,6 +28,7 @@ import json
 import math
 import threading
 import time
+from urllib.parse import parse_qsl, urlsplit
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -40,6 +41,9 @@ from django.utils.translation import gettext_lazy as _
 from payments.redaction import credentials_of, redact, redact_headers, scrub
 
 _sessions = threading.local()
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
 
 
 class Outcome(StrEnum):
@@ -224,6 +228,11 @@ class Provider:
     # Lifetime of one attempt at the provider (seconds); None → PAYMENT_TTL.
     payment_ttl: ClassVar[int | None] = None
     minimum_amount: ClassVar[int] = 1
+    # Body encodings the vendor's callbacks use; any other gets a 415.
+    callback_content_types: ClassVar[tuple[str, ...]] = (JSON,)
+    # Hosts the vendor sends shoppers to (its payment pages), from its docs;
+    # ``<PROVIDER>_REDIRECT_HOSTS`` replaces the list. Nothing else is followed.
+    redirect_hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: dict | None = None, timeout: tuple[float, float] | None = None):
         self.config = dict(config if config is not None else settings.PAYMENT_PROVIDERS.get(self.code, {}))
@@ -257,6 +266,26 @@ class Provider:
 
     def method(self, code: str) -> Method | None:
         return next((m for m in self.methods if m.code == code), None)
+
+    def allowed_redirect(self, url: str) -> bool:
+        """True when ``url`` may be shown to a shopper as this provider's page:
+        ``https`` (plain ``http`` only with the sandbox or ``DEBUG``) on a host
+        of ``redirect_hosts`` (configured, else the module's), or the shop's
+        own host while the sandbox stands in for the vendors."""
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+        except ValueError:
+            return False
+        if parts.username or parts.password or not host:
+            return False
+        relaxed = bool(settings.PAYMENTS_SANDBOX or settings.DEBUG)
+        if parts.scheme != "https" and not (relaxed and parts.scheme == "http"):
+            return False
+        allowed = {h.strip().lower() for h in (self.config.get("redirect_hosts") or self.redirect_hosts) if h and h.strip()}
+        if settings.PAYMENTS_SANDBOX:
+            allowed.add((urlsplit(settings.SITE_URL).hostname or "").lower())
+        return host in allowed
 
     # --- the contract ----------------------------------------------------------
     def initiate(self, request: PaymentRequest) -> Initiation:
@@ -333,6 +362,23 @@ class Provider:
             return None
         return data if isinstance(data, dict) else None
 
+    @classmethod
+    def load_callback_fields(cls, body: bytes, headers: dict[str, str]) -> dict:
+        """A callback body as a dict, JSON or form-encoded by its
+        ``Content-Type``; form values are strings (the last of a repeated key).
+        Anything else, or a NUL anywhere, is ``CallbackRejected``."""
+        if content_type(headers) == FORM:
+            try:
+                text = body.decode("utf-8")
+                pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=200)
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise CallbackRejected("malformed form body") from exc
+            data = dict(pairs)
+            if _has_nul(data):
+                raise CallbackRejected("NUL character in the body")
+            return data
+        return cls.load_json_object(body)
+
     @staticmethod
     def load_json_object(body: bytes) -> dict:
         """A callback body as a JSON object, or ``CallbackRejected`` (C-15)."""
@@ -345,6 +391,17 @@ class Provider:
         if _has_nul(data):
             raise CallbackRejected("NUL character in the body")
         return data
+
+
+def header(headers: dict[str, str], name: str) -> str | None:
+    """A request header by name, whatever its case."""
+    name = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def content_type(headers: dict[str, str]) -> str:
+    """The media type of a request, lower case, without its parameters."""
+    return (header(headers, "Content-Type") or "").split(";", 1)[0].strip().lower()
 
 
 def _has_nul(data: Any) -> bool:

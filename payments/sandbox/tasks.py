@@ -13,18 +13,25 @@ log = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=3, default_retry_delay=2)
-def deliver_callback(self, sandbox_payment_id: int) -> int | None:
+def deliver_callback(self, sandbox_payment_id: int) -> list[int] | None:
+    """POST the callback(s) the vendor would send for one settled payment.
+
+    ``callback_request(sp)`` gives one ``(url, body, headers)`` or a list of
+    them (Ligdicash sends each event twice: form-encoded, then JSON)."""
     sp = SandboxPayment.objects.get(pk=sandbox_payment_id)
     built = emulator(sp.provider).callback_request(sp)
     if not built:
         return None
-    url, body, headers = built
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=settings.PAYMENT_HTTP_TIMEOUT)
-    except requests.RequestException as exc:
-        log.warning("sandbox callback to %s failed: %s", url, type(exc).__name__)
-        raise self.retry(exc=exc) from None
-    SandboxPayment.objects.filter(pk=sp.pk).update(callbacks_sent=sp.callbacks_sent + 1)
-    if response.status_code >= 500:
-        raise self.retry()
-    return response.status_code
+    deliveries = built if isinstance(built, list) else [built]
+    codes = []
+    for url, body, headers in deliveries:
+        try:
+            response = requests.post(url, data=body, headers=headers, timeout=settings.PAYMENT_HTTP_TIMEOUT, allow_redirects=False)
+        except requests.RequestException as exc:
+            log.warning("sandbox callback to %s failed: %s", url, type(exc).__name__)
+            raise self.retry(exc=exc) from None
+        codes.append(response.status_code)
+        if response.status_code >= 500:
+            raise self.retry()
+    SandboxPayment.objects.filter(pk=sp.pk).update(callbacks_sent=sp.callbacks_sent + len(codes))
+    return codes
