@@ -42,6 +42,17 @@ class Payment(models.Model):
     # True when initiation ended without a clear answer (timeout): a retry
     # asks the provider about this reference before creating anything (P-1).
     initiation_unknown = models.BooleanField(default=False)
+    # Set when the provider's answer to the initiation is stored; while it is
+    # empty (and the attempt young) the initiation is in flight: nobody may
+    # supersede it.
+    initiated_at = models.DateTimeField(_("démarré le"), null=True, blank=True)
+    # An attempt that ended on our side (superseded, cancelled, expired) is
+    # still checked, slowly, until the provider can no longer take money on it.
+    watch_until = models.DateTimeField(_("surveillé jusqu'au"), null=True, blank=True)
+    # Unsigned callbacks trigger at most one status call per interval.
+    last_callback_check_at = models.DateTimeField(_("dernière vérification sur notification"), null=True, blank=True)
+    # The first return of the shopper re-checks even an ended attempt.
+    returned_at = models.DateTimeField(_("retour du client"), null=True, blank=True)
     next_check_at = models.DateTimeField(_("prochaine vérification"), null=True, blank=True, db_index=True)
     check_count = models.PositiveIntegerField(_("vérifications"), default=0)
     deadline = models.DateTimeField(_("échéance"))
@@ -93,6 +104,8 @@ class PaymentEvent(models.Model):
     valid = models.BooleanField(null=True, help_text=_("Résultat de la vérification locale de la notification."))
     # (provider, event id) of a callback: a replay hits this constraint (W-5).
     dedup_key = models.CharField(max_length=300, unique=True, null=True, blank=True)
+    # Replays of a deduplicated callback are counted here, not stored again.
+    deliveries = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

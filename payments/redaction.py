@@ -11,9 +11,28 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-SECRET_HEADERS = {"authorization", "apikey", "api-key", "x-api-key", "cookie", "x-novasend-signature", "x-signature"}
+SECRET_HEADERS = {"authorization", "apikey", "api-key", "x-api-key", "cookie", "x-novasend-signature", "x-signature", "x-signature-value"}
 SECRET_KEYS = {"otp", "password", "pin", "api_key", "apikey", "api-key", "token_secret", "license_key", "secret", "websiteid", "accountid"}
-PHONE_KEYS = {"msisdn", "phone", "phonenumber", "customer", "account", "clientphone", "customer_phone", "payer_phone"}
+# Every key a vendor puts a wallet number under (lower case): Ligdicash
+# ``customer``, Novasend ``recipient``/``phoneNumber``, DEXCHANGE ``Number`` /
+# ``PHONE_NUMBER``, LengoPay ``account`` (v2) / ``Client`` (v1), Lygos ``phone``.
+PHONE_KEYS = {
+    "msisdn",
+    "phone",
+    "phonenumber",
+    "phone_number",
+    "number",
+    "recipient",
+    "customer",
+    "account",
+    "client",
+    "clientphone",
+    "customer_phone",
+    "payer_phone",
+    "payer",
+    "mobile",
+    "telephone",
+}
 MASK = "***"
 
 
@@ -29,21 +48,57 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: (MASK if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
 
 
-def redact(data: Any) -> Any:
-    """A copy of a JSON-like structure with secrets removed."""
+def mask_phones_in_body(body: bytes) -> bytes:
+    """A raw callback body with the value of every phone key masked in place
+    (JSON ``"key": "value"`` / ``"key": 123`` and form ``key=value``); every
+    other byte is kept, so the body still parses as it came."""
+    if not body:
+        return body
+    text = body.decode("utf-8", "replace")
+    text = _JSON_PHONE.sub(lambda m: m.group(1) + _masked_literal(m.group(2)), text)
+    text = _FORM_PHONE.sub(lambda m: m.group(1) + _masked_form(m.group(2)), text)
+    return text.encode("utf-8")
+
+
+def _masked_literal(literal: str) -> str:
+    if literal.startswith('"'):
+        inner = literal[1:-1]
+        masked = mask_phone(inner)
+        return f'"{masked}"' if masked != inner else literal
+    masked = mask_phone(literal)
+    return f'"{masked}"' if masked != literal else literal
+
+
+def _masked_form(value: str) -> str:
+    masked = mask_phone(value)
+    return masked.replace("*", "%2A") if masked != value else value
+
+
+_KEYS = "|".join(sorted((re.escape(k) for k in PHONE_KEYS), key=len, reverse=True))
+_JSON_PHONE = re.compile(r'("(?i:' + _KEYS + r')"\s*:\s*)("[^"\\]*"|\d+)')
+_FORM_PHONE = re.compile(r"((?:^|&)(?i:" + _KEYS + r")=)([^&]*)")
+
+
+def redact(data: Any, _depth: int = 0) -> Any:
+    """A copy of a JSON-like structure with secrets removed (NUL characters
+    replaced in keys and values: PostgreSQL refuses them in text)."""
+    if _depth > 50:
+        return "[nested too deeply]"
     if isinstance(data, Mapping):
         out = {}
         for key, value in data.items():
+            if isinstance(key, str) and "\x00" in key:
+                key = key.replace("\x00", "\ufffd")
             lowered = str(key).lower()
             if lowered in SECRET_KEYS:
                 out[key] = MASK if value else value
             elif lowered in PHONE_KEYS and isinstance(value, (str, int)) and value:
                 out[key] = mask_phone(value)
             else:
-                out[key] = redact(value)
+                out[key] = redact(value, _depth + 1)
         return out
     if isinstance(data, list):
-        return [redact(item) for item in data]
+        return [redact(item, _depth + 1) for item in data]
     if isinstance(data, str) and "\x00" in data:
         return data.replace("\x00", "\ufffd")  # PostgreSQL refuses NUL in text
     return data

@@ -33,6 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,7 +55,7 @@ from .providers.base import (
     StatusResult,
     check_amount,
 )
-from .redaction import redact
+from .redaction import credentials_of, redact, scrub
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +72,19 @@ ORDER_STATUS_AFTER = {
     PaymentStatus.CANCELLED: Order.Status.CANCELLED,
 }
 SCHEDULING_SOURCES = {"poll", "sweep", "staff"}
+# Sources that may re-ask the provider about an attempt that already ended.
+REOPENING_SOURCES = {"staff", "callback", "return"}
 
 
 class PaymentStartError(Exception):
     """Checkout cannot start this payment; ``message`` is for the shopper."""
 
-    def __init__(self, message: Any, payment: Payment | None = None):
+    def __init__(self, message: Any, payment: Payment | None = None, follow: bool = False):
         super().__init__(str(message))
         self.message = message
         self.payment = payment
+        # True: the shopper should follow ``payment`` (its waiting page).
+        self.follow = follow
 
 
 # --- small helpers ------------------------------------------------------------
@@ -210,6 +215,10 @@ def start_payment(order: Order, provider_code: str, method_code: str = "", payer
         raise PaymentStartError(_("%(name)s n'accepte pas les paiements de moins de %(min)s.") % {"name": provider.name, "min": provider.minimum_amount})
 
     live = order.payments.filter(status=PaymentStatus.PENDING).first()
+    if live and _in_flight(live):
+        # A double submit or a provider switch while the first call is still
+        # out: superseding it would lose what the provider answers (two charges).
+        raise PaymentStartError(_("Un paiement est en train de démarrer pour cette commande. Patientez quelques secondes."), payment=live, follow=True)
     if live and live.provider == provider.code and live.method == method.code and method.flow != Flow.OTP:
         # Re-initiate only after an unknown outcome (P-1), and claim that
         # atomically: a second tab while the first call is in flight, or a
@@ -233,6 +242,14 @@ def start_payment(order: Order, provider_code: str, method_code: str = "", payer
             raise PaymentStartError(_("Cette commande ne peut plus être payée."))
         if order.payments.filter(status=PaymentStatus.PENDING).exists():
             raise PaymentStartError(_("Un paiement est déjà en cours pour cette commande."))
+        _check_limits(order, method, payer_phone, now)
+        deadline = now + timedelta(seconds=provider.payment_ttl or settings.PAYMENT_TTL)
+        reserved_until = getattr(order, "reserved_until", None)
+        if reserved_until is not None:
+            # The order's hold has one lifetime; a new attempt never extends it.
+            if reserved_until <= now + timedelta(seconds=60):
+                raise PaymentStartError(_("Le délai de réservation de cette commande est écoulé. Repassez commande depuis le panier."))
+            deadline = min(deadline, reserved_until)
         try:
             shop_services.reserve_stock_again(order)
         except shop_services.OutOfStock as exc:
@@ -244,7 +261,7 @@ def start_payment(order: Order, provider_code: str, method_code: str = "", payer
             payer_phone=payer_phone if method.needs_phone else "",
             amount=order.total,
             currency=order.currency,
-            deadline=now + timedelta(seconds=provider.payment_ttl or settings.PAYMENT_TTL),
+            deadline=deadline,
             next_check_at=now + timedelta(seconds=poll_delay(0, provider)),
         )
         record(
@@ -257,54 +274,83 @@ def start_payment(order: Order, provider_code: str, method_code: str = "", payer
     return _initiate(payment, order, otp=otp, provider=provider)
 
 
+def _in_flight(payment: Payment) -> bool:
+    """True while the attempt's initiation call may still be out (no answer
+    stored, no unknown outcome recorded, younger than the call's timeouts)."""
+    if payment.initiated_at or payment.initiation_unknown or payment.last_error:
+        return False
+    window = sum(settings.PAYMENT_HTTP_TIMEOUT) + 5
+    return payment.created_at > timezone.now() - timedelta(seconds=window)
+
+
+def _check_limits(order: Order, method, payer_phone: str, now) -> None:
+    """Attempts per order and pushes per wallet number (anti-abuse)."""
+    if order.payments.count() >= settings.PAYMENT_MAX_ATTEMPTS_PER_ORDER:
+        raise PaymentStartError(_("Trop de tentatives de paiement pour cette commande. Contactez-nous pour la finaliser."))
+    if method.needs_phone and payer_phone:
+        recent = Payment.objects.filter(payer_phone=payer_phone, created_at__gte=now - timedelta(hours=1)).count()
+        if recent >= settings.PAYMENT_MAX_PUSHES_PER_NUMBER:
+            raise PaymentStartError(_("Trop de demandes de paiement vers ce numéro en une heure. Réessayez plus tard."))
+
+
 def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | None = None) -> Payment:
     provider = provider or get_provider(payment.provider)
     try:
         request = _payment_request(order, payment, provider, otp)
         initiation = provider.initiate(request)
     except ProviderError as exc:
-        record_exchanges(payment, provider)
+        _journal_safely(payment, provider)
         return _initiation_failed(payment, provider, exc)
     except InvalidAmount as exc:
-        record_exchanges(payment, provider)
+        _journal_safely(payment, provider)
         _finish_locally(payment.pk, PaymentStatus.FAILED, f"refused before the provider call: {exc}")
         raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
-    if initiation.redirect_url and not provider.allowed_redirect(initiation.redirect_url):
-        # Never send a shopper to a page the vendor does not own (a spoofed or
-        # misconfigured answer): the attempt ends, the journal keeps why.
-        record_exchanges(payment, provider)
-        _finish_locally(payment.pk, PaymentStatus.FAILED, f"redirect refused: {initiation.redirect_url[:200]!r} is not a {provider.name} page", keep_stock=True)
+    except Exception as exc:  # an answer the module chokes on (too deep, odd types): the vendor may have acted
+        log.exception("initiation of payment %s: unreadable answer", payment.pk)
+        _journal_safely(payment, provider)
+        return _initiation_failed(payment, provider, ProviderError(f"{provider.code}: unreadable answer ({type(exc).__name__})", kind="malformed", unknown=True))
+    # Never send a shopper to a page the vendor does not own (a spoofed or
+    # misconfigured answer); the reference is kept all the same.
+    redirect_refused = bool(initiation.redirect_url) and not provider.allowed_redirect(initiation.redirect_url)
+    now = timezone.now()
+    payment.provider_reference = initiation.provider_reference[:512]
+    payment.redirect_url = "" if redirect_refused else initiation.redirect_url
+    payment.instructions = initiation.instructions
+    payment.initiation_unknown = False
+    payment.initiated_at = now
+    payment.last_error = ""
+    with transaction.atomic():
+        # What the provider answered is kept whatever the attempt's state:
+        # an attempt ended meanwhile must still be checked by its reference.
+        Payment.objects.filter(pk=payment.pk).update(
+            provider_reference=payment.provider_reference,
+            redirect_url=payment.redirect_url,
+            instructions=payment.instructions,
+            initiation_unknown=False,
+            initiated_at=now,
+            updated_at=now,
+        )
+        still_pending = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(last_error="")
+        if not still_pending:
+            _watch_ended(payment.pk, "initiated after the attempt ended")
+        else:
+            transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
+    decision = {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)}
+    message = "initiated" if still_pending else "initiated after the attempt ended: watched until the provider can no longer take money"
+    _journal_safely(payment, provider, PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.DECISION, message=message, data=decision))
+    if not still_pending:
+        # Ended meanwhile (another tab chose another provider): nobody is
+        # sent to pay it; it is checked until it can no longer be paid.
+        payment.refresh_from_db()
+        return payment
+    if redirect_refused:
+        reason = f"redirect refused: {initiation.redirect_url[:200]!r} is not a {provider.name} page"
+        _finish_locally(payment.pk, PaymentStatus.FAILED, reason, keep_stock=True, watch=False)
         raise PaymentStartError(
             _("%(name)s a répondu avec une page de paiement inattendue ; par prudence nous ne vous y envoyons pas. Réessayez ou choisissez un autre moyen.")
             % {"name": provider.name},
             payment=payment,
         )
-    payment.provider_reference = initiation.provider_reference[:512]
-    payment.redirect_url = initiation.redirect_url
-    payment.instructions = initiation.instructions
-    payment.initiation_unknown = False
-    payment.last_error = ""
-    with transaction.atomic():
-        # One UPDATE (it takes the row lock) and one INSERT for the journal.
-        still_pending = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
-            provider_reference=payment.provider_reference,
-            redirect_url=payment.redirect_url,
-            instructions=payment.instructions,
-            initiation_unknown=False,
-            last_error="",
-            updated_at=timezone.now(),
-        )
-        decision = {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)}
-        message = "initiated" if still_pending else "initiated after the attempt ended"
-        record_exchanges(
-            payment, provider, PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.DECISION, message=message, data=decision)
-        )
-        if not still_pending:
-            # Ended meanwhile (another tab chose another provider): nobody is
-            # sent to pay it; the journal keeps the vendor's answer.
-            payment.refresh_from_db()
-            return payment
-        transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
     link_orphan_callbacks(payment)
     if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):
         payment = apply_status(payment.pk, StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"), source="initiate")
@@ -312,30 +358,66 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
 
 
 def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError) -> Payment:
-    """A timeout leaves the attempt pending with an unknown outcome (P-1);
-    any other failure ends it. The order keeps its stock until its TTL (P-2)."""
-    if exc.unknown:
+    """A timeout, a 5xx or an unreadable answer leaves the attempt pending
+    with an unknown outcome (the provider may have acted); any other failure
+    ends it. The order keeps its stock until its reservation ends. The
+    shopper never sees the vendor's own words (they may echo credentials)."""
+    error = scrub(str(exc), credentials_of(provider.config))[:500]
+    if exc.unknown or (exc.status_code or 0) >= 500:
         with transaction.atomic():
             locked = Payment.objects.select_for_update().get(pk=payment.pk)
             locked.initiation_unknown = True
-            locked.last_error = str(exc)[:500]
+            locked.last_error = error
             locked.next_check_at = timezone.now() + timedelta(seconds=provider.min_poll_interval)
             locked.save(update_fields=["initiation_unknown", "last_error", "next_check_at", "updated_at"])
-            record(locked, provider.code, PaymentEvent.Kind.ERROR, "initiation outcome unknown", {"error": str(exc)})
+            record(locked, provider.code, PaymentEvent.Kind.ERROR, "initiation outcome unknown", {"error": error})
             transaction.on_commit(lambda: enqueue_poll(locked.pk, locked.next_check_at))
         raise PaymentStartError(_("Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas débité deux fois."), payment=locked)
-    _finish_locally(payment.pk, PaymentStatus.FAILED, f"initiation failed: {exc}", keep_stock=True)
-    raise PaymentStartError(exc.user_message, payment=payment)
+    _finish_locally(payment.pk, PaymentStatus.FAILED, f"initiation failed: {error}", keep_stock=True, watch=False)
+    if exc.kind == "rejected":
+        message = _("%(name)s a refusé ce paiement. Vérifiez le numéro ou le code, ou choisissez un autre moyen.") % {"name": provider.name}
+    else:
+        message = _("Le service de paiement ne répond pas. Réessayez dans un instant.")
+    raise PaymentStartError(message, payment=payment)
 
 
-def _finish_locally(payment_id: int, status: str, reason: str, keep_stock: bool = False) -> Payment:
-    """End a pending attempt on our own decision (no provider answer)."""
+def _finish_locally(payment_id: int, status: str, reason: str, keep_stock: bool = False, watch: bool = True) -> Payment:
+    """End a pending attempt on our own decision (no provider answer). Unless
+    the provider definitely refused it (``watch=False``), it stays watched:
+    the shopper may still pay on the vendor's page or phone."""
     with transaction.atomic():
         order, payment = _lock(payment_id)
         if payment.is_final:
             return payment
-        _finalise(payment, order, status, reason, keep_stock=keep_stock)
+        _finalise(payment, order, status, reason, keep_stock=keep_stock, watch=watch and status != PaymentStatus.FAILED)
         return payment
+
+
+def _watch_ended(payment_id: int, reason: str) -> None:
+    """Keep checking an attempt that ended on our side (inside a transaction)."""
+    with transaction.atomic():
+        order, payment = _lock(payment_id)
+        if payment.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED) and not payment.needs_review:
+            _start_watch(payment, get_provider(payment.provider), reason)
+            payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+
+
+def _start_watch(payment: Payment, provider: Provider, reason: str, at_least: timedelta | None = None) -> None:
+    """Schedule slow checks of an ended attempt until the provider can no
+    longer take money on it (caller saves ``watch_until``/``next_check_at``)."""
+    now = timezone.now()
+    until = max(payment.deadline, now) + timedelta(seconds=int(provider.config.get("late_payment_window") or provider.late_payment_window))
+    if at_least is not None:
+        until = max(until, now + at_least)
+    payment.watch_until = max(payment.watch_until or until, until)
+    payment.next_check_at = now + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL)
+    due, pk = payment.next_check_at, payment.pk
+    transaction.on_commit(lambda: enqueue_poll(pk, due))
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"watched until {payment.watch_until.isoformat()}: {reason}")
+
+
+def _watched(payment: Payment, now=None) -> bool:
+    return bool(payment.watch_until and payment.watch_until >= (now or timezone.now()))
 
 
 def cancel_payment(payment_id: int, reason: str = "cancelled") -> Payment:
@@ -351,27 +433,33 @@ def check_payment(payment_id: int, source: str = "poll", timeout: tuple[float, f
     call holds no lock, ``apply_status`` serialises the transition.
     """
     payment = Payment.objects.get(pk=payment_id)
-    # A final attempt is only re-asked by staff, or when the provider itself
-    # calls back about it: money for an attempt we ended must be flagged.
-    if payment.is_final and source not in ("staff", "callback"):
+    # A final attempt is re-asked while it is watched (the shopper may still
+    # pay on the vendor's side), by staff, on the shopper's return, or when the
+    # provider calls back about it: money for an attempt we ended is flagged.
+    if payment.is_final and source not in REOPENING_SOURCES and not _watched(payment):
         return payment
     provider = get_provider(payment.provider, timeout=timeout)
+    if source == "callback":
+        Payment.objects.filter(pk=payment.pk).update(last_callback_check_at=timezone.now())
     try:
         result = None if provider.has_status_api else _result_from_callbacks(payment, provider)
         result = result or provider.fetch_status(payment_view(payment))
     except ProviderError as exc:
-        result = StatusResult(Outcome.UNKNOWN, message=str(exc), retry_after=exc.retry_after)
+        result = StatusResult(Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config)), retry_after=exc.retry_after)
+    except Exception as exc:  # an answer the module cannot read must not wedge the payment
+        log.exception("status of payment %s: unreadable answer", payment.pk)
+        result = StatusResult(Outcome.UNKNOWN, message=f"unreadable status answer ({type(exc).__name__})")
     finally:
         _journal_safely(payment, provider)
     return apply_status(payment.pk, result, source=source)
 
 
-def _journal_safely(payment: Payment, provider: Provider) -> None:
+def _journal_safely(payment: Payment, provider: Provider, *also: PaymentEvent) -> None:
     """Journal the exchanges; a row the database refuses must not stop the
     answer from being applied (it is logged instead)."""
     try:
         with transaction.atomic():
-            record_exchanges(payment, provider)
+            record_exchanges(payment, provider, *also)
     except DatabaseError as exc:
         provider.exchanges.clear()
         log.warning("exchanges of payment %s not journalled: %s", payment.pk, type(exc).__name__)
@@ -400,10 +488,7 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
         payment.save(update_fields=["provider_reference", "updated_at"])
     info = {"source": source, "outcome": outcome.value, "amount": result.amount, "currency": result.currency, "message": result.message[:200]}
     if payment.is_final:
-        if outcome == Outcome.SUCCEEDED and payment.status != PaymentStatus.SUCCEEDED:
-            _flag(payment, order, f"provider reports success after the attempt ended as {payment.status}: refund or fulfil by hand")
-        else:
-            record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"ignored ({outcome.value}): already {payment.status}", info)
+        _apply_to_ended(order, payment, result, source, info)
         return
     if outcome in (Outcome.PENDING, Outcome.UNKNOWN):
         _still_pending(order, payment, result, source, info)
@@ -416,19 +501,61 @@ def _apply(order: Order, payment: Payment, result: StatusResult, source: str) ->
     _finalise(payment, order, status, result.message or str(outcome))
 
 
+def _apply_to_ended(order: Order, payment: Payment, result: StatusResult, source: str, info: dict) -> None:
+    """A provider answer about an attempt that already ended."""
+    outcome = result.outcome
+    if outcome == Outcome.SUCCEEDED and payment.status != PaymentStatus.SUCCEEDED:
+        payment.watch_until = payment.next_check_at = None
+        payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+        _flag(payment, order, f"provider reports success after the attempt ended as {payment.status}: refund or fulfil by hand", info)
+        return
+    if payment.status == PaymentStatus.SUCCEEDED or payment.needs_review:
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"ignored ({outcome.value}): already {payment.status}", info)
+        return
+    now = timezone.now()
+    if outcome in (Outcome.FAILED, Outcome.EXPIRED, Outcome.CANCELLED) and payment.watch_until is not None:
+        # The provider can no longer take money on it: the watch ends.
+        payment.watch_until = payment.next_check_at = None
+        payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"{outcome.value} at the provider: no longer watched ({source})", info)
+        return
+    if source == "callback" and outcome == Outcome.UNKNOWN and not _watched(payment, now):
+        # The vendor called about it and its status API did not answer: never
+        # drop that; keep asking for a while.
+        _start_watch(payment, get_provider(payment.provider), "callback about an ended attempt, status unknown", at_least=timedelta(hours=1))
+        payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+        return
+    if _watched(payment, now):
+        if source in SCHEDULING_SOURCES:
+            payment.next_check_at = min(now + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL), payment.watch_until)
+            payment.save(update_fields=["next_check_at", "updated_at"])
+            due, pk = payment.next_check_at, payment.pk
+            transaction.on_commit(lambda: enqueue_poll(pk, due))
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"ended attempt still {outcome.value} at the provider ({source})", info)
+        return
+    if payment.watch_until is not None:
+        payment.watch_until = payment.next_check_at = None
+        payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+        if outcome == Outcome.UNKNOWN:
+            _flag(payment, order, "status still unknown when the watch of this ended attempt ran out: check with the provider", info)
+            return
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"ignored ({outcome.value}): already {payment.status}", info)
+
+
 def _still_pending(order: Order, payment: Payment, result: StatusResult, source: str, info: dict) -> None:
     now = timezone.now()
     if source not in SCHEDULING_SOURCES:
         record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"still {result.outcome.value} ({source})", info)
         return
+    provider = get_provider(payment.provider)
     if now >= payment.deadline:
-        if result.outcome == Outcome.UNKNOWN:
+        if result.outcome == Outcome.UNKNOWN or not provider.has_status_api:
+            # No definite answer by the deadline: money may have moved.
             payment.needs_review = True
             payment.review_reason = _append(payment.review_reason, "status unknown at the deadline: check with the provider")
         record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"expired at the deadline ({result.outcome.value})", info)
-        _finalise(payment, order, PaymentStatus.EXPIRED, "deadline passed")
+        _finalise(payment, order, PaymentStatus.EXPIRED, "deadline passed", watch=not payment.needs_review)
         return
-    provider = get_provider(payment.provider)
     delay = poll_delay(payment.check_count, provider, result.retry_after)
     payment.check_count += 1
     payment.next_check_at = min(now + timedelta(seconds=delay), payment.deadline)
@@ -471,13 +598,15 @@ def _succeeded(order: Order, payment: Payment, result: StatusResult, info: dict)
         transaction.on_commit(lambda: send_order_confirmation(order_id))
 
 
-def _finalise(payment: Payment, order: Order, status: str, reason: str, keep_stock: bool = False) -> None:
+def _finalise(payment: Payment, order: Order, status: str, reason: str, keep_stock: bool = False, watch: bool = False) -> None:
     payment.status = status
     payment.finalised_at = timezone.now()
     payment.next_check_at = None
     if status != PaymentStatus.SUCCEEDED:
         payment.last_error = reason[:500]
-    payment.save(update_fields=["status", "finalised_at", "next_check_at", "last_error", "needs_review", "review_reason", "updated_at"])
+    if watch and status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
+        _start_watch(payment, get_provider(payment.provider), reason)
+    payment.save(update_fields=["status", "finalised_at", "next_check_at", "watch_until", "last_error", "needs_review", "review_reason", "updated_at"])
     if keep_stock or order.status != Order.Status.PENDING_PAYMENT:
         return
     if order.payments.filter(status=PaymentStatus.PENDING).exclude(pk=payment.pk).exists():
@@ -555,12 +684,38 @@ def link_orphan_callbacks(payment: Payment | None = None, now=None, batch: int =
 
 def process_callback(event_id: int) -> Payment | None:
     """Act on a stored, locally-valid callback: it only triggers a status
-    check (W-6); for a provider without a status API the check reads the
-    result from the stored callbacks (``_result_from_callbacks``)."""
+    check; for a provider without a status API the check reads the result
+    from the stored callbacks (``_result_from_callbacks``).
+
+    Unsigned callbacks cost us an outbound call each, so one payment gets at
+    most one callback-triggered check per ``PAYMENT_CALLBACK_CHECK_INTERVAL``;
+    a callback inside that interval moves the next scheduled check forward
+    instead (nothing is dropped)."""
     payment_id = PaymentEvent.objects.values_list("payment_id", flat=True).get(pk=event_id)
     if payment_id is None:
         return None
+    payment = Payment.objects.get(pk=payment_id)
+    now = timezone.now()
+    interval = timedelta(seconds=settings.PAYMENT_CALLBACK_CHECK_INTERVAL)
+    if payment.last_callback_check_at and payment.last_callback_check_at > now - interval and get_provider(payment.provider).has_status_api:
+        return _check_soon(payment_id, payment.last_callback_check_at + interval)
     return check_payment(payment_id, source="callback")
+
+
+def _check_soon(payment_id: int, due) -> Payment:
+    """Bring the next check of a live or watched attempt forward to ``due``."""
+    with transaction.atomic():
+        order, payment = _lock(payment_id)
+        if payment.status == PaymentStatus.PENDING or _watched(payment):
+            if payment.next_check_at is None or payment.next_check_at > due:
+                payment.next_check_at = due
+                payment.save(update_fields=["next_check_at", "updated_at"])
+                transaction.on_commit(lambda: enqueue_poll(payment_id, due))
+        elif payment.status != PaymentStatus.SUCCEEDED and not payment.needs_review:
+            _start_watch(payment, get_provider(payment.provider), "callback about an ended attempt", at_least=timedelta(hours=1))
+            payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, "callback: checked moments ago, next check brought forward")
+        return payment
 
 
 def record_failure(event_id: int, trace: str) -> None:
@@ -612,7 +767,7 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
     with transaction.atomic():
         ids = list(
             Payment.objects.select_for_update(skip_locked=True)
-            .filter(status=PaymentStatus.PENDING, needs_review=False, next_check_at__lte=overdue)
+            .filter(Q(status=PaymentStatus.PENDING) | Q(watch_until__gte=now), needs_review=False, next_check_at__lte=overdue)
             .order_by("next_check_at")
             .values_list("pk", flat=True)[:batch]
         )

@@ -15,9 +15,11 @@ import uuid
 import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -31,11 +33,14 @@ from . import services
 from .models import Payment, PaymentEvent
 from .providers import UnknownProvider, checkout_providers, get_provider
 from .providers.base import CallbackRejected, Flow
-from .redaction import redact_headers
+from .redaction import mask_phones_in_body, redact_headers
 
 log = logging.getLogger(__name__)
 
-JSON_TYPES = ("application/json",)
+def _received() -> JsonResponse:
+    """One answer for every accepted callback (matched, kept for later, or a
+    replay): it tells a prober nothing about which references exist."""
+    return JsonResponse({"status": "received"})
 
 
 # --- choosing and starting a payment ------------------------------------------
@@ -118,6 +123,8 @@ def pay(request, token: str):
     try:
         payment = services.start_payment(order, offer["provider"].code, method.code, payer_phone=payer_phone, otp=otp)
     except services.PaymentStartError as exc:
+        if exc.follow and exc.payment is not None:
+            return redirect("payments:wait", token=order.token, reference=exc.payment.reference)
         context["error"] = exc.message
         template = "payments/otp.html" if method.flow == Flow.OTP else "payments/pay.html"
         context.update(offer=offer, payer_phone=payer_phone)
@@ -188,7 +195,10 @@ def provider_return(request, reference: uuid.UUID, cancelled: bool = False):
     """Where the provider sends the shopper back. The query string proves
     nothing (I-16): we ask the provider, apply, and show the truth."""
     payment = get_object_or_404(Payment.objects.select_related("order"), reference=reference)
-    if not payment.is_final:
+    # The first return re-checks even an ended attempt: the shopper may have
+    # paid on the vendor's page after we superseded or expired it.
+    first_return = Payment.objects.filter(pk=payment.pk, returned_at__isnull=True).update(returned_at=timezone.now())
+    if not payment.is_final or first_return:
         payment = services.check_payment(payment.pk, source="return", timeout=settings.PAYMENT_RETURN_TIMEOUT)
     order = payment.order
     if order.token in request.session.get("orders", []):
@@ -206,6 +216,7 @@ def _client_headers(request) -> dict[str, str]:
 
 
 @csrf_exempt  # a provider callback cannot carry our CSRF token; what can be checked is checked below
+@ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_CALLBACK, method="POST", block=False)
 @require_POST
 def callback(request, provider: str):
     """Store raw, check what can be checked locally, enqueue, answer at once.
@@ -217,6 +228,11 @@ def callback(request, provider: str):
         handler = get_provider(provider)
     except UnknownProvider:
         raise Http404 from None
+    if getattr(request, "limited", False):
+        # A flood from one source is not stored (it would fill the disk);
+        # vendors retry on a non-2xx.
+        log.warning("callback from %s rate-limited", handler.code)
+        return JsonResponse({"error": "too many requests"}, status=429)
     remote_ip = request.META.get("REMOTE_ADDR") or None
     headers = _client_headers(request)
     stored = {"provider": handler.code, "kind": PaymentEvent.Kind.CALLBACK, "headers": redact_headers(headers), "remote_ip": remote_ip}
@@ -227,14 +243,17 @@ def callback(request, provider: str):
         return JsonResponse({"error": "body too large"}, status=413)
     content_type = (request.content_type or "").lower()
     body = request.body
+    # Refused bodies are kept for the record, but only their beginning.
+    refused = {**stored, "body": mask_phones_in_body(body[: settings.CALLBACK_REFUSED_BODY_BYTES]), "valid": False}
     if content_type not in handler.callback_content_types:
-        PaymentEvent.objects.create(**stored, body=body, valid=False, message=f"refused: content type {content_type[:50]!r}")
+        PaymentEvent.objects.create(**refused, message=f"refused: content type {content_type[:50]!r}")
         return JsonResponse({"error": "unsupported content type"}, status=415 if body else 400)
     try:
         info = handler.parse_callback(body, headers)
     except CallbackRejected as exc:
-        PaymentEvent.objects.create(**stored, body=body, valid=False, message=f"refused: {exc}"[:300])
+        PaymentEvent.objects.create(**refused, message=f"refused: {exc}"[:300])
         return JsonResponse({"error": str(exc)}, status=exc.status_code)
+    body = mask_phones_in_body(body)
 
     payment = services.callback_payment(handler.code, info.reference, info.provider_reference)
     dedup_key = f"{handler.code}:{hashlib.sha256(info.event_id.encode()).hexdigest()}" if info.event_id else None
@@ -255,13 +274,15 @@ def callback(request, provider: str):
             data={"reference": info.reference[:64], "provider_reference": info.provider_reference[:512], "signed": bool(info.authentic)},
         )
     except IntegrityError:
-        PaymentEvent.objects.create(**stored, payment=payment, body=body, valid=True, message="duplicate delivery")
-        return JsonResponse({"status": "duplicate"})
+        # A replay (or Ligdicash's second encoding of the same event): counted
+        # on the first row, not stored again, and acts on nothing.
+        PaymentEvent.objects.filter(dedup_key=dedup_key).update(deliveries=F("deliveries") + 1)
+        return _received()
     if payment is None:
         log.warning("callback from %s for a payment not known yet (event %s)", handler.code, event.pk)
-        return JsonResponse({"status": "stored"})
+        return _received()
     _enqueue_callback(event.pk, payment.pk)
-    return JsonResponse({"status": "received"})
+    return _received()
 
 
 def _insert_once(**fields) -> PaymentEvent:

@@ -28,11 +28,11 @@ import json
 import math
 import threading
 import time
-from urllib.parse import parse_qsl, urlsplit
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.conf import settings
@@ -44,6 +44,8 @@ _sessions = threading.local()
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+# A provider answer larger than this is journalled truncated.
+JOURNAL_MAX_BYTES = 64 * 1024
 
 
 class Outcome(StrEnum):
@@ -133,8 +135,9 @@ class CallbackInfo:
     provider_reference: str = ""
     event_id: str = ""  # what makes this delivery unique (W-5)
     authentic: bool | None = None  # None: the vendor does not sign
-    # Only for providers without a status API (LengoPay): the result the
-    # callback carries. Everyone else re-asks the status API (W-6).
+    # Only for LengoPay with its status endpoint configured off
+    # (LENGOPAY_STATUS_PATH empty): the result the callback carries.
+    # Otherwise every provider re-asks its status API.
     result: StatusResult | None = None
 
 
@@ -228,6 +231,10 @@ class Provider:
     # Lifetime of one attempt at the provider (seconds); None → PAYMENT_TTL.
     payment_ttl: ClassVar[int | None] = None
     minimum_amount: ClassVar[int] = 1
+    # How long after our deadline the vendor may still take money on an
+    # attempt we ended (its link or push still open): we keep checking that
+    # long. Config key ``late_payment_window`` overrides it.
+    late_payment_window: ClassVar[int] = 24 * 3600
     # Body encodings the vendor's callbacks use; any other gets a 415.
     callback_content_types: ClassVar[tuple[str, ...]] = (JSON,)
     # Hosts the vendor sends shoppers to (its payment pages), from its docs;
@@ -316,7 +323,9 @@ class Provider:
         self.exchanges.append(record)  # completed below; scrubbed in ``exchanges_for_journal``
         started = time.monotonic()
         try:
-            response = self.session.request(method, url, json=json_body, headers=all_headers, params=params, timeout=self.timeout)
+            # Never follow a redirect: requests would forward credential headers
+            # (Apikey, api-key) to whatever host the Location names.
+            response = self.session.request(method, url, json=json_body, headers=all_headers, params=params, timeout=self.timeout, allow_redirects=False)
         except requests.Timeout as exc:
             record.update(error="timeout", elapsed_ms=int((time.monotonic() - started) * 1000))
             # A read timeout after sending: the provider may have acted.
@@ -327,8 +336,10 @@ class Provider:
         record.update(
             status=response.status_code,
             elapsed_ms=int((time.monotonic() - started) * 1000),
-            response=redact(self._safe_json(response)) if response.content else None,
+            response=self._journal_body(response),
         )
+        if 300 <= response.status_code < 400:
+            raise ProviderError(f"{self.code}: HTTP {response.status_code} redirect not followed", kind="redirect", status_code=response.status_code)
         if response.status_code == 429:
             raise ProviderError(
                 f"{self.code}: rate limited",
@@ -347,10 +358,17 @@ class Provider:
         return [scrub(record, credentials_of(self.config)) for record in self.exchanges]
 
     @staticmethod
-    def _safe_json(response: requests.Response) -> Any:
+    def _journal_body(response: requests.Response) -> Any:
+        """The answer as journalled: redacted JSON, or its first bytes when it
+        is not JSON, too deep, or larger than ``JOURNAL_MAX_BYTES``."""
+        content = response.content
+        if not content:
+            return None
+        if len(content) > JOURNAL_MAX_BYTES:
+            return {"truncated_body": content[:2000].decode("utf-8", "replace"), "size": len(content)}
         try:
-            return response.json()
-        except ValueError:
+            return redact(response.json())
+        except (ValueError, RecursionError):
             return {"non_json_body": response.text[:500]}
 
     @staticmethod
@@ -358,7 +376,7 @@ class Provider:
         """The body as a JSON object, or None (HTML error page, truncated JSON, a list)."""
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         return data if isinstance(data, dict) else None
 
@@ -384,12 +402,15 @@ class Provider:
         """A callback body as a JSON object, or ``CallbackRejected`` (C-15)."""
         try:
             data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise CallbackRejected("malformed JSON body") from exc
         if not isinstance(data, dict):
             raise CallbackRejected("JSON body is not an object")
-        if _has_nul(data):
-            raise CallbackRejected("NUL character in the body")
+        try:
+            if _has_nul(data):
+                raise CallbackRejected("NUL character in the body")
+        except RecursionError as exc:
+            raise CallbackRejected("JSON body nested too deeply") from exc
         return data
 
 

@@ -1,57 +1,88 @@
-"""DEXCHANGE (Senegal, XOF) — ``shared/providers/dexchange.txt`` + NOTES.md.
+"""DEXCHANGE (Senegal, XOF): the merchant payment link.
 
 Vendor words: a *merchant payment link* ("Initialisation Paiement
 Marchand"); our reference is the ``externalTransactionId``, DEXCHANGE's is
-the ``transactionId``; the shopper pays on ``https://pay.dexchange.sn/
-process/{transactionId}``; statuses are upper-case (``PENDING``, ``SUCCESS``…).
+the ``transactionId`` (``MID…``); the shopper pays on DEXCHANGE's hosted page;
+statuses are upper case (``PENDING``, ``SUCCESS``…).
 
-The vendor text gives neither host nor paths. From DEXCHANGE's public docs
-(docs-api.dexchange.sn, pages ``api-reference/merchant/init``,
-``api-reference/endpoint/get-transaction`` and the API reference index) and
-its official SDK (DEXCHANGE-GROUP/dexchange-api-typescript-js-sdk,
-``src/config.ts``, ``src/types/index.ts``, ``src/types/webhook.ts``):
+Every vendor fact this module relies on, with its source. "Vendor text" is
+DEXCHANGE's page "Initialisation Paiement Marchand"
+(docs-api.dexchange.sn/api-reference/merchant/init, English version
+docs-api.dexchange.sn/en/api-reference/merchant/init); "SDK" is the official
+TypeScript SDK github.com/DEXCHANGE-GROUP/dexchange-api-typescript-js-sdk;
+"plugin" is the official WooCommerce plugin
+github.com/DEXCHANGE-GROUP/dexchange-sdk-woocomerce. Confidence: H = the
+docs and the SDK agree, M = one official source, L = an inference.
 
-* host ``https://api-m.dexchange.sn`` (the docs' curl examples and the SDK's
-  default; the settings' default is right);
-* create — ``POST /api/v1/transaction/merchant/get-link``, ``Authorization:
-  Bearer <API key>``; the e-mail field the vendor text lost is ``Email``.
-  201 answers ``{success, transactionId, PaymentUrl, externalTransactionId,
-  Status}``, at the top level (the doc page) or inside ``transaction`` (the
-  OpenAPI schema): both are read;
-* status — ``GET /api/v1/transaction/merchant/{transactionId}`` ("Get
-  merchant transaction" in the reference index) → ``{message, transaction:
-  {Merchant, ItemName, Amount, Number, Status, Initiated_at, Completed_at,
-  SuccessUrl}}`` (SDK types); 404 ``{"message": ["No transaction found"]}``.
-  The general ``GET /api/v1/transaction/{id}`` documents two more statuses,
-  ``PROCESSING`` and ``CANCELLED``, mapped below too;
-* webhook — POSTed to ``callBackURL`` on every status change: ``{id,
-  externalTransactionId, transactionType, AMOUNT, FEE, PHONE_NUMBER, STATUS,
-  CUSTOM_DATA, COMPLETED_AT}`` (SDK ``WebhookEvent``; the vendor's WooCommerce
-  plugin requires ``id``, ``externalTransactionId`` and ``STATUS``). No
-  signature is documented: it is only a hint that triggers a status call.
+* Host ``https://api-m.dexchange.sn`` with paths under ``/api/v1`` (H: every
+  curl of docs-api.dexchange.sn; the plugin's ``api_url``). The docs'
+  overview says ".../v1" without ``/api`` and the SDK drops ``/api/v1`` on
+  its merchant calls: both are slips, the curls are followed. The host is
+  the setting ``DEXCHANGE_BASE_URL``.
+* Create: ``POST /api/v1/transaction/merchant/get-link`` with
+  ``Authorization: Bearer <API key>`` (vendor text, "Headers"). Body keys
+  as the vendor text's table and the SDK's ``MerchantTransactionRequest``;
+  the e-mail key, unnamed in the vendor text's table, is ``Email`` (English
+  page, SDK). ``ItemPrice`` is a number in FCFA, minimum 100 (vendor text,
+  "Validations").
+* Create answer 201 (H): ``{success, transactionId, PaymentUrl,
+  externalTransactionId, Status}`` at the top level (English page's sample)
+  or wrapped as ``{message, transaction: {...}}`` (the API reference schema,
+  docs-api.dexchange.sn/api-reference): both are read.
+* Errors (vendor text, "Codes d'Erreur"): 400 invalid parameters or amount
+  below the minimum, 401 bad key, 403 "API en maintenance", 409 "ID de
+  transaction externe déjà utilisé"; body ``{"message": [...], "success":
+  false}`` (English page, "Error Response (400)").
+* 409 (M): no endpoint looks a transaction up by ``externalTransactionId``
+  (none in the docs nor the SDK). Our reference is a fresh uuid4 per
+  attempt, so a 409 can only follow an earlier call of the same attempt
+  whose answer we lost. Whether that call created a link is unknowable:
+  the attempt's outcome is *unknown* (never "already charged", never
+  failed); its webhook (matched by ``externalTransactionId``) can still
+  resolve it, else the deadline ends it, flagged for review.
+* Shopper page: ``https://pay.dexchange.sn/process/{transactionId}``
+  (vendor text, "Notes / Génération du lien"), so ``redirect_hosts`` is
+  ``pay.dexchange.sn`` (``DEXCHANGE_REDIRECT_HOSTS`` overrides). A missing
+  ``PaymentUrl`` is rebuilt from that format.
+* Status (H for the paths, M for the shapes): ``GET
+  /api/v1/transaction/merchant/{transactionId}`` ("Get merchant
+  transaction", docs-api.dexchange.sn/api-reference; SDK
+  ``getMerchantTransaction``) → ``{message, transaction: {Merchant,
+  ItemName, Amount, Number, Status, Initiated_at, Completed_at,
+  SuccessUrl}}`` (SDK ``MerchantTransactionStatusResponse``). When it
+  answers 404, the general ``GET /api/v1/transaction/{transactionId}``
+  (docs-api.dexchange.sn/en/api-reference/endpoint/get-transaction:
+  ``{message, transaction: {ServiceName, ServiceCode, OperatorApi, Type,
+  Amount, Number, Status, Initiated_at, Completed_at}}``, 404 ``{"message":
+  ["No transaction found"], "success": false}``) is asked once (L: that it
+  knows merchant-link ids is not documented). A flat answer (no
+  ``transaction`` wrapper) is read too. No currency is reported: amounts are
+  FCFA (vendor text, "ItemPrice … Prix en FCFA").
+* Webhook: POSTed as JSON to ``callBackURL`` on every status change (vendor
+  text, "Webhook de Notification"). Its keys are upper case where the SDK's
+  ``WebhookEvent`` (``src/types/webhook.ts``) writes them so: ``id,
+  externalTransactionId, transactionType, AMOUNT, FEE, PHONE_NUMBER,
+  STATUS, CUSTOM_DATA, COMPLETED_AT, BALANCE, PREVIOUS_BALANCE,
+  CURRENT_BALANCE`` (H); the plugin requires ``id``,
+  ``externalTransactionId`` and ``STATUS``. No signature is documented (H;
+  the plugin verifies nothing): a webhook is only a hint that triggers a
+  status call, whatever its ``STATUS`` says.
 
-No lookup by ``externalTransactionId`` is documented. A 409 ("ID de
-transaction externe déjà utilisé") can only come from a retry after an
-unknown outcome (our reference is a fresh uuid4), so it is never a second
-charge: we return the existing link when the 409 body carries it, and
-otherwise leave the attempt's outcome unknown (no link was ever shown, so no
-one can pay it; the deadline ends it, flagged for review).
-
-``ItemPrice`` is an integer ≥ 100 FCFA (``minimum_amount``). Amounts are FCFA
-(XOF) only, so the status answer's amount is read as XOF.
-
-Status mapping (``Status`` of the status answer):
+Status mapping (``Status`` of a status answer; statuses from the vendor text,
+"Statuts de Transaction", and the get-transaction page, "Possible Statuses"):
 
 =============  ============  =============================================
 DEXCHANGE      ours          note
 =============  ============  =============================================
-SUCCESS        succeeded     amount must parse
+SUCCESS        succeeded     the amount must parse
 PENDING        pending
-PROCESSING     pending       get-transaction doc ("En cours de traitement")
+PROCESSING     pending       get-transaction page ("Being processed")
 FAILED         failed
-CANCELLED      failed        get-transaction doc; no money taken, the order
-                             stays payable
-EXPIRED        expired       the link expired
+CANCELLED      failed        get-transaction page; no money taken, the
+                             order stays payable
+EXPIRED        expired       the link expired (vendor text)
+COMPLETED      unknown       never documented, yet the official plugin
+                             completes orders on it: re-query, never paid
 anything else  unknown       also: no JSON object, HTTP ≥ 400
 =============  ============  =============================================
 """
@@ -80,7 +111,9 @@ from .base import (
 
 CREATE = "/api/v1/transaction/merchant/get-link"
 STATUS = "/api/v1/transaction/merchant/{transaction_id}"
-PAY_PAGE = "https://pay.dexchange.sn/process/{transaction_id}"
+STATUS_FALLBACK = "/api/v1/transaction/{transaction_id}"
+PAY_HOST = "pay.dexchange.sn"
+PAY_PAGE = "https://" + PAY_HOST + "/process/{transaction_id}"
 CURRENCY = "XOF"
 SENEGAL = "+221"
 
@@ -91,6 +124,9 @@ STATUS_MAP = {
     "FAILED": Outcome.FAILED,
     "CANCELLED": Outcome.FAILED,
     "EXPIRED": Outcome.EXPIRED,
+    # Not a documented status: the official plugin waits for it, the docs
+    # send SUCCESS. Whatever it means, it is asked again, never taken as paid.
+    "COMPLETED": Outcome.UNKNOWN,
 }
 
 ERRORS = {
@@ -107,6 +143,7 @@ class DexchangeProvider(Provider):
     countries = ("SN",)
     required_settings = ("api_key",)
     minimum_amount = 100  # "ItemPrice … minimum: 100"
+    redirect_hosts = (PAY_HOST,)
     methods = (Method("hosted", _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"), Flow.REDIRECT),)
 
     def auth_headers(self) -> dict[str, str]:
@@ -128,7 +165,12 @@ class DexchangeProvider(Provider):
         }
         response = self.request("POST", CREATE, json_body=payload)
         if response.status_code == 409:
-            return self._already_created(request, response)
+            raise ProviderError(
+                "dexchange: externalTransactionId already used (409); no lookup by it exists, outcome unknown",
+                kind="duplicate",
+                status_code=409,
+                unknown=True,
+            )
         if response.status_code >= 400:
             kind, user_message = ERRORS.get(response.status_code, ("rejected", _("DEXCHANGE n'a pas pu créer le lien de paiement. Réessayez plus tard.")))
             raise ProviderError(
@@ -138,44 +180,20 @@ class DexchangeProvider(Provider):
                 retryable=response.status_code == 403,
                 user_message=user_message,
             )
-        initiation = self._initiation(request, self.json_object(response))
+        initiation = read_created(request.reference, self.json_object(response))
         if initiation is None:
             # 2xx without a usable link: the link may exist; a retry gets 409, never a second one.
-            raise ProviderError("dexchange: no transactionId in the get-link answer", kind="malformed", unknown=True)
+            raise ProviderError("dexchange: no usable transactionId in the get-link answer", kind="malformed", unknown=True)
         return initiation
-
-    def _initiation(self, request: PaymentRequest, data: dict | None) -> Initiation | None:
-        transaction = _transaction(data)
-        transaction_id = transaction.get("transactionId")
-        if not isinstance(transaction_id, str) or not transaction_id.strip():
-            return None
-        echoed = transaction.get("externalTransactionId")
-        if echoed not in (None, "", request.reference):
-            return None
-        link = transaction.get("PaymentUrl")
-        if not isinstance(link, str) or not link.startswith(("https://", "http://")):
-            link = PAY_PAGE.format(transaction_id=quote(transaction_id.strip(), safe=""))
-        return Initiation(provider_reference=transaction_id.strip(), redirect_url=link, raw=data)
-
-    def _already_created(self, request: PaymentRequest, response) -> Initiation:
-        """409: our reference was used by an earlier attempt of this payment."""
-        initiation = self._initiation(request, self.json_object(response))
-        if initiation is not None:
-            return initiation
-        raise ProviderError(
-            "dexchange: externalTransactionId already used (409) and no lookup by it is documented",
-            kind="duplicate",
-            status_code=409,
-            unknown=True,
-            user_message=_("Ce paiement a déjà été créé chez DEXCHANGE : vous ne serez pas débité deux fois."),
-        )
 
     # --- status ------------------------------------------------------------------
     def fetch_status(self, payment: PaymentView) -> StatusResult:
         if not payment.provider_reference:
             return StatusResult(Outcome.UNKNOWN, message="no DEXCHANGE transactionId yet")
-        path = STATUS.format(transaction_id=quote(payment.provider_reference, safe=""))
-        response = self.request("GET", path)
+        transaction_id = quote(payment.provider_reference, safe="")
+        response = self.request("GET", STATUS.format(transaction_id=transaction_id))
+        if response.status_code == 404:
+            response = self.request("GET", STATUS_FALLBACK.format(transaction_id=transaction_id))
         data = self.json_object(response)
         if response.status_code >= 400 or data is None:
             return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code} {_messages(data)}".strip())
@@ -191,30 +209,51 @@ class DexchangeProvider(Provider):
 
     # --- webhook -------------------------------------------------------------------
     def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:
-        """The webhook, unsigned: only a hint that triggers a status call."""
+        """The webhook, unsigned: only a hint that triggers a status call.
+
+        Returns both references (ours from ``externalTransactionId``, else
+        from the ``CUSTOM_DATA`` we sent); its ``STATUS`` decides nothing."""
         data = self.load_json_object(body)
         transaction_id = _text(data.get("id"))
         reference = _text(data.get("externalTransactionId"))
         if transaction_id is None or reference is None:
             raise CallbackRejected("id and externalTransactionId must be strings")
+        reference = reference or _custom_reference(data.get("CUSTOM_DATA"))
         if not transaction_id and not reference:
             raise CallbackRejected("missing id and externalTransactionId")
         status = data.get("STATUS")
-        if not isinstance(status, str) or not status:
+        if not isinstance(status, str) or not status.strip():
             raise CallbackRejected("missing STATUS")
         if data.get("AMOUNT") is not None and parse_amount(data["AMOUNT"]) is None:
             raise CallbackRejected("AMOUNT is not a whole amount")
         return CallbackInfo(
             reference=reference,
             provider_reference=transaction_id,
-            event_id=f"{transaction_id or reference}:{status}"[:200],
+            event_id=f"{transaction_id or reference}:{status.strip()[:40]}"[:200],
             authentic=None,  # no signature documented
         )
 
 
+def read_created(reference: str, data: dict | None) -> Initiation | None:
+    """A get-link answer (flat or wrapped) as an ``Initiation``, or None when
+    it names no transaction or another ``externalTransactionId``."""
+    transaction = _transaction(data)
+    transaction_id = transaction.get("transactionId")
+    if not isinstance(transaction_id, str) or not transaction_id.strip():
+        return None
+    echoed = transaction.get("externalTransactionId")
+    if echoed not in (None, "", reference):
+        return None
+    link = transaction.get("PaymentUrl")
+    if not isinstance(link, str) or not link.startswith(("https://", "http://")):
+        link = PAY_PAGE.format(transaction_id=quote(transaction_id.strip(), safe=""))
+    return Initiation(provider_reference=transaction_id.strip(), redirect_url=link, raw=data)
+
+
 def read_status(transaction: dict) -> StatusResult:
+    """One transaction of a status answer (merchant or general endpoint)."""
     status = transaction.get("Status", transaction.get("STATUS"))
-    outcome = STATUS_MAP.get(status.upper(), Outcome.UNKNOWN) if isinstance(status, str) else Outcome.UNKNOWN
+    outcome = STATUS_MAP.get(status.strip().upper(), Outcome.UNKNOWN) if isinstance(status, str) else Outcome.UNKNOWN
     amount = parse_amount(transaction.get("Amount", transaction.get("AMOUNT")))
     if outcome == Outcome.SUCCEEDED and amount is None:
         outcome = Outcome.UNKNOWN
@@ -245,6 +284,18 @@ def _text(value) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     return str(value).strip()
+
+
+def _custom_reference(value) -> str:
+    """Our reference from the ``customData`` we sent, echoed as ``CUSTOM_DATA``."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return ""
+    reference = data.get("reference") if isinstance(data, dict) else None
+    return reference.strip() if isinstance(reference, str) else ""
 
 
 def _messages(data: dict | None) -> str:

@@ -1,57 +1,87 @@
-"""LengoPay (Guinea, GNF) — ``shared/providers/lengopay.txt`` + NOTES.md.
+"""LengoPay (Guinea, GNF): cash-in to a mobile-money account, push approval.
 
-Vendor words: a payment is a *cash-in request* to a mobile-money *account*
-(the shopper's number in national format, e.g. "620124578") of a
-*type_account* (``lp-om-gn`` Orange Money, ``lp-momo-gn`` MTN MoMo); the
-vendor's id of it is ``pay_id`` (base64); our site is ``websiteid``.
+Every vendor fact this module relies on, with its source and confidence
+(H = vendor text or official docs agree, M = one copy of the vendor's doc or
+several integrators, L = a single community source):
 
-Flow (push): ``POST /api/v2/cashin/request`` with ``Authorization: Basic
-<license key>`` — the key exactly as LengoPay issues it, not base64 of
-user:pass (NOTES.md) — and ``amount`` as a numeric *string* ("1000"). The
-answer ``{"status": "Success", "pay_id": …}`` only means "request received":
-the shopper then approves on the phone and LengoPay POSTs the documented
-callback ``{pay_id, status SUCCESS|FAILED, amount, message, account}`` to
-``callback_url``. The real vendor requires an HTTPS ``callback_url``
-(lengopay.txt, "Remarques"); we do not enforce it here (the sandbox runs on
-plain HTTP), ``SITE_URL`` is HTTPS in production.
+Vendor words. A payment is a *cash-in request* to a mobile-money *account*
+(the shopper's number in national format, "620124578") of a *type_account*
+(``lp-om-gn`` Orange Money, ``lp-momo-gn`` MTN MoMo); LengoPay's id of it is
+``pay_id`` (base64); our site is ``websiteid``. (H, vendor text "Corps de la
+requête".)
 
-Status API — not in the vendor text. What we found and use:
+Hosts. Production ``https://portal.lengopay.com``; sandbox
+``https://sandbox.lengopay.com`` (M: lengopay_flutter
+``lib/src/constants/api_constants.dart``). ``LENGOPAY_BASE_URL`` picks one.
 
-* A copy of LengoPay's own doc for the cash-in status endpoint
-  (Morymirco/admin.zalama ``app/doc2.md``): ``POST
-  /api/v2/cashin/transaction`` (its example request line says
-  ``…/transactions``), same Basic header, body ``{"pay_id", "websiteid"}``,
-  answer ``{"status": "SUCCESS", "pay_id", "amount": 1000, "account",
-  "date"}``; errors 400/401/404/500. A sibling doc (``app/doc3.md``, the
-  cash-in history) lists the statuses ``SUCCESS``, ``FAILED``, ``PENDING``.
-* The public demo NOTES.md names (bmsanoussy/lengopay-demo,
-  ``lib/lengopay.ts``) reads ``GET /api/v1/payments/{pay_id}`` →
-  ``{pay_id, status, amount, currency, message}`` — the v1 *hosted page*
-  API, another product than the v2 cash-in we use, so we do not call it.
+Auth. ``Authorization: Basic <license key>`` — the key exactly as LengoPay
+issues it, no base64 of user:pass (H: vendor text "En-têtes";
+lengopay_flutter ``lengopay_base.dart``; bouba93/kharandi-backend).
 
-Because neither path is confirmed by the vendor, the path is configuration
-(``status_path`` / ``LENGOPAY_STATUS_PATH``; production default "", the
-sandbox default ``/api/v2/cashin/transaction``, the copied doc's path). When it is set we POST
-``{pay_id, websiteid}`` to it and read ``status``/``amount`` (and
-``currency`` when the answer has one, as the demo's does). When it is empty,
-``has_status_api`` is False: the services read the result carried by the
-stored callbacks (``CallbackInfo.result``) and expire the attempt at its
-deadline; ``fetch_status`` then answers "pending".
+Create. ``POST /api/v2/cashin/request`` ``{amount, currency, websiteid,
+type_account, account, callback_url}`` with ``amount`` a numeric *string*
+("1000"; vendor text "Remarques") → ``{"status": "Success", "pay_id",
+"message"}``, which only means "request received": the shopper then approves
+on the phone. 400 malformed, 401 bad key (vendor text "Erreurs"). There is no
+shopper page to send anyone to (push), so ``redirect_hosts`` is empty.
 
-Quirk: the vendor's examples write the same ``pay_id`` with and without its
-base64 padding ("…UG8" in the cash-in answer, "…UG8=" in the status doc), so
-we store and match it without trailing "=" and send it padded to the status
-endpoint, as that doc shows. The vendor's callback example leaves ``pay_id``
-unquoted (not JSON): we accept only a JSON string.
+Status (M) — not in the vendor text; LengoPay's own doc page for it is
+copied in Morymirco/admin.zalama ``app/doc2.md``: ``POST
+/api/v2/cashin/transaction`` (its example request line says
+``…/transactions``: the path is configuration, the singular first), same
+headers, body ``{"pay_id", "websiteid"}`` → ``{"status": "SUCCESS",
+"pay_id", "amount": 1000, "account": 620123456, "date"}``; errors
+400/401/404/500. The older v1 family answers ``POST
+/api/v1/transaction/status`` with the same body → ``{status, pay_id, date,
+amount}`` (M: bouba93/kharandi-backend ``payments/lengopay.py``, which found
+the demo's ``GET /api/v1/payments/{pay_id}`` answering 404; lengopay_flutter
+``transaction_status_response.dart``). So: config ``status_path`` (default
+the v2 path) and, when that answers 404 or 405, ``status_fallback_path``
+(default the v1 path). Status values ``SUCCESS`` / ``FAILED`` / ``PENDING``
+(M: ``app/doc3.md``, the cash-in history). The public demo also shows
+``CANCELLED`` (L, v1 hosted page only): left unmapped, so it reads as
+"unknown" and the deadline, with a staff review, ends such an attempt.
+The status answer carries no currency: the result reports the GNF the
+cash-in asked for.
 
-Status mapping (``status`` of the callback and of the status answer):
+Callback (M-H). LengoPay POSTs JSON ``{pay_id, status, amount, message,
+account}`` (vendor text "URL de rappel"); the v1 family names the payer
+``Client`` instead of ``account`` (lengopay_flutter
+``models/callback_details.dart``): both are accepted, neither is needed. It
+is **unsigned** (kharandi: "Aucune signature n'est prévue par le
+fournisseur") and LengoPay retries on failure (vendor text "Gestion des
+erreurs"). So a callback is only a trigger: the status endpoint decides,
+amount included. Only when ``status_path`` is configured *empty* does the
+old mode apply — the callback's own result decides (less safe: anyone who
+knows a ``pay_id`` can post one; the amount is still checked).
+
+Quirks.
+
+* ``pay_id`` padding: the cash-in answer writes it without base64 padding
+  ("…UG8", vendor text "Réponse réussie"), the status doc with it ("…UG8=",
+  ``app/doc2.md``). We store and match it without trailing "=" — the
+  callback's too, so a callback that arrives before the create answer is
+  linked to it later — and send it padded to the status endpoint, as that
+  doc shows (M: which form the server wants is not confirmed).
+* The vendor's callback example leaves ``pay_id`` unquoted and the status
+  doc's examples end objects with a trailing comma: not JSON. They read as
+  hand-written doc typos (LengoPay's server and every integrator use a JSON
+  encoder/decoder), so we accept only real JSON: such a callback is refused
+  as malformed (stored raw; the status poll still settles the payment) and
+  such a status answer is "unknown", never a success.
+* The vendor requires an HTTPS ``callback_url`` (vendor text "Remarques");
+  we do not enforce it here (the local sandbox runs on plain HTTP), the
+  production ``SITE_URL`` is HTTPS.
+
+Status mapping (``status`` of the status answer, or of the callback when no
+status path is configured):
 
 =============  ============  =============================================
 LengoPay       ours          note
 =============  ============  =============================================
-SUCCESS        succeeded     amount must parse; currency GNF unless stated
+SUCCESS        succeeded     amount must parse; it is compared to the order
 FAILED         failed
-PENDING        pending       status answer only (doc3's list)
+PENDING        pending
 anything else  unknown       also: no JSON object, HTTP ≥ 400, other pay_id
 =============  ============  =============================================
 """
@@ -76,15 +106,20 @@ from .base import (
 )
 
 CASHIN = "/api/v2/cashin/request"
+# Defaults of the ``status_path`` / ``status_fallback_path`` settings (see the module doc).
+STATUS_PATH = "/api/v2/cashin/transaction"
+STATUS_FALLBACK_PATH = "/api/v1/transaction/status"
+# A missing route, not a missing payment, is what sends us to the fallback;
+# the v2 doc also uses 404 for "not found", so the fallback may 404 as well.
+FALLBACK_ON = (404, 405)
 COUNTRY_CODE = "+224"
 CURRENCY = "GNF"
-
 STATUS_MAP = {
     "SUCCESS": Outcome.SUCCEEDED,
     "FAILED": Outcome.FAILED,
     "PENDING": Outcome.PENDING,
 }
-NO_STATUS_API = "LengoPay has no status API: the callback and the deadline decide"
+NO_STATUS_API = "LengoPay status endpoint disabled (LENGOPAY_STATUS_PATH empty): the callback and the deadline decide"
 
 
 def normalise_pay_id(value: str) -> str:
@@ -106,20 +141,31 @@ class LengopayProvider(Provider):
         Method("lp-om-gn", _("Orange Money Guinée"), Flow.PUSH, needs_phone=True, countries=("GN",)),
         Method("lp-momo-gn", _("MTN MoMo Guinée"), Flow.PUSH, needs_phone=True, countries=("GN",)),
     )
+    # Push flow: LengoPay never sends a shopper to a page of its own.
+    redirect_hosts = ()
+
+    @property
+    def status_path(self) -> str:
+        """The configured status path; "" only when explicitly configured empty."""
+        return str(self.config.get("status_path", STATUS_PATH) or "")
+
+    @property
+    def status_fallback_path(self) -> str:
+        return str(self.config.get("status_fallback_path", STATUS_FALLBACK_PATH) or "")
 
     @property
     def has_status_api(self) -> bool:  # type: ignore[override]
-        """True only when a status path is configured (see the module doc)."""
-        return bool(self.config.get("status_path"))
+        """True unless the status path is configured empty (see the module doc)."""
+        return bool(self.status_path)
 
     def auth_headers(self) -> dict[str, str]:
-        # The license key as issued, not base64(user:pass) (NOTES.md).
+        # The license key as issued, not base64(user:pass) (vendor text "En-têtes").
         return {"Authorization": f"Basic {self.config['license_key']}"}
 
     def initiate(self, request: PaymentRequest) -> Initiation:
         method = self.method(request.method) or self.methods[0]
         payload = {
-            "amount": str(request.amount),  # a numeric string (lengopay.txt, "Remarques")
+            "amount": str(request.amount),  # a numeric string (vendor text "Remarques")
             "currency": request.currency,
             "websiteid": self.config["website_id"],
             "type_account": method.code,
@@ -158,26 +204,33 @@ class LengopayProvider(Provider):
 
     # --- status ------------------------------------------------------------------
     def fetch_status(self, payment: PaymentView) -> StatusResult:
+        """Ask the status endpoint (v2, then the v1 fallback when the v2 route
+        answers 404/405). Anything but a readable answer about this pay_id is
+        ``UNKNOWN``; transport failures raise ``ProviderError``."""
         if not payment.provider_reference:
             return StatusResult(Outcome.UNKNOWN, message="no pay_id yet")
         if not self.has_status_api:
             return StatusResult(Outcome.PENDING, message=NO_STATUS_API)
         body = {"pay_id": padded_pay_id(payment.provider_reference), "websiteid": self.config["website_id"]}
-        path = "/" + self.config["status_path"].lstrip("/")
-        response = self.request("POST", path, json_body=body)
+        response = self.request("POST", _path(self.status_path), json_body=body)
+        fallback = self.status_fallback_path
+        if response.status_code in FALLBACK_ON and fallback and _path(fallback) != _path(self.status_path):
+            response = self.request("POST", _path(fallback), json_body=body)
         data = self.json_object(response)
         if response.status_code >= 400 or data is None:
             return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no status")
-        result = read_status(data)
         answered = data.get("pay_id")
         if isinstance(answered, str) and answered and normalise_pay_id(answered) != payment.provider_reference:
             return StatusResult(Outcome.UNKNOWN, message="status answer is about another pay_id", raw=data)
-        return result
+        return read_status(data)
 
     # --- callback ------------------------------------------------------------------
     def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:
-        """The documented callback, unsigned (``authentic=None``). Its result
-        is what decides when no status API is configured (see the module doc)."""
+        """The documented callback, unsigned (``authentic=None``): a trigger
+        for a status check. Its ``provider_reference`` is normalised like the
+        stored pay_id, so a callback that beats the create answer is linked
+        later. It carries a ``result`` only when the status endpoint is
+        disabled (then that result decides; see the module doc)."""
         data = self.load_json_object(body)
         pay_id = data.get("pay_id")
         if not isinstance(pay_id, str) or not normalise_pay_id(pay_id):
@@ -191,18 +244,14 @@ class LengopayProvider(Provider):
         if amount is None and STATUS_MAP.get(status.upper()) == Outcome.SUCCEEDED:
             raise CallbackRejected("success without an amount")
         reference = normalise_pay_id(pay_id)
-        return CallbackInfo(
-            provider_reference=reference,
-            event_id=f"{reference}:{status}"[:200],
-            authentic=None,
-            result=read_status({**data, "pay_id": reference}),
-        )
+        result = None if self.has_status_api else read_status({**data, "pay_id": reference})
+        return CallbackInfo(provider_reference=reference, event_id=f"{reference}:{status}"[:200], authentic=None, result=result)
 
 
 def read_status(data: dict) -> StatusResult:
-    """A callback body or a status answer as a ``StatusResult``."""
+    """A status answer (or, without a status endpoint, a callback) as a ``StatusResult``."""
     status = data.get("status")
-    outcome = STATUS_MAP.get(status.upper(), Outcome.UNKNOWN) if isinstance(status, str) else Outcome.UNKNOWN
+    outcome = STATUS_MAP.get(status.strip().upper(), Outcome.UNKNOWN) if isinstance(status, str) else Outcome.UNKNOWN
     amount = parse_amount(data.get("amount"))
     if outcome == Outcome.SUCCEEDED and amount is None:
         outcome = Outcome.UNKNOWN
@@ -233,3 +282,7 @@ def national_number(e164: str) -> str:
         kind="rejected",
         user_message=_("LengoPay n'accepte que les numéros de Guinée (+224)."),
     )
+
+
+def _path(configured: str) -> str:
+    return "/" + configured.lstrip("/")

@@ -1,45 +1,87 @@
-"""Ligdicash (Burkina Faso, XOF) — ``shared/providers/ligdicash.md`` + NOTES.md.
+"""Ligdicash (Burkina Faso, XOF).
 
-Vendor words: a payment is a *checkout-invoice*; its ``token`` is the only key
-for the status call; ``response_code`` "00" means "request accepted", not
-"paid"; the payment status is ``pending`` / ``completed`` / ``nocompleted``.
+Sources: the vendor text "Documentation complémentaire pour l'API Ligdicash"
+(sections named below) and the vendor's current public docs at
+developers.ligdicash.com (pages named below), which correct it where they
+disagree.
+
+Vendor words: a payment is a *checkout-invoice*; the ``token`` of the create
+answer is the only key for the status call; ``response_code`` "00" means
+"request accepted", never "paid"; ``custom_data`` carries our reference
+(``transaction_id``) there and back.
 
 Flows:
 
-* hosted page — ``POST /pay/v01/redirect/checkout-invoice/create``; the answer's
-  ``response_text`` is the page to send the shopper to.
-* direct payin (``/pay/v01/straight/checkout-invoice/create``):
-  Orange Burkina is OTP-driven (the shopper dials ``*144*4*6*amount#``, gets an
-  OTP and types it on our page; we send it as ``otp``), Moov Africa is
-  approval-driven (we send the number, the shopper approves on the phone).
-* status — ``GET /pay/v01/redirect/checkout-invoice/confirm/?invoiceToken=…``.
-* callback — a POST with the same fields as the status answer plus ``hash``.
+* hosted page — ``POST /pay/v01/redirect/checkout-invoice/create``; the
+  answer's ``response_text`` is the page to send the shopper to (vendor text,
+  "Payin - Réponse", note 2). Its host is ``client.ligdicash.com`` in the
+  vendor text and ``app.ligdicash.com`` in the quickstart
+  (developers.ligdicash.com/en/getting-started/quickstart): ``REDIRECT_HOSTS``.
+* direct payin (``/pay/v01/straight/checkout-invoice/create``, vendor text
+  "Payin sans redirection"): Orange Burkina is OTP-driven (the shopper dials
+  ``*144*4*6*amount#``, gets an OTP and types it on our page; we send it as
+  ``otp``), Moov Africa is approval-driven (we send the number, the shopper
+  approves on the phone).
+* status — ``GET /pay/v01/redirect/checkout-invoice/confirm/?invoiceToken=``
+  with the *creation* token (vendor text, "Vérification de statut"; the three
+  official SDKs send ``invoiceToken``; the reference page
+  developers.ligdicash.com/en/reference/endpoints/payin-redirect-confirm names
+  it ``token``: a doc inconsistency, we follow the SDKs).
+* callback — see ``parse_callback``.
 
-Where the vendor text disagrees with itself: it spells the currency key
-``devises``, ``devise`` and ``devis``; we send ``devise``, the key the
-vendor's own Python SDK (Ligdicash/ligdicash-python) sends. The callback
-``hash`` algorithm is not documented (the sample is 40 hex digits, a community
-integration computes SHA-256), so it is never trusted: a callback is only a
-hint that triggers a status call, and the status API decides (NOTES.md).
+Vendor facts this module relies on, and how sure we are:
+
+* Currency key ``devise`` (H). The vendor text also spells it ``devises``
+  and ``devis`` (typos); the official SDKs and the quickstart send ``devise``.
+* Statuses ``completed`` / ``pending`` / ``notcompleted`` (H:
+  developers.ligdicash.com/en/payment-api/status-verification/introduction).
+  The vendor text writes ``nocompleted``: a typo, accepted as failed too.
+* A failed payment may come back from confirm with ``response_code`` "01"
+  and a sub-code in ``response_text`` (H: developers.ligdicash.com/en/errors/
+  overview, "Level 2 — Transaction failure"). So ``status`` is read first;
+  "01" without a status we know is *unknown* (ask again later), never failed.
+* Ligdicash never expires a payment: one can stay ``pending`` for days
+  (H: developers.ligdicash.com/en/concepts/transaction-lifecycle). Our
+  deadline is local; a late ``completed`` is still reported as succeeded and
+  the services flag it.
+* Each callback event is POSTed twice, once form-encoded (``custom_data`` as
+  a JSON string) and once as JSON, "exactly the same data" (H:
+  developers.ligdicash.com/en/payment-api/callback/idempotency and
+  …/callback/framework-examples).
+* The callback ``token`` is not the creation token and is empty for payins
+  (H: developers.ligdicash.com/en/payment-api/callback/security and
+  …/concepts/transaction-id-pattern): callbacks are matched by our
+  ``transaction_id`` in ``custom_data``, never by their token.
+* Ligdicash appends its own ``hash`` and ``logfile`` entries to
+  ``custom_data`` (H: developers.ligdicash.com/en/payment-api/callback/
+  parse-custom-data). No hash recipe is published (H), so neither that hash
+  nor the older top-level one (vendor text, "Callback ou webhook") is ever
+  checked or trusted: a callback only triggers a status call.
 
 Status mapping (``status`` of the confirm answer):
 
-=============  ============  =============================================
-Ligdicash      ours          note
-=============  ============  =============================================
-completed      succeeded     only with ``response_code`` "00"
-nocompleted    failed
-pending        pending
-anything else  unknown       also: no JSON object, ``response_code`` ≠ 00
-=============  ============  =============================================
+==============  ============  ============================================
+Ligdicash       ours          note
+==============  ============  ============================================
+completed       succeeded     only with ``response_code`` "00"
+notcompleted    failed        whatever ``response_code`` says
+nocompleted     failed        the vendor text's spelling
+pending         pending
+anything else   unknown       also: no JSON object, no status ("01" alone)
+==============  ============  ============================================
 """
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .base import (
+    FORM,
+    JSON,
     CallbackInfo,
     CallbackRejected,
     Flow,
@@ -57,11 +99,16 @@ from .base import (
 CREATE_REDIRECT = "/pay/v01/redirect/checkout-invoice/create"
 CREATE_STRAIGHT = "/pay/v01/straight/checkout-invoice/create"
 CONFIRM = "/pay/v01/redirect/checkout-invoice/confirm/"
+TOKEN_PARAM = "invoiceToken"  # official SDKs; the reference page says "token" (see above)
+ACCEPTED = "00"  # response_code: request valid (not "paid")
 REFERENCE_KEY = "transaction_id"  # our reference travels in custom_data
+# Hosts of the hosted payment page: vendor text "Payin - Réponse" and the quickstart.
+REDIRECT_HOSTS = ("client.ligdicash.com", "app.ligdicash.com")
 
 STATUS_MAP = {
     "completed": Outcome.SUCCEEDED,
-    "nocompleted": Outcome.FAILED,
+    "notcompleted": Outcome.FAILED,
+    "nocompleted": Outcome.FAILED,  # vendor text's spelling of the same status
     "pending": Outcome.PENDING,
 }
 
@@ -72,6 +119,13 @@ class LigdicashProvider(Provider):
     currencies = ("XOF",)
     countries = ("BF",)
     required_settings = ("api_key", "api_token")
+    # Both encodings of the doubled callback (callback/configuration page).
+    callback_content_types = (JSON, FORM)
+    redirect_hosts = REDIRECT_HOSTS
+    # "There is no expiration delay on the LigdiCash side. A transaction can
+    # stay in pending for days" (developers.ligdicash.com, transaction
+    # lifecycle): an attempt we ended is watched for a week.
+    late_payment_window = 7 * 24 * 3600
     methods = (
         Method("hosted", _("Page de paiement Ligdicash (Orange, Moov, carte…)"), Flow.REDIRECT),
         Method("orange_bf", _("Orange Money Burkina (code OTP)"), Flow.OTP, needs_phone=True, ussd="*144*4*6*{amount}#", countries=("BF",)),
@@ -91,8 +145,8 @@ class LigdicashProvider(Provider):
         if response.status_code >= 400 or data is None:
             raise ProviderError(f"ligdicash: create answered HTTP {response.status_code}", kind="rejected", status_code=response.status_code)
         token = str(data.get("token") or "")
-        if str(data.get("response_code")) != "00" or not token:
-            # response_text carries the vendor's error code (doc: "Payin - Réponse", note 2).
+        if str(data.get("response_code")) != ACCEPTED or not token:
+            # response_text carries "Echec (CodeXX)" (vendor text, "Payin - Réponse", note 2).
             code = str(data.get("response_text") or data.get("description") or "")[:120]
             raise ProviderError(
                 f"ligdicash: refused ({code})",
@@ -100,6 +154,7 @@ class LigdicashProvider(Provider):
                 user_message=_("Ligdicash a refusé le paiement (%(code)s). Vérifiez le numéro ou le code OTP.") % {"code": code or "01"},
             )
         if direct:
+            # response_text is a progress message here, not a link.
             instructions = {"flow": method.flow.value, "method": method.code}
             return Initiation(provider_reference=token, instructions=instructions, raw=data)
         link = str(data.get("response_text") or "")
@@ -117,6 +172,7 @@ class LigdicashProvider(Provider):
                 "total_amount": request.amount,
                 "devise": request.currency,
                 "description": request.description,
+                # Hosted: must stay empty or the page hides the other operators (FAQ).
                 "customer": payer if direct else "",
                 "customer_firstname": first,
                 "customer_lastname": last or first,
@@ -137,7 +193,7 @@ class LigdicashProvider(Provider):
     def fetch_status(self, payment: PaymentView) -> StatusResult:
         if not payment.provider_reference:
             return StatusResult(Outcome.UNKNOWN, message="no invoice token yet")
-        response = self.request("GET", CONFIRM, params={"invoiceToken": payment.provider_reference})
+        response = self.request("GET", CONFIRM, params={TOKEN_PARAM: payment.provider_reference})
         data = self.json_object(response)
         if data is None:
             return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
@@ -145,10 +201,14 @@ class LigdicashProvider(Provider):
 
     @staticmethod
     def read_status(data: dict) -> StatusResult:
-        status = str(data.get("status") or "").lower()
+        """The confirm answer in our words: ``status`` first, then
+        ``response_code`` (a failed payment may carry "01")."""
+        raw_status = data.get("status")
+        status = raw_status.strip().lower() if isinstance(raw_status, str) else ""
+        code = str(data.get("response_code") or "")
         outcome = STATUS_MAP.get(status, Outcome.UNKNOWN)
-        if outcome == Outcome.SUCCEEDED and str(data.get("response_code")) != "00":
-            outcome = Outcome.UNKNOWN
+        if outcome == Outcome.SUCCEEDED and code != ACCEPTED:
+            outcome = Outcome.UNKNOWN  # "completed" with an error code: ask again, never pay on it
         amount = parse_amount(data.get("amount", data.get("montant")))
         # The confirm answer carries no currency: the invoice was created in
         # XOF, the only currency Ligdicash takes ("DEVISE: LAISSEZ EN XOF").
@@ -157,35 +217,58 @@ class LigdicashProvider(Provider):
             amount=amount,
             currency="XOF" if outcome == Outcome.SUCCEEDED else None,
             provider_reference=str(data.get("token") or ""),
-            message=f"status={status or '?'} response_code={data.get('response_code')}",
+            message=f"status={status or '?'} response_code={code or '?'} response_text={str(data.get('response_text') or '')[:60]}",
             raw=data,
         )
 
     # --- callback ------------------------------------------------------------------
     def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:
-        data = self.load_json_object(body)
-        token = data.get("token")
-        if not isinstance(token, str) or not token:
-            raise CallbackRejected("missing token")
+        """Our reference from a callback, JSON or form-encoded.
+
+        Both deliveries of one event (and any replay of it) give the same
+        ``event_id``: our reference and the status, nothing that could
+        differ between the two encodings. The callback's ``token`` is not
+        used (empty for payins, never the creation token), nor its ``hash``
+        (no published recipe): ``authentic`` stays None and the services
+        re-ask confirm with the stored creation token."""
+        data = self.load_callback_fields(body, headers)
         status = data.get("status")
         if status is not None and not isinstance(status, str):
             raise CallbackRejected("status is not a string")
-        if "montant" in data and data["montant"] is not None and parse_amount(data["montant"]) is None:
+        montant = data.get("montant")
+        if montant not in (None, "") and parse_amount(montant) is None:
             raise CallbackRejected("montant is not a whole amount")
+        reference = custom_value(data.get("custom_data"), REFERENCE_KEY) or _text(data.get("transaction_id"))
+        if not reference:
+            # Every invoice we create carries it: a callback without it is not ours.
+            raise CallbackRejected("no transaction_id in custom_data")
+        if len(reference) > 64:
+            raise CallbackRejected("transaction_id is too long")
         return CallbackInfo(
-            reference=_custom_value(data.get("custom_data"), REFERENCE_KEY) or str(data.get("transaction_id") or ""),
-            provider_reference=token,
-            event_id=f"{token}:{status}:{data.get('date', '')}",
-            authentic=None,  # hash algorithm undocumented: never trusted (NOTES.md)
+            reference=reference,
+            provider_reference="",
+            event_id=f"{reference}:{(status or '').strip().lower()}",
+            authentic=None,
         )
 
 
-def _custom_value(custom_data, key: str) -> str:
-    """custom_data comes back as a list of {keyof_customdata, valueof_customdata}."""
+def custom_value(custom_data: Any, key: str) -> str:
+    """One of our ``custom_data`` values, whatever shape it came back in: a
+    list of ``{keyof_customdata, valueof_customdata}`` (JSON callback and
+    confirm), that list as a JSON string (form callback), or the dict we sent."""
+    if isinstance(custom_data, str):
+        try:
+            custom_data = json.loads(custom_data)
+        except ValueError:
+            return ""
     if isinstance(custom_data, dict):
-        return str(custom_data.get(key) or "")
+        return _text(custom_data.get(key))
     if isinstance(custom_data, list):
         for entry in custom_data:
             if isinstance(entry, dict) and entry.get("keyof_customdata") == key:
-                return str(entry.get("valueof_customdata") or "")
+                return _text(entry.get("valueof_customdata"))
     return ""
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""

@@ -1,4 +1,4 @@
-"""Novasend (Côte d'Ivoire and neighbours, XOF) — ``shared/providers/novasend.txt`` + NOTES.md.
+"""Novasend (Côte d'Ivoire and neighbours, XOF): the "Merchant API" v1.
 
 Vendor words: a *payin session* (``POST /v1/payin/sessions``) is an intent to
 pay; Novasend's own ``reference`` (``tr_…``) names it, ours travels as
@@ -7,55 +7,77 @@ shopper may have to confirm (``confirmationRequired``) on a ``paymentUrl`` or
 in the wallet; ``confirmationStatus`` follows that step; the settled money is
 the ``transaction`` object of ``GET /v1/payin/{reference}``.
 
-Countries: CI, SN, TG, BF, ML, BJ — the XOF markets of the public docs'
-"What you need to know" page (buicorporation/doc-novasend ``src/wyntk.md``;
-it also lists NE, CM and GN, left out: NE is not in our brief, CM and GN are
-not XOF). The vendor text only says "CI, SN, TG, etc.".
+Two API generations exist and must not be mixed: the old "Business API" v1.0
+(``business-api.novasend.app``, Bearer auth, ``X-Idempotence-Key``, webhooks
+signed in ``x-novasend-signature``, ``{"payments": {…}}`` bodies; the
+buicorporation/doc-novasend repository) and the current one, which this
+module speaks (docs.novasend.app). Of the old one only the shape of error
+bodies is read, for the shopper's message (the current docs show none).
 
-Flows:
+Vendor facts this module relies on, with their source and confidence
+(H = official docs agree, M = one official source, L = inference):
 
-* initiation — ``POST /v1/payin/sessions``, ``Authorization: Basic
-  base64(api_key:api_client)``, ``X-Idempotency-Key`` = our payment reference,
-  so a retry after a timeout (P-1, W-9) replays the same session instead of
-  charging twice. JSON ``reference`` (ours), ``accountId``, integer ``amount``,
-  ``msisdn`` (E.164 of the wallet to debit: ``payer_phone`` or the customer's
-  phone), ``customerName``, ``country`` (ISO code of the wallet's number,
-  falling back to the order's country: Novasend routes by the operator).
-* one checkout method, ``mobile_money`` (``Flow.PUSH``, needs a phone): the
-  answer decides at run time. ``confirmationRequired`` with a ``paymentUrl``
-  → we send the shopper there to confirm (``Initiation.redirect_url``);
-  otherwise the shopper approves in the wallet and our waiting page polls.
-  PUSH is the right default because it is what the shop shows when no link
-  comes back; a returned link overrides it.
-* 409 on create (public docs: duplicate reference or idempotency key, but
-  also amount limits or a number the service refuses): we ask
-  ``GET /v1/payin/{our reference}``; a session naming our reference is reused,
-  anything else is a refusal with Novasend's (French) message.
-* status — ``GET /v1/payin/{reference}`` with **Novasend's** reference: the
-  text says the parameter is "généré lors du POST /v1/payin/sessions". Ours is
-  used only when we never learnt theirs (initiation timed out); an answer then
-  counts only if its ``customerReference`` is ours. At most one call per 10 s
-  (vendor: "1 appel toutes les 5 à 10 secondes max").
-* webhook — events ``payment.succeeded`` / ``payment.failed`` (public docs,
-  ``src/transaction/webhook.md``), body ``{"payments": {id, status, reference,
-  destination, fees…}}``, header ``x-novasend-signature`` = hex HMAC-SHA256 of
-  the raw body, one signature per active secret during a rotation. We compare
-  every signature in the header with every configured secret
-  (``hmac.compare_digest``). With secrets configured, a missing, malformed or
-  wrong signature is refused (401); with none configured the callback is
-  unsigned (``authentic=None``). Either way it only triggers a status call.
+* host ``https://business.novasend.app``, paths ``/v1/…`` (H; docs.novasend.app
+  "Base url"); sandbox keys use the same host and move real money
+  (guide-business.novasend.app/en/4-api-token). Set in settings
+  (``NOVASEND_BASE_URL``), not here.
+* auth ``Authorization: Basic base64(api_key:api_client)`` (H; vendor text,
+  "Détails de la Requête").
+* create — ``POST /v1/payin/sessions`` with JSON ``reference`` (ours),
+  ``accountId``, integer ``amount``, ``msisdn`` (E.164), ``customerName``,
+  ``country`` (vendor text, "Paramètres de la Requête"), and the header
+  ``X-Idempotency-Key``, required (H; vendor text and docs.novasend.app:
+  "UUID to ensure request uniqueness … same response will be returned").
+  Its value is our attempt reference (a UUID), so every retry of the same
+  attempt replays the same session (W-9, P-1).
+* create answer (vendor text, "Exemple de Réponse"): ``reference`` is
+  Novasend's id (``tr_…``), ``customerReference`` is ours; both are kept
+  (the vendor text: "Toujours stocker reference et customerReference").
+  A ``paymentUrl`` is shown to the shopper when ``confirmationRequired`` is
+  true ("Afficher au client le lien paymentUrl pour validation si
+  confirmationRequired = true").
+* shopper pages — ``REDIRECT_HOSTS``: ``link.novasend.app`` (vendor text:
+  ``"paymentUrl": "https://link.novasend.app/link/{shortCode}"``, H) and
+  ``pay.wave.com`` (the docs.novasend.app/webhook sample carries a Wave
+  checkout link as ``paymentUrl``, M). A payin session has **no return URL**:
+  the shopper comes back to the shop by themselves.
+* status — ``GET /v1/payin/{reference}`` with **Novasend's** reference (vendor
+  text, "Paramètre: reference → … généré lors du POST /v1/payin/sessions";
+  EVIDENCE: M). At most one call per 10 s ("1 appel toutes les 5 à 10
+  secondes max"). Only when we never learnt theirs (the create call timed out)
+  do we ask with ours — undocumented (L), so such an answer counts only if
+  its ``customerReference`` is ours.
+* truth — ``transaction.status`` (``completed`` / ``failed`` / ``pending``) is
+  "la source de vérité finale" (H); ``status: processed`` only means the
+  shopper confirmed ("ne défini pas le statut final de la transaction"):
+  never success on its own. ``transaction`` null or ``{}`` = not confirmed
+  yet. ``confirmationStatus`` declined/expired = "non valide". The amount is
+  ``transaction.amount`` ("153.00"); in the vendor's own status sample it
+  differs from the top-level ``amount`` (300), so the settled figure is the
+  one compared with the order.
+* webhook — configured per merchant in the Business portal with a secret of
+  our choosing (guide-business.novasend.app/en/05-webhooks), so several
+  secrets can be active during a rotation (``NOVASEND_WEBHOOK_SECRETS``).
+  Header ``X-Signature-Value`` = lowercase hex HMAC-SHA256 of the body with
+  that secret (H; docs.novasend.app/webhook: "X-Signature-Value:
+  HMAC_SHA256(body, secret)"). The docs' Node sample hashes
+  ``JSON.stringify(body)``, a compact re-serialisation, while the body is
+  what was signed: we check the raw bytes first, then the compact
+  re-serialisation (M: which bytes exactly is not stated).
+* webhook body — the transaction object (docs.novasend.app/webhook sample):
+  ``id`` = Novasend's ``tr_…``, ``reference`` = the merchant's reference
+  (ours), ``type`` ``payin``, ``status``, ``confirmationStatus``, amounts,
+  ``customer``… The sample's status is ``processing``: webhooks carry
+  **non-final** states, and event names are not documented (the vendor text
+  names ``payin.confirmed`` / ``payin.declined``). So a webhook is only a
+  trigger for a status check, never a decision. An ``eventId`` field is
+  "optional" (docs.novasend.app/webhook.en, "Handle replayability … via the
+  eventId field"); without it the delivery is identified by the transaction
+  and the state it reports.
 
-Where the sources disagree:
-
-* Idempotency header: ``X-Idempotency-Key`` in the vendor text,
-  ``X-Idempotence-Key`` in the public docs (NOTES.md). We send the vendor
-  text's spelling; the sandbox accepts both.
-* Host: the public docs give ``https://business-api.novasend.app`` for their
-  ``/v1.0/…`` API (Bearer auth, a different generation of the API); the
-  vendor text's ``/v1/payin/…`` API has no host. ``NOVASEND_BASE_URL`` sets it
-  (default ``https://api.novasend.app``).
-* Statuses: the text calls ``transaction.status`` "la source de vérité
-  finale"; ``status: processed`` alone is not success (NOTES.md).
+Countries: CI, SN, TG, BF, ML, BJ — the XOF markets Novasend lists; the
+vendor text only says "CI, SN, TG, etc." and docs.novasend.app shows CI, CM
+for sessions (CM is XAF: not offered).
 
 Status mapping (first matching row wins):
 
@@ -86,8 +108,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
-import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -106,20 +128,28 @@ from .base import (
     Provider,
     ProviderError,
     StatusResult,
+    header,
     parse_amount,
 )
 
 SESSIONS = "/v1/payin/sessions"
 PAYIN = "/v1/payin/{reference}"
-IDEMPOTENCY_HEADER = "X-Idempotency-Key"  # vendor text; the public docs spell it X-Idempotence-Key
-SIGNATURE_HEADER = "x-novasend-signature"
-# The public docs translate error messages with Accept-Language (fr or en).
+# Required on POST /v1/payin/sessions (docs.novasend.app). Not the v1.0 API's X-Idempotence-Key.
+IDEMPOTENCY_HEADER = "X-Idempotency-Key"
+# docs.novasend.app/webhook. Not the v1.0 API's x-novasend-signature.
+SIGNATURE_HEADER = "X-Signature-Value"
+# Hosts of the shopper pages Novasend returns as ``paymentUrl`` (see the docstring).
+REDIRECT_HOSTS = ("link.novasend.app", "pay.wave.com")
+# Error messages in French. From the v1.0 docs (doc-novasend "Errors"); the current docs
+# say nothing on it (L): harmless if ignored.
 LANGUAGE = {"Accept-Language": "fr"}
 
 TRANSACTION_STATUS = {"completed": Outcome.SUCCEEDED, "failed": Outcome.FAILED, "pending": Outcome.PENDING}
 CONFIRMATION_STATUS = {"declined": Outcome.FAILED, "expired": Outcome.EXPIRED}
 SESSION_IN_PROGRESS = {"processing", "processed"}
 HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+# Novasend's own ids: ``tr_…`` (sessions, transactions), ``mtr_…`` (the vendor text's status sample).
+NOVASEND_ID = re.compile(r"m?tr_[0-9A-Za-z]+")
 
 
 class NovasendProvider(Provider):
@@ -130,6 +160,7 @@ class NovasendProvider(Provider):
     required_settings = ("api_key", "api_client", "account_id")
     methods = (Method("mobile_money", _("Mobile money via Novasend (Orange, MTN, Moov, Wave…)"), Flow.PUSH, needs_phone=True),)
     min_poll_interval = 10
+    redirect_hosts = REDIRECT_HOSTS
 
     def auth_headers(self) -> dict[str, str]:
         pair = f"{self.config['api_key']}:{self.config['api_client']}".encode()
@@ -149,8 +180,9 @@ class NovasendProvider(Provider):
         headers = {**LANGUAGE, IDEMPOTENCY_HEADER: request.reference}
         response = self.request("POST", SESSIONS, json_body=payload, headers=headers)
         if response.status_code == 409:
-            # Duplicate reference or idempotency key (public docs, "Errors"):
-            # the session may exist already — find it rather than fail.
+            # Duplicate reference, or a refusal (limits, number): the v1.0 docs'
+            # "Errors" page; the current docs list no error bodies (L). The
+            # session may exist already — find it rather than fail.
             session = self._session_by_our_reference(request.reference)
             if session is None:
                 raise _refusal(response, self.json_object(response))
@@ -241,22 +273,25 @@ class NovasendProvider(Provider):
 
     # --- webhook -------------------------------------------------------------------
     def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:
+        """Who a webhook is about; never what happened (a status check decides).
+
+        With secrets configured, a missing, malformed or wrong
+        ``X-Signature-Value`` is refused (401) before the body is read; with
+        none, the webhook is an unsigned hint (``authentic=None``)."""
         secrets = self._webhook_secrets()
         if secrets:
-            self._verify_signature(body, headers, secrets)
+            _verify_signature(body, header(headers, SIGNATURE_HEADER), secrets)
         data = self.load_json_object(body)
-        payment = _webhook_payment(data)
-        status = payment.get("status")
-        if status is not None and not isinstance(status, str):
-            raise CallbackRejected("status is not a string")
-        fees = payment.get("fees")
-        if fees is not None and (not isinstance(fees, dict) or ("amount" in fees and parse_amount(fees["amount"]) is None)):
-            raise CallbackRejected("fees.amount is not a whole amount")
-        ours, theirs = _webhook_references(payment)
+        for key in ("id", "reference", "customerReference", "type", "status", "confirmationStatus", "eventId"):
+            if data.get(key) is not None and not isinstance(data[key], str):
+                raise CallbackRejected(f"{key} is not a string")
+        for key in ("amount", "chargedAmount"):
+            if data.get(key) is not None and parse_amount(data[key]) is None:
+                raise CallbackRejected(f"{key} is not a whole amount")
+        ours, theirs = _webhook_references(data)
         if not ours and not theirs:
             raise CallbackRejected("no payment reference")
-        event = data.get("id") if isinstance(data.get("id"), str) and data.get("id") else f"{ours or theirs}:{status or ''}"
-        return CallbackInfo(reference=ours, provider_reference=theirs, event_id=event, authentic=True if secrets else None)
+        return CallbackInfo(reference=ours, provider_reference=theirs, event_id=_event_id(data, ours or theirs), authentic=True if secrets else None)
 
     def _webhook_secrets(self) -> list[str]:
         secrets = self.config.get("webhook_secrets") or []
@@ -264,29 +299,61 @@ class NovasendProvider(Provider):
             secrets = secrets.split(",")
         return [s.strip() for s in secrets if isinstance(s, str) and s.strip()]
 
-    @staticmethod
-    def _verify_signature(body: bytes, headers: dict[str, str], secrets: list[str]) -> None:
-        """Raise 401 unless one signature of the header matches one secret.
 
-        During a rotation Novasend sends "a signature for each secret" in the
-        one header (public docs, "Signature"); we accept them separated by
-        commas or spaces, each optionally prefixed ``sha256=``.
-        """
-        header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
-        if not header:
-            raise CallbackRejected("missing x-novasend-signature", status_code=401)
-        candidates = [c.strip().lower().removeprefix("sha256=") for c in re.split(r"[,\s]+", header) if c.strip()]
-        candidates = [c for c in candidates if HEX_SHA256.fullmatch(c)]
-        if not candidates:
-            raise CallbackRejected("malformed x-novasend-signature", status_code=401)
-        expected = [hmac.new(secret.encode(), body, hashlib.sha256).hexdigest() for secret in secrets]
-        # Compare every pair: no early exit that would tell which secret matched.
-        matched = False
-        for candidate in candidates:
-            for digest in expected:
-                matched |= hmac.compare_digest(candidate, digest)
-        if not matched:
-            raise CallbackRejected("x-novasend-signature does not match", status_code=401)
+def _verify_signature(body: bytes, signature: str | None, secrets: list[str]) -> None:
+    """Raise 401 unless ``signature`` is the HMAC of the body under one secret.
+
+    The signed bytes are the raw body; the docs' sample re-serialises the
+    parsed body with ``JSON.stringify`` (compact, non-ASCII kept), so that
+    form is accepted too. Every candidate is compared with every secret
+    (``hmac.compare_digest``, no early exit)."""
+    if not signature:
+        raise CallbackRejected(f"missing {SIGNATURE_HEADER}", status_code=401)
+    candidate = signature.strip().lower()
+    if not HEX_SHA256.fullmatch(candidate):
+        raise CallbackRejected(f"malformed {SIGNATURE_HEADER}", status_code=401)
+    matched = False
+    for signed in _signed_forms(body):
+        for secret in secrets:
+            matched |= hmac.compare_digest(candidate, hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest())
+    if not matched:
+        raise CallbackRejected(f"{SIGNATURE_HEADER} does not match", status_code=401)
+
+
+def _signed_forms(body: bytes) -> list[bytes]:
+    forms = [body]
+    try:
+        compact = json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode()
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return forms
+    return forms if compact == body else [*forms, compact]
+
+
+def _webhook_references(data: dict) -> tuple[str, str]:
+    """(ours, theirs) from a webhook: ``id`` is Novasend's ``tr_…``,
+    ``reference`` the merchant's (docs.novasend.app/webhook sample). A
+    ``customerReference``, as in the session answers, is ours too; a
+    ``reference`` shaped like Novasend's id is taken as theirs, since the
+    session answers use that key for Novasend's id (the webhook's own field
+    list is not fully documented)."""
+    ours = (data.get("customerReference") or "").strip()
+    theirs = (data.get("id") or "").strip()
+    reference = (data.get("reference") or "").strip()
+    if NOVASEND_ID.fullmatch(reference):
+        theirs = theirs or reference
+    else:
+        ours = ours or reference
+    return ours, theirs
+
+
+def _event_id(data: dict, key: str) -> str:
+    """What makes a delivery unique: the optional ``eventId``, else the
+    transaction and the state it reports (a later state is a new event)."""
+    if data.get("eventId"):
+        return data["eventId"]
+    transaction = data.get("transaction") if isinstance(data.get("transaction"), dict) else {}
+    parts = (data.get("type"), data.get("status"), data.get("confirmationStatus"), transaction.get("status"))
+    return ":".join([key, *(str(part or "") for part in parts)])
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -319,46 +386,6 @@ def _country_of(msisdn: str, fallback: str) -> str:
     except phonenumbers.NumberParseException:
         region = None
     return region or fallback
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _webhook_payment(data: dict) -> dict:
-    """The payment object of a webhook: ``payments`` in the public docs'
-    sample; a flat body or ``data``/``payment`` is accepted too, since the
-    vendor text's v1 API does not document its webhook body."""
-    for key in ("payments", "payment", "data"):
-        if key in data:
-            if not isinstance(data[key], dict):
-                raise CallbackRejected(f"{key} is not an object")
-            return data[key]
-    return data
-
-
-def _webhook_references(payment: dict) -> tuple[str, str]:
-    """(ours, theirs). Ours is a UUID (``customerReference`` in the v1 API,
-    ``reference`` in the public docs' sample); theirs is ``tr_…``/``pt_…``."""
-    ours = theirs = ""
-    for key in ("customerReference", "reference", "id"):
-        value = payment.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise CallbackRejected(f"{key} is not a string")
-        value = value.strip()
-        if not value:
-            continue
-        if _is_uuid(value):
-            ours = ours or value
-        else:
-            theirs = theirs or value
-    return ours, theirs
 
 
 def _vendor_text(data: dict | None) -> str:

@@ -1,4 +1,5 @@
-"""Ligdicash emulator: the endpoints and payloads of ``providers/ligdicash.md``.
+"""Ligdicash emulator: the endpoints and payloads of the vendor text, as
+corrected by developers.ligdicash.com (see ``payments.providers.ligdicash``).
 
 * ``POST pay/v01/redirect/checkout-invoice/create`` → ``response_code`` "00",
   ``token``, ``response_text`` = the hosted page.
@@ -7,12 +8,21 @@
   completes at once; without (Moov): the payment waits for the shopper's
   approval on the sandbox "phone" page.
 * ``GET pay/v01/redirect/checkout-invoice/confirm/?invoiceToken=`` → the
-  documented status object.
-* callback: the documented POST body, with a 40-hex ``hash``.
+  documented status object; ``status`` is ``completed`` / ``pending`` /
+  ``notcompleted`` (the current spelling), and a failed payment answers
+  ``response_code`` "01" with an ``Echec (CodeXX)`` text, as the errors
+  overview page says confirm does ("Level 2 — Transaction failure").
+* callback: each event twice, first form-encoded (``custom_data`` as a JSON
+  string, nulls left out as PHP's ``http_build_query`` does), then JSON;
+  the ``token`` is empty (payin callbacks), ``custom_data`` ends with
+  Ligdicash's own ``hash`` and ``logfile`` entries, and the old top-level
+  ``hash`` is kept (vendor text sample). Nothing of it is verifiable: the
+  shop must ask confirm.
 """
 
 import hashlib
 import json
+from urllib.parse import urlencode
 
 from django.http import JsonResponse
 from django.urls import path
@@ -22,7 +32,13 @@ from .core import SANDBOX_OTP, credentials, new_token, page_url
 from .models import SandboxPayment
 
 NAME = "Ligdicash"
-STATUS = {"pending": "pending", "succeeded": "completed", "failed": "nocompleted", "expired": "nocompleted"}
+# Ligdicash never expires an invoice; an "expired" sandbox payment reads as a cancelled one.
+STATUS = {"pending": "pending", "succeeded": "completed", "failed": "notcompleted", "expired": "notcompleted"}
+# The sub-code a refused payment carries on confirm; the confirm sub-code table is not
+# published, this one is the sandbox's choice.
+FAILED_TEXT = "Echec (Code05)"
+WIKI = "https://client.ligdicash.com/wiki/createInvoice"
+FORM = "application/x-www-form-urlencoded"
 
 
 def _authorised(request) -> bool:
@@ -31,36 +47,35 @@ def _authorised(request) -> bool:
 
 
 def _refused(code: str, status: int = 200) -> JsonResponse:
-    return JsonResponse(
-        {"response_code": "01", "token": "", "response_text": code, "description": "", "wiki": "https://client.ligdicash.com/wiki/createInvoice"}, status=status
-    )
+    return JsonResponse({"response_code": "01", "token": "", "response_text": code, "description": "", "wiki": WIKI}, status=status)
 
 
 def _create(request, direct: bool):
     if not _authorised(request):
-        return _refused("AUTH_FAILED", status=401)
+        return _refused("Echec (Code00)", status=401)
     data = json_body(request) or {}
     commande = data.get("commande") if isinstance(data.get("commande"), dict) else None
     invoice = (commande or {}).get("invoice")
     if not isinstance(invoice, dict):
-        return _refused("INVALID_PAYLOAD")
+        return _refused("Echec (Code08)")
     amount = invoice.get("total_amount")
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        return _refused("INVALID_AMOUNT")
-    currency = invoice.get("devise") or invoice.get("devises") or invoice.get("devis")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 9 <= amount <= 2_000_000:
+        return _refused("Echec (Code02)")
+    if invoice.get("devise") != "XOF":
+        return _refused("Echec (Code08)")
     actions = commande.get("actions") or {}
     custom = commande.get("custom_data") or {}
     otp = str(invoice.get("otp") or "")
     if direct and not invoice.get("customer"):
-        return _refused("CUSTOMER_REQUIRED")
+        return _refused("Echec (Code08)")
     if direct and otp and otp != SANDBOX_OTP:
-        return _refused("OTP_INVALID")
+        return _refused("Echec (Code15)")
     sp = SandboxPayment.objects.create(
         provider="ligdicash",
         token="eyJ0eXAiOiJKV1Qi." + new_token(nbytes=24),
         merchant_reference=str(custom.get("transaction_id", "")),
         amount=amount,
-        currency=str(currency or ""),
+        currency="XOF",
         method=("orange_otp" if otp else "approval") if direct else "hosted",
         phone=str(invoice.get("customer") or ""),
         callback_url=str(actions.get("callback_url") or ""),
@@ -79,7 +94,7 @@ def _create(request, direct: bool):
             "response_text": "" if direct else page_url(sp),
             "description": "",
             "custom_data": custom,
-            "wiki": "https://client.ligdicash.com/wiki/createInvoice",
+            "wiki": WIKI,
         }
     )
 
@@ -94,17 +109,24 @@ def create_straight(request):
     return _create(request, direct=True)
 
 
+def _custom_entries(sp: SandboxPayment) -> list[dict]:
+    custom = (sp.request_data.get("commande") or {}).get("custom_data") or {}
+    return [{"id_invoice": sp.pk, "keyof_customdata": k, "valueof_customdata": v} for k, v in custom.items()]
+
+
 def _status_body(sp: SandboxPayment) -> dict:
+    """The confirm answer, keys in the vendor text's order ("Vérification de statut")."""
+    failed = STATUS[sp.status] == "notcompleted"
     custom = (sp.request_data.get("commande") or {}).get("custom_data") or {}
     return {
         "date": sp.updated_at.strftime("%Y-%m-%d %H:%M:%S+00"),
-        "response_code": "00",
+        "response_code": "01" if failed else "00",
         "token": sp.token,
         "description": "",
         "amount": str(sp.amount),
-        "response_text": None,
+        "response_text": FAILED_TEXT if failed else None,
         "status": STATUS[sp.status],
-        "custom_data": [{"id_invoice": sp.pk, "keyof_customdata": k, "valueof_customdata": v} for k, v in custom.items()],
+        "custom_data": _custom_entries(sp),
         "operator_name": "ORANGE BURKINA" if "orange" in sp.method else "MOOV AFRICA BURKINA",
         "operator_id": "11",
         "customer": "",
@@ -116,23 +138,65 @@ def _status_body(sp: SandboxPayment) -> dict:
 @vendor_endpoint(("GET",))
 def confirm(request):
     if not _authorised(request):
-        return _refused("AUTH_FAILED", status=401)
+        return _refused("Echec (Code00)", status=401)
     sp = SandboxPayment.objects.filter(provider="ligdicash", token=request.GET.get("invoiceToken", "")).first()
     if sp is None:
-        return _refused("INVOICE_NOT_FOUND")
+        return _refused("Echec (Code08)")
     return JsonResponse(_status_body(sp))
 
 
+def callback_body(sp: SandboxPayment) -> dict:
+    """The callback object, keys in the vendor text's order ("Callback ou webhook")."""
+    status = _status_body(sp)
+    logfile = sp.updated_at.strftime("%Y%m%d%H%M%S") + f"{sp.pk:013d}"
+    seal = hashlib.sha256(f"{sp.token}{sp.status}".encode()).hexdigest()
+    custom = status["custom_data"] + [
+        {"id_invoice": sp.pk, "keyof_customdata": "hash", "valueof_customdata": seal},
+        {"id_invoice": sp.pk, "keyof_customdata": "logfile", "valueof_customdata": logfile},
+    ]
+    return {
+        "date": status["date"],
+        "method": "post",
+        # The errors overview tells a failure in the callback by its status
+        # alone ("status in the callback | notcompleted"); the "01" is confirm's.
+        "response_code": "00",
+        "response_text": None,
+        "token": "",  # empty for payins (callback/security page)
+        "montant": status["amount"],
+        "status": status["status"],
+        "custom_data": custom,
+        "operator_name": status["operator_name"],
+        "operator_id": status["operator_id"],
+        "transaction_id": status["transaction_id"],
+        "external_id": None,
+        "url": sp.callback_url,
+        "hash": hashlib.sha1(f"{sp.token}{sp.status}".encode()).hexdigest(),
+    }
+
+
+def form_encode(body: dict) -> bytes:
+    """The form-encoded twin of a JSON callback: ``custom_data`` as a JSON
+    string (callback/framework-examples page), other values as text, nulls
+    left out."""
+    fields = []
+    for key, value in body.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, dict)):
+            value = json.dumps(value, separators=(",", ":"))
+        fields.append((key, str(value)))
+    return urlencode(fields).encode()
+
+
 def callback_request(sp: SandboxPayment):
-    if not sp.callback_url:
+    """Both deliveries of the event, form first then JSON (callback/idempotency page)."""
+    if not sp.callback_url or sp.status == SandboxPayment.Status.PENDING:
         return None
-    body = _status_body(sp)
-    body.pop("description")
-    body.pop("customer")
-    body["montant"] = body.pop("amount")
-    body.update(method="post", url=sp.callback_url)
-    body["hash"] = hashlib.sha1(f"{sp.token}{sp.status}".encode()).hexdigest()
-    return sp.callback_url, json.dumps(body).encode(), {"Content-Type": "application/json"}
+    body = callback_body(sp)
+    return [
+        (sp.callback_url, form_encode(body), {"Content-Type": FORM}),
+        (sp.callback_url, json.dumps(body).encode(), {"Content-Type": "application/json"}),
+    ]
 
 
 def browser_target(sp: SandboxPayment) -> str:

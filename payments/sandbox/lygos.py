@@ -1,4 +1,6 @@
-"""Lygos emulator: the endpoints and payloads of ``providers/lygos.txt``.
+"""Lygos emulator: the endpoints and payloads of the Lygos API docs
+(docs.lygosapp.com/api-reference/gateway/…) and its webhooks
+(docs.lygosapp.com/modules/webhooks).
 
 In sandbox mode the Lygos base URL is ``SITE_URL/sandbox/lygos`` (no ``/v1``),
 so the paths here are the vendor's without their ``/v1`` prefix.
@@ -13,16 +15,32 @@ so the paths here are the vendor's without their ``/v1`` prefix.
 * ``GET gateway`` — the list (the only way to find a gateway by ``order_id``).
 * ``GET gateway/<id>`` — one gateway, with ``user_country``; 404 ``GATEWAY_NOT_FOUND``.
 * ``GET gateway/payin/<order_id>`` — ``{order_id, status}`` with ``pending`` /
-  ``success`` / ``failed`` (the strings the provider module maps).
-* no callback: Lygos documents none. After "Payer" / "Refuser" the hosted page
-  sends the shopper to ``success_url`` / ``failure_url``.
+  ``success`` / ``failed`` (words the provider module maps); 404 for an
+  order without a gateway (wording the sandbox's own); a missing key gets
+  404 with the ``NO_API_KEY_PROVIDED`` body, as the docs print for this
+  endpoint.
+* webhook — when a payment settles, one POST to the shop's
+  ``/payments/callback/lygos/`` (Lygos' webhook URL is set in its dashboard,
+  not per payment), signed as documented: ``X-Timestamp`` = Unix
+  milliseconds, ``X-Signature`` = hex HMAC-SHA256 of the body followed by
+  the timestamp, with the first of ``webhook_secrets`` (none configured → no
+  webhook, like a dashboard without one). Lygos does not publish the
+  payload: the sandbox sends the payin object (``order_id``, ``status``)
+  plus the gateway's ``id``, ``amount`` and ``currency``; the shop only uses
+  ``order_id`` from it.
+* After "Payer" / "Refuser" the hosted page sends the shopper to
+  ``success_url`` / ``failure_url``.
 """
 
+import json
+import time
 import uuid
 
 from django.conf import settings
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import path, reverse
+
+from payments.providers.lygos import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_webhook
 
 from .api import json_body, vendor_endpoint
 from .core import credentials, page_url
@@ -38,10 +56,10 @@ def _detail(status: int, message: str, kind: str) -> JsonResponse:
     return JsonResponse({"detail": {"message": message, "type": kind}}, status=status)
 
 
-def _auth_error(request) -> JsonResponse | None:
+def _auth_error(request, missing_status: int = 401) -> JsonResponse | None:
     key = request.headers.get("api-key")
     if not key:
-        return _detail(401, "No API Key.", "NO_API_KEY_PROVIDED")
+        return _detail(missing_status, "No API Key.", "NO_API_KEY_PROVIDED")
     if key != credentials("lygos").get("api_key"):
         return _detail(404, "API Key not found", "API_KEY_NOT_FOUND")
     return None
@@ -133,7 +151,8 @@ def gateway(request, gateway_id: str):
 
 @vendor_endpoint(("GET",))
 def payin(request, order_id: str):
-    refused = _auth_error(request)
+    # The docs print the missing-key body under 404 for this endpoint only.
+    refused = _auth_error(request, missing_status=404)
     if refused:
         return refused
     sp = SandboxPayment.objects.filter(provider="lygos", merchant_reference=order_id).first()
@@ -142,8 +161,23 @@ def payin(request, order_id: str):
     return JsonResponse({"order_id": sp.merchant_reference, "status": STATUS[sp.status]})
 
 
+def webhook_body(sp: SandboxPayment) -> bytes:
+    """The sandbox's webhook payload (Lygos publishes none; see the docstring)."""
+    body = {"id": sp.token, "order_id": sp.merchant_reference, "status": STATUS[sp.status], "amount": sp.amount, "currency": sp.currency}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 def callback_request(sp: SandboxPayment):
-    return None  # Lygos documents no callback
+    """The signed webhook Lygos would POST once ``sp`` has settled."""
+    secrets = credentials("lygos").get("webhook_secrets") or []
+    if isinstance(secrets, str):
+        secrets = [s for s in secrets.split(",") if s.strip()]
+    if sp.status == SandboxPayment.Status.PENDING or not secrets:
+        return None
+    body = webhook_body(sp)
+    timestamp = str(int(time.time() * 1000))
+    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign_webhook(secrets[0].strip(), body, timestamp)}
+    return settings.SITE_URL + reverse("payments:callback", args=["lygos"]), body, headers
 
 
 def browser_target(sp: SandboxPayment) -> str:

@@ -1,23 +1,28 @@
-"""Novasend emulator: the endpoints and payloads of ``providers/novasend.txt``
-(webhook body and error bodies from the public docs, buicorporation/doc-novasend).
+"""Novasend emulator: the current "Merchant API" v1 (docs.novasend.app, the
+vendor text), in the same dialect as ``payments/providers/novasend.py``.
 
 * ``POST v1/payin/sessions`` — ``Authorization: Basic base64(api_key:api_client)``
-  checked; ``X-Idempotency-Key`` required (``X-Idempotence-Key`` accepted too,
-  the public docs' spelling). The same key always answers the same session and
-  never creates a second one: the session's reference is derived from the key
-  and is unique in the table, so even two concurrent requests end on one row.
-  A new key reusing a merchant ``reference`` gets 409 ``PAYMENT.DUPLICATE``.
-  The answer is the documented one: ``status`` processing,
-  ``confirmationRequired`` true and a ``paymentUrl`` (the sandbox page, where
-  "Payer" / "Refuser" stand for the shopper's confirm / decline).
+  checked; ``X-Idempotency-Key`` required (the v1.0 API's ``X-Idempotence-Key``
+  is not this API's and is refused). The same key always answers the same
+  session and never creates a second one: the session's reference is derived
+  from the key and is unique in the table, so even two concurrent requests
+  end on one row. A new key reusing a merchant ``reference`` gets 409.
+  The answer has exactly the keys of the vendor text's sample: ``status``
+  processing, ``confirmationRequired`` true and a ``paymentUrl`` (the sandbox
+  page, where "Payer" / "Refuser" stand for the shopper's confirm / decline).
 * ``GET v1/payin/<reference>`` — by Novasend's reference (the session's); the
-  documented status object, with ``transaction`` once settled.
-* webhook — on settle, ``{"payments": {…}}`` as in the public docs' sample,
-  compact JSON, ``x-novasend-signature`` = HMAC-SHA256 hex with the first
+  vendor text's status object, with ``transaction`` once settled.
+* webhook — the transaction object of the docs.novasend.app/webhook sample
+  (``id`` = Novasend's ``tr_…``, ``reference`` = the merchant's, ``type``,
+  ``status``, ``confirmationStatus``, amounts, ``customer``…), compact JSON,
+  ``X-Signature-Value`` = hex HMAC-SHA256 of the body with the first
   configured secret (unsigned when none is configured), posted to the shop's
-  callback URL (Novasend's subscription is per account, not per request).
-* after "Payer" / "Refuser" the sandbox sends the shopper to the shop's return
-  URL — a convenience of the sandbox: the vendor documents no way back.
+  callback URL (a Novasend webhook is set per account in the portal, not per
+  request). A paid session sends a non-final webhook (the shopper accepted,
+  ``processing``) and then the final one; the shop must treat both as mere
+  triggers for a status check.
+* after "Payer" / "Refuser" the shopper stays on the sandbox page: a Novasend
+  payin session has no return URL, so the real one cannot send them back.
 """
 
 import base64
@@ -39,7 +44,6 @@ from .models import SandboxPayment
 NAME = "Novasend"
 E164 = re.compile(r"\+[1-9]\d{7,14}")
 FEE_PERCENT = 2
-OPERATORS = {"07": "ORANGE", "05": "MTN", "01": "MOOV"}
 
 
 def _error(status: int, label: str, message: str, sub_errors: list | None = None) -> JsonResponse:
@@ -91,7 +95,7 @@ def _callback_url() -> str:
 def create_session(request):
     if not _authorised(request):
         return _unauthenticated()
-    key = request.headers.get("X-Idempotency-Key") or request.headers.get("X-Idempotence-Key") or ""
+    key = request.headers.get("X-Idempotency-Key") or ""
     if not key.strip():
         return _error(400, "Bad Request", "X-Idempotency-Key header is required")
     data = json_body(request)
@@ -137,7 +141,6 @@ def _fee(sp: SandboxPayment) -> int:
 
 
 def _session_body(sp: SandboxPayment) -> dict:
-    body = sp.request_data.get("body", {})
     return {
         "type": "payin",
         "fee": _fee(sp),
@@ -152,7 +155,6 @@ def _session_body(sp: SandboxPayment) -> dict:
         "confirmationStatus": "none",
         "paymentUrl": page_url(sp),
         "createdAt": _iso(sp.created_at),
-        "customerName": body.get("customerName", ""),
     }
 
 
@@ -160,9 +162,14 @@ def _iso(moment) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _customer_name(sp: SandboxPayment) -> str:
+    return str(sp.request_data.get("body", {}).get("customerName", ""))
+
+
 def _status_body(sp: SandboxPayment) -> dict:
     body = _session_body(sp)
     body.pop("paymentUrl")
+    body["customerName"] = _customer_name(sp)
     Status = SandboxPayment.Status
     if sp.status == Status.PENDING:
         body.update(status="processing", transaction=None, failure=None)
@@ -177,7 +184,7 @@ def _status_body(sp: SandboxPayment) -> dict:
         transaction={
             "reference": "tr_" + sp.token[3:19],
             "status": "completed" if succeeded else "failed",
-            "customerName": body["customerName"],
+            "customerName": _customer_name(sp),
             "processedAt": _iso(sp.updated_at),
             "phoneNumber": sp.phone,
             "amount": f"{sp.amount}.00",
@@ -200,46 +207,61 @@ def payin_status(request, reference: str):
     return JsonResponse(_status_body(sp))
 
 
-def _operator(phone: str) -> str:
-    return OPERATORS.get(phone[4:6], "WAVE") if phone.startswith("+225") else "ORANGE"
-
-
-def webhook_body(sp: SandboxPayment) -> bytes:
-    """The documented webhook body, compact as Novasend sends it (no spaces)."""
-    body = sp.request_data.get("body", {})
-    operator = _operator(sp.phone)
-    country = str(body.get("country") or "CI")
+def webhook_body(sp: SandboxPayment, status: str, confirmation: str) -> bytes:
+    """One webhook in the documented shape, compact as a server sends it."""
+    failed = sp.status == SandboxPayment.Status.FAILED
     payload = {
-        "payments": {
-            "id": sp.token,
-            "createdAt": _iso(sp.created_at),
-            "updatedAt": _iso(sp.updated_at),
-            "status": "succeeded" if sp.status == SandboxPayment.Status.SUCCEEDED else "failed",
-            "service": f"PAYIN_{operator}_{country}",
-            "reference": sp.merchant_reference,
-            "destination": {"country": country, "provider": operator, "recipient": sp.phone},
-            "fees": {"currency": sp.currency, "fee": _fee(sp), "amount": sp.amount, "chargedAmount": sp.amount + _fee(sp)},
-        }
+        "id": sp.token,
+        "fees": _fee(sp),
+        "type": "payin",
+        "amount": sp.amount,
+        "status": status,
+        "failure": {"code": "PAYMENT.DECLINED", "message": "declined by the customer"} if failed else None,
+        "currency": sp.currency,
+        "customer": {"name": _customer_name(sp), "phoneNumber": sp.phone},
+        "createdAt": _iso(sp.created_at),
+        "reference": sp.merchant_reference,
+        "paymentUrl": page_url(sp),
+        "chargedAmount": sp.amount + _fee(sp),
+        "confirmationStatus": confirmation,
+        "confirmationRequired": True,
     }
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def callback_request(sp: SandboxPayment):
-    if not sp.callback_url or sp.status == SandboxPayment.Status.PENDING:
-        return None
-    body = webhook_body(sp)
+def webhook_states(sp: SandboxPayment) -> list[tuple[str, str]]:
+    """The (status, confirmationStatus) of each webhook a settled session sends."""
+    Status = SandboxPayment.Status
+    if sp.status == Status.SUCCEEDED:
+        return [("processing", "accepted"), ("processed", "accepted")]
+    if sp.status == Status.FAILED:
+        return [("processed", "declined")]
+    if sp.status == Status.EXPIRED:
+        return [("expired", "expired")]
+    return []
+
+
+def sign(body: bytes) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     secrets = credentials("novasend").get("webhook_secrets") or []
     if secrets:
-        headers["x-novasend-signature"] = hmac.new(secrets[0].encode(), body, hashlib.sha256).hexdigest()
-    return sp.callback_url, body, headers
+        headers["X-Signature-Value"] = hmac.new(secrets[0].encode(), body, hashlib.sha256).hexdigest()
+    return headers
+
+
+def callback_request(sp: SandboxPayment):
+    if not sp.callback_url:
+        return None
+    deliveries = []
+    for status, confirmation in webhook_states(sp):
+        body = webhook_body(sp, status, confirmation)
+        deliveries.append((sp.callback_url, body, sign(body)))
+    return deliveries or None
 
 
 def browser_target(sp: SandboxPayment) -> str:
-    try:
-        return settings.SITE_URL + reverse("payments:return", args=[sp.merchant_reference])
-    except NoReverseMatch:
-        return ""
+    """Nowhere (""): a Novasend payin session has no return URL."""
+    return ""
 
 
 urlpatterns = [

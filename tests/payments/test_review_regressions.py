@@ -48,8 +48,9 @@ def test_a_second_submit_while_the_first_call_is_in_flight_sends_nothing(rsps):
     in_flight = Payment.objects.create(
         order=order, provider="ligdicash", method="hosted", amount=order.total, currency=order.currency, deadline=timezone.now() + timedelta(minutes=30)
     )
-    again = services.start_payment(order, "ligdicash", "hosted")
-    assert again.pk == in_flight.pk
+    with pytest.raises(services.PaymentStartError) as excinfo:
+        services.start_payment(order, "ligdicash", "hosted")
+    assert excinfo.value.follow and excinfo.value.payment.pk == in_flight.pk
     assert len(rsps.calls) == 0
 
 
@@ -59,12 +60,13 @@ def test_an_attempt_cancelled_during_its_initiation_sends_nobody_to_pay(rsps):
     def create(request):
         # Meanwhile another tab picked another provider: this attempt ends.
         services.cancel_payment(Payment.objects.get(order=order).pk, "superseded")
-        return 200, {}, json.dumps({"response_code": "00", "token": "tok-late", "response_text": "https://pay.example/tok-late"})
+        return 200, {}, json.dumps({"response_code": "00", "token": "tok-late", "response_text": "https://client.ligdicash.com/tok-late"})
 
     rsps.add_callback("POST", KIT.initiate_url(), callback=create)
     payment = services.start_payment(order, "ligdicash", "hosted")
     assert payment.status == PaymentStatus.CANCELLED
-    assert payment.events.filter(message="initiated after the attempt ended").exists()
+    assert payment.events.filter(message__startswith="initiated after the attempt ended").exists()
+    assert payment.provider_reference == "tok-late" and payment.watch_until is not None
 
 
 def test_huge_exponents_are_refused_at_once():

@@ -27,6 +27,8 @@ class Kit:
     idempotent_initiation: bool = False
     # False when the vendor's status answer carries no currency (Ligdicash).
     reports_currency: bool = True
+    # HTTP method of the status endpoint (LengoPay: POST).
+    status_method: str = "GET"
 
     def mock_initiate_ok(self, rsps) -> None:
         """Register the create endpoint answering success (any reference)."""

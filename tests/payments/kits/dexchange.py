@@ -1,5 +1,6 @@
-"""DEXCHANGE kit: payloads from shared/providers/dexchange.txt and DEXCHANGE's
-public docs / official SDK (see payments/providers/dexchange.py)."""
+"""DEXCHANGE kit: payloads as DEXCHANGE documents them (the merchant-link
+page of docs-api.dexchange.sn and the official SDK's types; see
+payments/providers/dexchange.py and tests/payments/vendor_samples/dexchange/)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ class DexchangeKit(Kit):
     country = "SN"
     phone = "+221771234567"
     currency = "XOF"
-    # A retry sends the same externalTransactionId: DEXCHANGE answers 409
-    # instead of creating a second charge.
+    # A retry sends the same externalTransactionId: DEXCHANGE answers 409,
+    # never a second charge (the attempt's outcome stays unknown).
     idempotent_initiation = True
     # The merchant-transaction answer has no currency (amounts are FCFA).
     reports_currency = False
@@ -72,15 +73,20 @@ class DexchangeKit(Kit):
         rsps.get(self.status_url(payment), json=body)
 
     def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
+        """The webhook with the official SDK's keys (``WebhookEvent``)."""
+        amount = payment.amount if amount is None else amount
         body = {
             "id": payment.provider_reference,
             "externalTransactionId": str(payment.reference),
             "transactionType": "MERCHANT",
-            "AMOUNT": payment.amount if amount is None else amount,
+            "AMOUNT": amount,
             "FEE": 0,
             "PHONE_NUMBER": "771234567",
             "STATUS": STATUS[outcome],
             "CUSTOM_DATA": json.dumps({"reference": str(payment.reference)}),
             "COMPLETED_AT": "2024-03-20T10:35:00Z",
+            "BALANCE": 100000 + amount,
+            "PREVIOUS_BALANCE": 100000,
+            "CURRENT_BALANCE": 100000 + amount,
         }
         return json.dumps(body).encode(), {}

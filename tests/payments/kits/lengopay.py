@@ -1,22 +1,30 @@
-"""LengoPay kit: payloads from shared/providers/lengopay.txt.
+"""LengoPay kit: payloads from the vendor text (cash-in, callback) and from
+LengoPay's status doc (``POST /api/v2/cashin/transaction``, copied in
+Morymirco/admin.zalama ``app/doc2.md``); samples in
+``tests/payments/vendor_samples/lengopay/``.
 
-The test settings configure no status path (as production does by default),
-so LengoPay's callback carries the result (``callback_is_truth``): there is
-no status endpoint, and ``mock_status`` stores the callback the services read.
+The callback is unsigned and only triggers a status check: the status
+endpoint decides (``callback_is_truth = False``). Its answer carries no
+currency, so the provider reports the GNF it asked for.
 """
 
 from __future__ import annotations
 
 import json
 
-from payments.models import Payment, PaymentEvent
+from payments.models import Payment
 
 from .base import Kit
 
 BASE = "https://lengopay.test"
-PAY_ID = "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"
+PAY_ID = "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"  # vendor text, "Réponse réussie"
+STATUS_PATH = "/api/v2/cashin/transaction"
 STATUS = {"succeeded": "SUCCESS", "failed": "FAILED", "pending": "PENDING", "expired": "FAILED"}
 MESSAGE = {"SUCCESS": "Transaction Successful", "FAILED": "Transaction Failed", "PENDING": "Transaction Pending"}
+
+
+def padded(pay_id: str) -> str:
+    return pay_id + "=" * (-len(pay_id) % 4)
 
 
 class LengopayKit(Kit):
@@ -26,9 +34,12 @@ class LengopayKit(Kit):
     country = "GN"
     phone = "+224620124578"
     currency = "GNF"
-    callback_is_truth = True
-    # The callback carries no currency: the provider reports the GNF it asked for.
+    callback_is_truth = False
+    # The status answer carries no currency: the provider reports the GNF it asked for.
     reports_currency = False
+    # LengoPay's status endpoint is a POST (read by the contract suite once it
+    # registers status answers with ``kit.status_method``).
+    status_method = "POST"
 
     def initiate_url(self) -> str:
         return BASE + "/api/v2/cashin/request"
@@ -40,20 +51,21 @@ class LengopayKit(Kit):
         rsps.post(self.initiate_url(), json={"status": "ERROR", "message": "Request failed"}, status=status)
 
     def status_url(self, payment: Payment) -> str:
-        return ""  # no status path configured in the test settings
+        return BASE + STATUS_PATH
 
     def mock_status(self, rsps, payment: Payment, outcome: str, amount=None, currency=None) -> None:
-        """No HTTP to register: without a status path the services read the
-        stored callbacks, so store the documented callback as the view does."""
-        body, _headers = self.callback(payment, outcome, amount)
-        PaymentEvent.objects.create(
-            payment=payment,
-            provider=self.code,
-            kind=PaymentEvent.Kind.CALLBACK,
-            body=body,
-            headers={"Content-Type": "application/json"},
-            valid=True,
-            message="unsigned callback (hint only)",
+        """The status answer as LengoPay's doc prints it (``pay_id`` padded,
+        ``account`` a number, no currency: ``currency`` cannot be sent)."""
+        rsps.upsert(
+            "POST",
+            self.status_url(payment),
+            json={
+                "status": STATUS[outcome],
+                "pay_id": padded(payment.provider_reference),
+                "amount": payment.amount if amount is None else amount,
+                "account": 620124578,
+                "date": "2023-11-20 09:37:53",
+            },
         )
 
     def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:

@@ -1,8 +1,13 @@
-"""Ligdicash kit: payloads from shared/providers/ligdicash.md."""
+"""Ligdicash kit: payloads from the vendor text as corrected by
+developers.ligdicash.com (see ``payments.providers.ligdicash``): a refusal is
+``notcompleted`` and confirm answers it with ``response_code`` "01"; the
+callback's ``token`` is empty and ``custom_data`` ends with LigdiCash's own
+``hash`` and ``logfile``; each event comes form-encoded and as JSON."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from payments.models import Payment
 
@@ -10,7 +15,8 @@ from .base import Kit
 
 BASE = "https://ligdicash.test"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJ0eXNjYGRnsNe.test-token"
-STATUS = {"succeeded": "completed", "failed": "nocompleted", "pending": "pending", "expired": "nocompleted"}
+STATUS = {"succeeded": "completed", "failed": "notcompleted", "pending": "pending", "expired": "notcompleted"}
+FORM = "application/x-www-form-urlencoded"
 
 
 class LigdicashKit(Kit):
@@ -35,20 +41,27 @@ class LigdicashKit(Kit):
         )
 
     def mock_initiate_error(self, rsps, status: int) -> None:
-        body = {"response_code": "01", "token": "", "response_text": "ERR_SERVER", "description": "", "wiki": "https://client.ligdicash.com/wiki/createInvoice"}
+        body = {
+            "response_code": "01",
+            "token": "",
+            "response_text": "Echec (Code04)",
+            "description": "",
+            "wiki": "https://client.ligdicash.com/wiki/createInvoice",
+        }
         rsps.post(self.initiate_url(), json=body, status=status)
 
     def status_url(self, payment: Payment) -> str:
         return BASE + "/pay/v01/redirect/checkout-invoice/confirm/"
 
     def status_body(self, payment: Payment, outcome: str, amount=None) -> dict:
+        failed = STATUS[outcome] == "notcompleted"
         return {
             "date": "2023-10-29 09:46:27+00",
-            "response_code": "00",
+            "response_code": "01" if failed else "00",
             "token": payment.provider_reference,
             "description": "",
             "amount": str(payment.amount if amount is None else amount),
-            "response_text": None,
+            "response_text": "Echec (Code05)" if failed else None,
             "status": STATUS[outcome],
             "custom_data": [
                 {"id_invoice": 29505444, "keyof_customdata": "order_id", "valueof_customdata": "MonSiteOrder234"},
@@ -68,8 +81,36 @@ class LigdicashKit(Kit):
             body["status"] = "pending"
         rsps.get(self.status_url(payment), json=body)
 
+    def callback_body(self, payment: Payment, outcome: str = "succeeded", amount=None) -> dict:
+        status = self.status_body(payment, outcome, amount)
+        custom = status["custom_data"] + [
+            {"id_invoice": 29505444, "keyof_customdata": "hash", "valueof_customdata": "f918c54d54cdc334ade09f8c228a224b1d3df646250c84dcdd99af528ddcd450"},
+            {"id_invoice": 29505444, "keyof_customdata": "logfile", "valueof_customdata": "2026050907202369fee03756652"},
+        ]
+        return {
+            "date": status["date"],
+            "method": "post",
+            "response_code": status["response_code"],
+            "response_text": status["response_text"],
+            "token": "",  # empty for payins
+            "montant": status["amount"],
+            "status": status["status"],
+            "custom_data": custom,
+            "operator_name": status["operator_name"],
+            "operator_id": status["operator_id"],
+            "transaction_id": status["transaction_id"],
+            "external_id": None,
+            "url": "https://shop.test/payments/callback/ligdicash/",
+            "hash": "8bd5dc60ef2d75641fa311fbb44c5067e0040a17",
+        }
+
     def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
-        body = self.status_body(payment, outcome, amount)
-        body["montant"] = body.pop("amount")
-        body.update(method="post", url="https://shop.test/payments/callback/ligdicash/", hash="8bd5dc60ef2d75641fa311fbb44c5067e0040a17")
-        return json.dumps(body).encode(), {}
+        """The JSON delivery (the second of the pair)."""
+        return json.dumps(self.callback_body(payment, outcome, amount)).encode(), {}
+
+    def form_callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
+        """The form-encoded delivery (the first of the pair): ``custom_data``
+        as a JSON string, nulls left out."""
+        body = self.callback_body(payment, outcome, amount)
+        fields = [(k, json.dumps(v, separators=(",", ":")) if isinstance(v, list) else str(v)) for k, v in body.items() if v is not None]
+        return urlencode(fields).encode(), {"CONTENT_TYPE": FORM}

@@ -1,5 +1,6 @@
-"""Novasend kit: payloads from shared/providers/novasend.txt (sessions, status)
-and the public docs buicorporation/doc-novasend (webhook, errors)."""
+"""Novasend kit: payloads from the vendor text (sessions, status; samples in
+tests/payments/vendor_samples/novasend/) and docs.novasend.app/webhook (the
+webhook: the transaction object, signed in ``X-Signature-Value``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .base import Kit
 BASE = "https://novasend.test"
 SESSION_REFERENCE = "tr_fhchi842jyimwiugjgszcxvb8n"
 SECRETS = ("test-nova-whsec-old", "test-nova-whsec-new")  # tests/settings.py
-SIGNATURE = "HTTP_X_NOVASEND_SIGNATURE"
+SIGNATURE = "HTTP_X_SIGNATURE_VALUE"
 
 
 def sign(body: bytes, secret: str = SECRETS[0]) -> str:
@@ -83,22 +84,37 @@ def status_body(reference: str, outcome: str, amount: int, currency: str = "XOF"
     return body
 
 
+WEBHOOK_STATES = {
+    # outcome → (status, confirmationStatus, failure) a webhook may carry
+    "succeeded": ("processed", "accepted", None),
+    "failed": ("processed", "declined", {"code": "PAYMENT.DECLINED", "message": "declined by the customer"}),
+    "pending": ("processing", "none", None),
+    "expired": ("expired", "expired", None),
+}
+
+
 def webhook_body(payment: Payment, outcome: str = "succeeded", amount: int | None = None) -> bytes:
-    """The public docs' webhook sample, compact as Novasend sends it."""
+    """A webhook in the docs.novasend.app/webhook shape, compact as a server sends it:
+    ``id`` is Novasend's reference, ``reference`` ours."""
     amount = payment.amount if amount is None else amount
+    status, confirmation, failure = WEBHOOK_STATES[outcome]
     body = {
-        "payments": {
-            "id": "pt_18bf2f42576f9849c42c133f",
-            "createdAt": "2023-11-21T17:36:08.594Z",
-            "updatedAt": "2023-11-21T17:36:08.594Z",
-            "status": "succeeded" if outcome == "succeeded" else "failed",
-            "service": "PAYIN_WAVE_CI",
-            "reference": str(payment.reference),
-            "destination": {"country": "CI", "provider": "WAVE", "recipient": "+2250702968786"},
-            "fees": {"currency": "XOF", "fee": 0, "amount": amount, "chargedAmount": amount},
-        }
+        "id": payment.provider_reference or SESSION_REFERENCE,
+        "fees": 0,
+        "type": "payin",
+        "amount": amount,
+        "status": status,
+        "failure": failure,
+        "currency": "XOF",
+        "customer": {"name": "Awa Traoré", "phoneNumber": "+2250702968786"},
+        "createdAt": "2025-08-22T01:34:48.189Z",
+        "reference": str(payment.reference),
+        "paymentUrl": "https://link.novasend.app/link/Xk2p9Q",
+        "chargedAmount": amount,
+        "confirmationStatus": confirmation,
+        "confirmationRequired": True,
     }
-    return json.dumps(body, separators=(",", ":")).encode()
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class NovasendKit(Kit):

@@ -1,6 +1,8 @@
-"""DEXCHANGE: wire format (shared/providers/dexchange.txt + the public docs
-named in payments/providers/dexchange.py), status mapping, webhook parsing,
-accept-then-verify through the services, and the sandbox emulator."""
+"""DEXCHANGE: wire format (the vendor docs named in
+payments/providers/dexchange.py), status mapping, webhook parsing,
+accept-then-verify through the services, and the sandbox emulator. The
+vendor's published samples themselves are the judge in
+test_dexchange_samples.py."""
 
 from __future__ import annotations
 
@@ -161,20 +163,56 @@ def test_maintenance_is_retryable_but_a_bad_request_is_not(rsps):
     assert (maintenance.value.retryable, invalid.value.retryable) == (True, False)
 
 
-def test_409_with_the_existing_transaction_returns_it_without_a_second_create(rsps):
-    rsps.post(CREATE, json={"message": "Transaction already exists", "transaction": CREATED}, status=409)
-    initiation = DexchangeProvider().initiate(payment_request())
-    assert (initiation.provider_reference, initiation.redirect_url) == (TID, LINK)
-    assert len(rsps.calls) == 1
-
-
-def test_409_without_the_transaction_leaves_the_outcome_unknown_never_charges_twice(rsps):
-    rsps.post(CREATE, json={"message": ["ID de transaction externe déjà utilisé"], "success": False}, status=409)
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": ["External transaction ID already used"], "success": False},
+        # Even a body that looks like a transaction is not trusted: a 409 is
+        # documented as an error, and no lookup by externalTransactionId exists.
+        {"message": "Transaction already exists", "transaction": CREATED},
+    ],
+)
+def test_409_leaves_the_outcome_unknown_and_claims_no_link(rsps, body):
+    rsps.post(CREATE, json=body, status=409)
     with pytest.raises(ProviderError) as caught:
         DexchangeProvider().initiate(payment_request())
-    assert (caught.value.kind, caught.value.status_code, caught.value.unknown) == ("duplicate", 409, True)
-    assert "pas débité deux fois" in str(caught.value.user_message)
+    assert (caught.value.kind, caught.value.status_code, caught.value.unknown, caught.value.retryable) == ("duplicate", 409, True, False)
     assert len(rsps.calls) == 1
+
+
+@pytest.mark.django_db
+def test_409_on_a_retry_keeps_the_attempt_pending_and_unknown_without_a_link(rsps):
+    order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
+    rsps.post(CREATE, body=requests.exceptions.ReadTimeout())
+    with pytest.raises(services.PaymentStartError):
+        services.start_payment(order, "dexchange", "hosted")
+    rsps.reset()
+    rsps.post(CREATE, json={"message": ["External transaction ID already used"], "success": False}, status=409)
+    with pytest.raises(services.PaymentStartError):
+        services.start_payment(order, "dexchange", "hosted")
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.initiation_unknown, payment.redirect_url, payment.provider_reference) == (PaymentStatus.PENDING, True, "", "")
+
+
+def test_documented_payment_page_host_is_the_only_redirect_allowed(settings):
+    settings.PAYMENTS_SANDBOX = False
+    settings.DEBUG = False
+    provider = DexchangeProvider()
+    assert provider.redirect_hosts == ("pay.dexchange.sn",)
+    assert provider.allowed_redirect(LINK)
+    assert not provider.allowed_redirect("http://pay.dexchange.sn/process/" + TID)
+    assert not provider.allowed_redirect("https://pay.dexchange.sn.evil.test/process/" + TID)
+    assert not provider.allowed_redirect("https://api-m.dexchange.sn/process/" + TID)
+
+
+@pytest.mark.django_db
+def test_a_link_on_another_host_is_never_shown_to_the_shopper(rsps):
+    order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
+    rsps.post(CREATE, json={**CREATED, "PaymentUrl": "https://pay.evil.test/process/" + TID, "externalTransactionId": None}, status=201)
+    with pytest.raises(services.PaymentStartError):
+        services.start_payment(order, "dexchange", "hosted")
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.redirect_url) == (PaymentStatus.FAILED, "")
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -249,6 +287,34 @@ def test_top_level_status_answer_is_read(rsps):
     assert DexchangeProvider().fetch_status(view()).outcome == Outcome.SUCCEEDED
 
 
+def fallback_url(transaction_id: str = TID) -> str:
+    return f"{BASE}/api/v1/transaction/{transaction_id}"
+
+
+def test_merchant_endpoint_404_falls_back_to_the_general_status_endpoint(rsps):
+    rsps.get(status_url(), json={"message": ["No transaction found"], "success": False}, status=404)
+    general = {"message": "Transaction fetched successfully", "transaction": {"Amount": 15000, "Number": "771234567", "Status": "CANCELLED"}}
+    rsps.get(fallback_url(), json=general, match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
+    result = DexchangeProvider().fetch_status(view())
+    assert (result.outcome, result.amount) == (Outcome.FAILED, 15000)
+    assert [call.request.url for call in rsps.calls] == [status_url(), fallback_url()]
+
+
+def test_both_status_endpoints_404_is_unknown(rsps):
+    rsps.get(status_url(), json={"message": ["No transaction found"], "success": False}, status=404)
+    rsps.get(fallback_url(), json={"message": ["No transaction found"], "success": False}, status=404)
+    result = DexchangeProvider().fetch_status(view())
+    assert result.outcome == Outcome.UNKNOWN
+    assert "No transaction found" in result.message
+
+
+@pytest.mark.parametrize("status", [200, 401, 403])
+def test_no_fallback_unless_the_merchant_endpoint_says_404(rsps, status):
+    rsps.get(status_url(), json=status_body("PENDING") if status == 200 else {"message": ["x"], "success": False}, status=status)
+    DexchangeProvider().fetch_status(view())
+    assert len(rsps.calls) == 1
+
+
 @pytest.mark.parametrize("amount", [None, "abc", 15000.5, -15000, "Infinity"])
 def test_success_without_a_usable_amount_is_unknown(rsps, amount):
     rsps.get(status_url(), json=status_body(amount=amount))
@@ -268,6 +334,7 @@ def test_success_without_a_usable_amount_is_unknown(rsps, amount):
 )
 def test_malformed_or_refused_status_answers_are_unknown(rsps, body, status):
     rsps.get(status_url(), body=body, status=status, content_type="application/json")
+    rsps.get(fallback_url(), body=body, status=status, content_type="application/json")
     assert DexchangeProvider().fetch_status(view()).outcome == Outcome.UNKNOWN
 
 
@@ -295,6 +362,9 @@ WEBHOOK = {
     "STATUS": "SUCCESS",
     "CUSTOM_DATA": json.dumps({"reference": REFERENCE}),
     "COMPLETED_AT": "2024-03-20T10:35:00Z",
+    "BALANCE": 114850,
+    "PREVIOUS_BALANCE": 100000,
+    "CURRENT_BALANCE": 114850,
 }
 
 
@@ -314,6 +384,18 @@ def test_webhook_with_a_numeric_id_or_only_our_reference_is_read():
     assert (info.reference, info.provider_reference, info.event_id) == (REFERENCE, "", f"{REFERENCE}:SUCCESS")
 
 
+def test_webhook_without_external_id_finds_our_reference_in_custom_data():
+    info = parse({**WEBHOOK, "externalTransactionId": None})
+    assert (info.reference, info.provider_reference) == (REFERENCE, TID)
+    assert parse({**WEBHOOK, "externalTransactionId": "", "CUSTOM_DATA": "not json"}).reference == ""
+
+
+@pytest.mark.parametrize("status", ["SUCCESS", "COMPLETED", "FAILED", "EXPIRED", "PROCESSING", "SOMETHING_NEW"])
+def test_any_webhook_status_is_only_a_hint(status):
+    info = parse({**WEBHOOK, "STATUS": status})
+    assert (info.result, info.authentic) == (None, None)
+
+
 def test_each_status_change_is_a_distinct_event():
     assert parse({**WEBHOOK, "STATUS": "PENDING"}).event_id != parse(WEBHOOK).event_id
 
@@ -325,8 +407,8 @@ def test_each_status_change_is_a_distinct_event():
         b"",
         b"[]",
         b"null",
-        json.dumps({k: v for k, v in WEBHOOK.items() if k not in ("id", "externalTransactionId")}).encode(),
-        json.dumps({**WEBHOOK, "id": "", "externalTransactionId": ""}).encode(),
+        json.dumps({k: v for k, v in WEBHOOK.items() if k not in ("id", "externalTransactionId", "CUSTOM_DATA")}).encode(),
+        json.dumps({**WEBHOOK, "id": "", "externalTransactionId": "", "CUSTOM_DATA": ""}).encode(),
         json.dumps({**WEBHOOK, "id": ["MID1"]}).encode(),
         json.dumps({**WEBHOOK, "externalTransactionId": {"a": 1}}).encode(),
         json.dumps({**WEBHOOK, "id": True}).encode(),
@@ -412,6 +494,38 @@ def test_status_api_success_with_another_amount_needs_review(client, rsps, no_en
     post_webhook(client, payment)
     payment = services.process_callback(no_enqueue[0])
     assert (payment.status, payment.needs_review) == (PaymentStatus.PENDING, True)
+
+
+@pytest.mark.django_db
+def test_webhook_completed_is_re_queried_never_paid(client, rsps, no_enqueue):
+    payment = sn_payment()
+    rsps.get(status_url(), json=status_body("COMPLETED", 15000))
+    assert post_webhook(client, payment, "COMPLETED").status_code == 200
+    payment = services.process_callback(no_enqueue[0])
+    assert payment.status == PaymentStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_webhook_without_trailing_slash_is_accepted_not_redirected(client, rsps, no_enqueue):
+    payment = sn_payment()
+    body = {**WEBHOOK, "externalTransactionId": str(payment.reference)}
+    response = client.post("/payments/callback/dexchange", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 200
+    assert len(no_enqueue) == 1
+
+
+@pytest.mark.django_db
+def test_webhook_before_the_create_answer_is_kept_and_linked_at_initiation(client, rsps, no_enqueue):
+    order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
+    early = {**WEBHOOK, "externalTransactionId": "", "CUSTOM_DATA": ""}
+    response = client.post("/payments/callback/dexchange/", data=json.dumps(early), content_type="application/json")
+    assert response.status_code == 200
+    event = PaymentEvent.objects.get(provider="dexchange", kind="callback")
+    assert (event.valid, event.payment_id) == (True, None)
+    DexchangeKit().mock_initiate_ok(rsps)
+    payment = services.start_payment(order, "dexchange", "hosted")
+    event.refresh_from_db()
+    assert event.payment_id == payment.pk
 
 
 @pytest.mark.django_db
@@ -522,6 +636,7 @@ def test_sandbox_refuses_a_reused_external_id_with_409(client):
     assert get_link(client).status_code == 201
     response = get_link(client)
     assert response.status_code == 409
+    assert response.json() == {"message": ["External transaction ID already used"], "success": False}
     assert SandboxPayment.objects.filter(provider="dexchange").count() == 1
 
 
@@ -556,7 +671,20 @@ def test_sandbox_webhook_has_the_documented_fields(client):
     url, body, headers = emulator.callback_request(sp)
     data = json.loads(body)
     assert url == SANDBOX_LINK["callBackURL"]
-    assert set(data) == {"id", "externalTransactionId", "transactionType", "AMOUNT", "FEE", "PHONE_NUMBER", "STATUS", "CUSTOM_DATA", "COMPLETED_AT"}
+    assert set(data) == {
+        "id",
+        "externalTransactionId",
+        "transactionType",
+        "AMOUNT",
+        "FEE",
+        "PHONE_NUMBER",
+        "STATUS",
+        "CUSTOM_DATA",
+        "COMPLETED_AT",
+        "BALANCE",
+        "PREVIOUS_BALANCE",
+        "CURRENT_BALANCE",
+    }
     assert (data["id"], data["externalTransactionId"], data["STATUS"], data["AMOUNT"]) == (token, REFERENCE, "EXPIRED", 15000)
     assert DexchangeProvider().parse_callback(body, headers).provider_reference == token
 
@@ -579,3 +707,32 @@ def test_provider_and_sandbox_agree_end_to_end(client, rsps):
         provider.initiate(payment_request())
     assert caught.value.kind == "duplicate"
     assert SandboxPayment.objects.filter(provider="dexchange").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_sandbox_can_answer_flat_and_the_provider_reads_both_shapes(client, rsps, settings):
+    settings.SANDBOX_DEXCHANGE_SHAPE = "flat"
+    forward_to_sandbox(rsps, client)
+    provider = DexchangeProvider()
+    initiation = provider.initiate(payment_request())
+    sp = SandboxPayment.objects.get(provider="dexchange")
+    created = json.loads(rsps.calls[0].response.content)
+    assert "transaction" not in created and created["transactionId"] == sp.token == initiation.provider_reference
+    settle(sp, SandboxPayment.Status.FAILED)
+    answer = client.get(f"{SANDBOX}/api/v1/transaction/merchant/{sp.token}", **AUTH).json()
+    assert (answer["Status"], answer["Amount"]) == ("FAILED", 15000)
+    assert provider.fetch_status(view(sp.token)).outcome == Outcome.FAILED
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_sandbox_general_status_endpoint_answers_the_fallback(client):
+    token = get_link(client).json()["transaction"]["transactionId"]
+    settle(SandboxPayment.objects.get(token=token), SandboxPayment.Status.SUCCEEDED)
+    response = client.get(f"{SANDBOX}/api/v1/transaction/{token}", **AUTH)
+    transaction = response.json()["transaction"]
+    assert (response.status_code, transaction["Status"], transaction["Amount"]) == (200, "SUCCESS", 15000)
+    assert client.get(f"{SANDBOX}/api/v1/transaction/{token}", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    missing = client.get(f"{SANDBOX}/api/v1/transaction/TIDNOPE", **AUTH)
+    assert (missing.status_code, missing.json()) == (404, {"message": ["No transaction found"], "success": False})

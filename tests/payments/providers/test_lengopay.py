@@ -1,9 +1,12 @@
-"""LengoPay: wire format (shared/providers/lengopay.txt), status mapping,
-callback parsing, the callback-as-truth path through the services, and the
+"""LengoPay: wire format (vendor text + LengoPay's status doc), status
+mapping with the v2 → v1 fallback, callback parsing (a trigger for a status
+check), the services with the status endpoint deciding, the old
+callback-as-truth mode when the status path is configured empty, and the
 sandbox emulator."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import timedelta
@@ -27,6 +30,7 @@ from tests.payments.kits.lengopay import LengopayKit
 BASE = "https://lengopay.test"
 CASHIN = BASE + "/api/v2/cashin/request"
 STATUS_PATH = "/api/v2/cashin/transaction"
+V1_STATUS_PATH = "/api/v1/transaction/status"
 LICENSE = "test-lengo-license-3JD"
 WEBSITE = "testWebsite01"
 PAY_ID = "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"  # lengopay.txt, "Réponse réussie"
@@ -59,8 +63,13 @@ def view(provider_reference: str = PAY_ID, amount: int = 1000) -> PaymentView:
     return PaymentView(reference="ref", provider_reference=provider_reference, amount=amount, currency="GNF", method="lp-om-gn")
 
 
-def with_status_api(path: str = STATUS_PATH) -> LengopayProvider:
-    return LengopayProvider(config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": path})
+def with_status_api(path: str = STATUS_PATH, fallback: str = V1_STATUS_PATH) -> LengopayProvider:
+    return LengopayProvider(config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": path, "status_fallback_path": fallback})
+
+
+def without_status_api() -> LengopayProvider:
+    """The old mode, only when the status path is configured empty."""
+    return LengopayProvider(config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": ""})
 
 
 # --- initiation --------------------------------------------------------------------
@@ -205,8 +214,17 @@ def test_exchanges_are_recorded_without_credentials_or_the_full_number(rsps):
 
 
 # --- status --------------------------------------------------------------------------
-def test_without_a_status_path_there_is_no_status_api(rsps):
-    provider = LengopayProvider()
+def test_the_status_api_is_on_by_default(rsps):
+    assert LengopayProvider().has_status_api is True
+    config = {k: v for k, v in django_settings.PAYMENT_PROVIDERS["lengopay"].items() if not k.startswith("status")}
+    provider = LengopayProvider(config=config)
+    assert provider.has_status_api is True
+    rsps.post(BASE + STATUS_PATH, json={"status": "FAILED", "pay_id": PAY_ID})
+    assert provider.fetch_status(view()).outcome == Outcome.FAILED
+
+
+def test_a_status_path_configured_empty_turns_the_status_api_off(rsps):
+    provider = without_status_api()
     assert provider.has_status_api is False
     result = provider.fetch_status(view())
     assert result.outcome == Outcome.PENDING
@@ -214,12 +232,8 @@ def test_without_a_status_path_there_is_no_status_api(rsps):
     assert len(rsps.calls) == 0
 
 
-def test_a_configured_status_path_enables_the_status_api():
-    assert with_status_api().has_status_api is True
-
-
 def test_no_pay_id_yet_is_unknown_without_a_call(rsps):
-    assert LengopayProvider().fetch_status(view(provider_reference="")).outcome == Outcome.UNKNOWN
+    assert without_status_api().fetch_status(view(provider_reference="")).outcome == Outcome.UNKNOWN
     assert with_status_api().fetch_status(view(provider_reference="")).outcome == Outcome.UNKNOWN
     assert len(rsps.calls) == 0
 
@@ -242,6 +256,39 @@ def test_status_path_without_a_leading_slash_still_reaches_the_host(rsps):
     assert with_status_api(STATUS_PATH.lstrip("/")).fetch_status(view()).outcome == Outcome.FAILED
 
 
+@pytest.mark.parametrize("status", [404, 405])
+def test_v2_route_missing_falls_back_to_the_v1_status_endpoint(rsps, status):
+    rsps.post(BASE + STATUS_PATH, json={"message": "Not Found"}, status=status)
+    rsps.post(
+        BASE + V1_STATUS_PATH,
+        json={"status": "SUCCESS", "pay_id": PAY_ID, "date": "2023-11-20 09:37:53", "amount": 1000},
+        match=[matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE}, strict_match=True)],
+    )
+    result = with_status_api().fetch_status(view())
+    assert (result.outcome, result.amount) == (Outcome.SUCCEEDED, 1000)
+    assert [call.request.url for call in rsps.calls] == [BASE + STATUS_PATH, BASE + V1_STATUS_PATH]
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_other_v2_errors_do_not_fall_back(rsps, status):
+    rsps.post(BASE + STATUS_PATH, json={"message": "no"}, status=status)
+    assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
+    assert len(rsps.calls) == 1
+
+
+def test_fallback_that_also_404s_is_unknown(rsps):
+    rsps.post(BASE + STATUS_PATH, json={"message": "Not Found"}, status=404)
+    rsps.post(BASE + V1_STATUS_PATH, json={"message": "Not Found"}, status=404)
+    assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
+    assert len(rsps.calls) == 2
+
+
+def test_an_empty_fallback_path_means_no_fallback(rsps):
+    rsps.post(BASE + STATUS_PATH, json={"message": "Not Found"}, status=404)
+    assert with_status_api(fallback="").fetch_status(view()).outcome == Outcome.UNKNOWN
+    assert len(rsps.calls) == 1
+
+
 @pytest.mark.parametrize(
     ("status", "outcome"),
     [
@@ -249,7 +296,7 @@ def test_status_path_without_a_leading_slash_still_reaches_the_host(rsps):
         ("FAILED", Outcome.FAILED),
         ("PENDING", Outcome.PENDING),
         ("success", Outcome.SUCCEEDED),
-        ("CANCELLED", Outcome.UNKNOWN),
+        ("CANCELLED", Outcome.UNKNOWN),  # (L) the v1 demo's value: left to the deadline and staff
         ("PAID", Outcome.UNKNOWN),
         ("", Outcome.UNKNOWN),
         (None, Outcome.UNKNOWN),
@@ -283,6 +330,7 @@ def test_answer_about_another_pay_id_is_unknown(rsps):
 )
 def test_malformed_or_refused_status_answers_are_unknown(rsps, body, status):
     rsps.post(BASE + STATUS_PATH, body=body, status=status, content_type="application/json")
+    rsps.post(BASE + V1_STATUS_PATH, body=body, status=status, content_type="application/json")  # 404: the fallback says the same
     assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
 
 
@@ -295,31 +343,43 @@ def test_status_call_failures_raise_a_retryable_provider_error(rsps, error):
 
 
 # --- callback --------------------------------------------------------------------------
-def parse(body) -> object:
+def parse(body, provider: LengopayProvider | None = None) -> object:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return LengopayProvider().parse_callback(raw, {})
+    return (provider or LengopayProvider()).parse_callback(raw, {})
 
 
-def test_documented_callback_is_read_and_carries_its_result():
+def test_documented_callback_is_a_trigger_without_a_result():
     info = parse(CALLBACK)
     assert (info.provider_reference, info.reference, info.event_id, info.authentic) == (PAY_ID, "", f"{PAY_ID}:SUCCESS", None)
+    assert info.result is None, "the status endpoint decides, not the callback"
+
+
+def test_without_a_status_endpoint_the_callback_carries_its_result():
+    info = parse(CALLBACK, without_status_api())
     assert (info.result.outcome, info.result.amount, info.result.currency, info.result.provider_reference) == (Outcome.SUCCEEDED, 1000, "GNF", PAY_ID)
+
+
+@pytest.mark.parametrize("payer", [{"account": "620124578"}, {"Client": "620124578"}, {"Client": 620124578}, {}])
+def test_v2_account_and_v1_client_callbacks_are_both_accepted(payer):
+    body = {k: v for k, v in CALLBACK.items() if k != "account"} | payer
+    assert parse(body).provider_reference == PAY_ID
+    assert parse(body, without_status_api()).result.outcome == Outcome.SUCCEEDED
 
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
     [("SUCCESS", Outcome.SUCCEEDED), ("FAILED", Outcome.FAILED), ("PENDING", Outcome.PENDING), ("REFUNDED", Outcome.UNKNOWN), ("OK", Outcome.UNKNOWN)],
 )
-def test_callback_status_mapping(status, outcome):
-    assert parse({**CALLBACK, "status": status}).result.outcome == outcome
+def test_callback_status_mapping_without_a_status_endpoint(status, outcome):
+    assert parse({**CALLBACK, "status": status}, without_status_api()).result.outcome == outcome
 
 
 def test_callback_amount_as_numeric_string_is_accepted():
-    assert parse({**CALLBACK, "amount": "1000"}).result.amount == 1000
+    assert parse({**CALLBACK, "amount": "1000"}, without_status_api()).result.amount == 1000
 
 
 def test_failed_callback_without_amount_is_accepted():
-    info = parse({"pay_id": PAY_ID, "status": "FAILED", "message": "Transaction Failed", "account": "620124578"})
+    info = parse({"pay_id": PAY_ID, "status": "FAILED", "message": "Transaction Failed", "account": "620124578"}, without_status_api())
     assert info.result.outcome == Outcome.FAILED
 
 
@@ -360,14 +420,22 @@ def test_kit_callback_parses():
     kit = LengopayKit()
     payment = Payment(provider="lengopay", provider_reference=PAY_ID, amount=1000, currency="GNF")
     body, headers = kit.callback(payment, "failed")
-    assert LengopayProvider().parse_callback(body, headers).result.outcome == Outcome.FAILED
+    assert LengopayProvider().parse_callback(body, headers).provider_reference == PAY_ID
+    assert without_status_api().parse_callback(body, headers).result.outcome == Outcome.FAILED
 
 
-# --- through the services (the callback is the truth) ----------------------------------
+# --- through the services (the status endpoint decides) --------------------------------
 @pytest.fixture
 def gnf_shop(settings):
     settings.SHOP_CURRENCY = "GNF"
     return settings
+
+
+@pytest.fixture
+def callback_truth(gnf_shop):
+    """The old mode: the status path configured empty."""
+    gnf_shop.PAYMENT_PROVIDERS = {**gnf_shop.PAYMENT_PROVIDERS, "lengopay": {**gnf_shop.PAYMENT_PROVIDERS["lengopay"], "status_path": ""}}
+    return gnf_shop
 
 
 @pytest.fixture
@@ -386,6 +454,11 @@ def post_callback(client, body: dict):
     return client.post("/payments/callback/lengopay/", data=json.dumps(body), content_type="application/json")
 
 
+def status_answer(status: str = "SUCCESS", amount: int = 1000) -> dict:
+    """The v2 status answer as LengoPay's doc prints it (pay_id padded, account a number)."""
+    return {"status": status, "pay_id": PAY_ID + "=", "amount": amount, "account": 620124578, "date": "2023-11-20 09:37:53"}
+
+
 @pytest.mark.django_db
 def test_start_payment_stores_the_pay_id_and_waits_for_the_phone(rsps, gnf_shop):
     rsps.post(CASHIN, json=OK, match=[matchers.json_params_matcher({"amount": "1000", "currency": "GNF", "account": "620124578"}, strict_match=False)])
@@ -396,49 +469,103 @@ def test_start_payment_stores_the_pay_id_and_waits_for_the_phone(rsps, gnf_shop)
 
 
 @pytest.mark.django_db
-def test_success_callback_pays_the_order(client, gnf_shop, no_enqueue):
-    payment = gnf_payment()
+def test_success_callback_pays_the_order_once_the_status_endpoint_confirms(client, rsps, gnf_shop, no_enqueue):
+    gnf_payment()
+    rsps.post(BASE + STATUS_PATH, json=status_answer(), match=[matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE})])
     response = post_callback(client, CALLBACK)
     assert response.status_code == 200
     assert response.json() == {"status": "received"}
+    assert len(rsps.calls) == 0, "no provider call on the callback's request path (W-2)"
     payment = services.process_callback(no_enqueue[0])
     assert payment.status == PaymentStatus.SUCCEEDED
+    assert len(rsps.calls) == 1
     payment.order.refresh_from_db()
     assert payment.order.status == "paid"
 
 
 @pytest.mark.django_db
-def test_failed_callback_fails_the_payment(client, gnf_shop, no_enqueue):
-    payment = gnf_payment()
-    post_callback(client, {**CALLBACK, "status": "FAILED", "message": "Transaction Failed"})
-    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.FAILED
-    assert payment.pk
+@pytest.mark.parametrize("truth", ["PENDING", "FAILED"])
+def test_success_callback_does_not_pay_when_the_status_endpoint_disagrees(client, rsps, gnf_shop, no_enqueue, truth):
+    gnf_payment()
+    rsps.post(BASE + STATUS_PATH, json=status_answer(truth))
+    post_callback(client, CALLBACK)
+    payment = services.process_callback(no_enqueue[0])
+    assert payment.status == (PaymentStatus.PENDING if truth == "PENDING" else PaymentStatus.FAILED)
+    payment.order.refresh_from_db()
+    assert payment.order.status != "paid"
 
 
 @pytest.mark.django_db
-def test_success_callback_with_another_amount_needs_review_not_payment(client, gnf_shop, no_enqueue):
+def test_failed_callback_fails_the_payment_once_the_status_endpoint_confirms(client, rsps, gnf_shop, no_enqueue):
     gnf_payment()
-    post_callback(client, {**CALLBACK, "amount": 100})
+    rsps.post(BASE + STATUS_PATH, json=status_answer("FAILED"))
+    post_callback(client, {**CALLBACK, "status": "FAILED", "message": "Transaction Failed"})
+    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_callback_is_checked_through_the_v1_fallback_when_v2_is_missing(client, rsps, gnf_shop, no_enqueue):
+    gnf_payment()
+    rsps.post(BASE + STATUS_PATH, json={"message": "Not Found"}, status=404)
+    rsps.post(BASE + V1_STATUS_PATH, json={"status": "SUCCESS", "pay_id": PAY_ID, "date": "2023-11-20 09:37:53", "amount": 1000})
+    post_callback(client, CALLBACK)
+    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.SUCCEEDED
+
+
+@pytest.mark.django_db
+def test_status_endpoint_with_another_amount_needs_review_not_payment(client, rsps, gnf_shop, no_enqueue):
+    gnf_payment()
+    rsps.post(BASE + STATUS_PATH, json=status_answer(amount=100))
+    post_callback(client, CALLBACK)  # the callback says 1000: the status endpoint's 100 is what counts
     payment = services.process_callback(no_enqueue[0])
     assert payment.status == PaymentStatus.PENDING
     assert payment.needs_review is True
 
 
+@pytest.mark.django_db
+def test_status_endpoint_unreachable_leaves_the_payment_pending(client, rsps, gnf_shop, no_enqueue):
+    gnf_payment()
+    rsps.post(BASE + STATUS_PATH, body=requests.exceptions.ConnectionError())
+    post_callback(client, CALLBACK)
+    payment = services.process_callback(no_enqueue[0])
+    assert payment.status == PaymentStatus.PENDING and payment.next_check_at > timezone.now()
+
+
 @pytest.mark.django_db(transaction=True)  # the view's IntegrityError path needs real transactions
 def test_duplicate_callback_is_acknowledged_and_changes_nothing(client, gnf_shop, no_enqueue):
     gnf_payment()
-    assert post_callback(client, CALLBACK).json() == {"status": "received"}
-    assert post_callback(client, CALLBACK).json() == {"status": "duplicate"}
+    assert post_callback(client, CALLBACK).status_code == 200
+    assert post_callback(client, CALLBACK).status_code == 200
     assert len(no_enqueue) == 1
+    assert PaymentEvent.objects.get(kind="callback").deliveries == 2
 
 
 @pytest.mark.django_db
-def test_callback_for_an_unknown_pay_id_is_ignored(client, gnf_shop, no_enqueue):
+def test_callback_for_an_unknown_pay_id_is_kept_and_changes_nothing(client, gnf_shop, no_enqueue):
     payment = gnf_payment()
-    assert post_callback(client, {**CALLBACK, "pay_id": "dW5rbm93bg"}).json() == {"status": "ignored"}
+    response = post_callback(client, {**CALLBACK, "pay_id": "dW5rbm93bg"})
+    assert response.status_code == 200
+    kept = PaymentEvent.objects.get(kind="callback")
+    assert kept.payment_id is None and kept.valid and kept.data["provider_reference"] == "dW5rbm93bg"
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
     assert no_enqueue == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_padded_callback_arriving_before_the_create_answer_is_linked_to_it(client, rsps, gnf_shop):
+    """The callback beats the create answer and writes pay_id with its padding:
+    kept, then linked when the (unpadded) pay_id is stored, then verified."""
+    order = make_order((make_product(price=1000), 1), country="GN", phone="+224620124578")
+    assert post_callback(client, {**CALLBACK, "pay_id": PAY_ID + "="}).status_code == 200
+    kept = PaymentEvent.objects.get(kind="callback")
+    assert kept.payment_id is None and kept.data["provider_reference"] == PAY_ID
+    rsps.post(CASHIN, json=OK)
+    payment = services.start_payment(order, "lengopay", "lp-om-gn", payer_phone="+224620124578")
+    kept.refresh_from_db()
+    assert kept.payment_id == payment.pk
+    rsps.post(BASE + STATUS_PATH, json=status_answer())
+    assert services.process_callback(kept.pk).status == PaymentStatus.SUCCEEDED
 
 
 @pytest.mark.django_db
@@ -449,20 +576,47 @@ def test_malformed_callback_is_stored_invalid_and_refused(client, gnf_shop, no_e
 
 
 @pytest.mark.django_db
-def test_without_callback_the_payment_expires_at_the_deadline_not_flagged(gnf_shop):
+def test_form_encoded_callback_is_refused_415(client, gnf_shop, no_enqueue):
+    """LengoPay posts JSON only (vendor text "Exemple de requête de rappel")."""
+    response = client.post("/payments/callback/lengopay/", data="pay_id=x&status=SUCCESS", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+
+
+@pytest.mark.django_db
+def test_still_pending_at_the_deadline_expires(rsps, gnf_shop):
     payment = gnf_payment(deadline=timezone.now() - timedelta(seconds=1))
+    rsps.post(BASE + STATUS_PATH, json=status_answer("PENDING"))
     payment = services.check_payment(payment.pk, source="poll")
     assert payment.status == PaymentStatus.EXPIRED
     assert payment.needs_review is False
 
 
+# --- the old mode: status path configured empty (less safe) -------------------------------
 @pytest.mark.django_db
-def test_with_a_status_path_the_status_api_decides_over_the_callback(client, rsps, gnf_shop, no_enqueue):
-    gnf_shop.PAYMENT_PROVIDERS = {**gnf_shop.PAYMENT_PROVIDERS, "lengopay": {**gnf_shop.PAYMENT_PROVIDERS["lengopay"], "status_path": STATUS_PATH}}
-    rsps.post(BASE + STATUS_PATH, json={"status": "PENDING", "pay_id": PAY_ID, "amount": 1000})
+def test_without_a_status_endpoint_a_success_callback_pays_the_order(client, rsps, callback_truth, no_enqueue):
     gnf_payment()
     post_callback(client, CALLBACK)
-    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.PENDING
+    payment = services.process_callback(no_enqueue[0])
+    assert payment.status == PaymentStatus.SUCCEEDED
+    assert len(rsps.calls) == 0
+
+
+@pytest.mark.django_db
+def test_without_a_status_endpoint_the_callback_amount_is_still_checked(client, callback_truth, no_enqueue):
+    gnf_payment()
+    post_callback(client, {**CALLBACK, "amount": 100})
+    payment = services.process_callback(no_enqueue[0])
+    assert payment.status == PaymentStatus.PENDING and payment.needs_review is True
+
+
+@pytest.mark.django_db
+def test_without_a_status_endpoint_or_callback_the_payment_expires_at_the_deadline_flagged(rsps, callback_truth):
+    """Nothing can rule out a lost callback: staff check with LengoPay."""
+    payment = gnf_payment(deadline=timezone.now() - timedelta(seconds=1))
+    payment = services.check_payment(payment.pk, source="poll")
+    assert payment.status == PaymentStatus.EXPIRED
+    assert payment.needs_review is True
+    assert len(rsps.calls) == 0
 
 
 # --- sandbox emulator ----------------------------------------------------------------------
@@ -538,22 +692,36 @@ def test_sandbox_cashin_refuses_missing_or_invalid_fields_with_400(client, chang
 
 @pytest.mark.django_db
 @pytest.mark.urls("tests.payments.sandbox_urls")
-def test_sandbox_status_follows_the_phone_approval(client):
+def test_sandbox_pay_ids_look_like_the_vendors(client):
     pay_id = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN).json()["pay_id"]
-    body = {"pay_id": pay_id + "=", "websiteid": WEBSITE}
-    assert sandbox_post(client, "/api/v2/cashin/status", body).json()["status"] == "PENDING"
-    settle(SandboxPayment.objects.get(token=pay_id), SandboxPayment.Status.SUCCEEDED)
-    data = sandbox_post(client, "/api/v2/cashin/status", body).json()
-    assert (data["status"], data["pay_id"], data["amount"], data["account"], data["currency"]) == ("SUCCESS", pay_id, 1000, "620124578", "GNF")
-    assert sandbox_post(client, "/api/v2/cashin/transaction", body).json()["status"] == "SUCCESS"
+    assert len(pay_id) == len(PAY_ID) and not pay_id.endswith("=")
+    assert len(base64.b64decode(pay_id + "=")) == len(base64.b64decode(PAY_ID + "="))
 
 
 @pytest.mark.django_db
 @pytest.mark.urls("tests.payments.sandbox_urls")
-def test_sandbox_status_refuses_unknown_pay_ids_and_bad_licenses(client):
-    assert sandbox_post(client, "/api/v2/cashin/status", {"pay_id": "nope", "websiteid": WEBSITE}).status_code == 404
-    assert sandbox_post(client, "/api/v2/cashin/status", {"pay_id": "nope", "websiteid": WEBSITE}, HTTP_AUTHORIZATION="Basic x").status_code == 401
-    assert sandbox_post(client, "/api/v2/cashin/status", {"websiteid": WEBSITE}).status_code == 400
+@pytest.mark.parametrize("path", [STATUS_PATH, V1_STATUS_PATH])
+def test_sandbox_status_follows_the_phone_approval(client, path):
+    pay_id = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN).json()["pay_id"]
+    for sent in (pay_id, pay_id + "="):
+        assert sandbox_post(client, path, {"pay_id": sent, "websiteid": WEBSITE}).json()["status"] == "PENDING"
+    settle(SandboxPayment.objects.get(token=pay_id), SandboxPayment.Status.SUCCEEDED)
+    data = sandbox_post(client, path, {"pay_id": pay_id + "=", "websiteid": WEBSITE}).json()
+    assert (data["status"], data["pay_id"], data["amount"]) == ("SUCCESS", pay_id + "=", 1000)
+    if path == STATUS_PATH:
+        assert set(data) == {"status", "pay_id", "amount", "account", "date"} and data["account"] == 620124578
+    else:
+        assert set(data) == {"status", "pay_id", "date", "amount"}
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.parametrize("path", [STATUS_PATH, V1_STATUS_PATH])
+def test_sandbox_status_refuses_unknown_pay_ids_and_bad_licenses(client, path):
+    assert sandbox_post(client, path, {"pay_id": "nope", "websiteid": WEBSITE}).status_code == 404
+    assert sandbox_post(client, path, {"pay_id": "nope", "websiteid": WEBSITE}, HTTP_AUTHORIZATION="Basic x").status_code == 401
+    assert sandbox_post(client, path, {"websiteid": WEBSITE}).status_code == 400
+    assert client.get(SANDBOX + path, **AUTH).status_code == 405
 
 
 @pytest.mark.django_db
@@ -568,14 +736,15 @@ def test_sandbox_sends_the_documented_callback_once_final(client):
     assert json.loads(body) == {"pay_id": pay_id, "status": "FAILED", "amount": 1000, "message": "Transaction Failed", "account": "620124578"}
     assert headers == {"Content-Type": "application/json"}
     assert emulator.browser_target(sp) == ""
-    assert LengopayProvider().parse_callback(body, headers).result.outcome == Outcome.FAILED
+    assert LengopayProvider().parse_callback(body, headers).provider_reference == pay_id
 
 
 @pytest.mark.django_db
 @pytest.mark.urls("tests.payments.sandbox_urls")
-def test_provider_and_sandbox_agree_end_to_end(client, rsps):
+@pytest.mark.parametrize("status_path", [STATUS_PATH, "/api/v2/cashin/transactions"])  # the second is not served: v1 fallback
+def test_provider_and_sandbox_agree_end_to_end(client, rsps, status_path):
     forward_to_sandbox(rsps, client)
-    provider = with_status_api("/api/v2/cashin/status")
+    provider = with_status_api(status_path)
     initiation = provider.initiate(payment_request())
     sp = SandboxPayment.objects.get(provider="lengopay")
     assert sp.token == initiation.provider_reference  # the waiting page links /sandbox/page/lengopay/<pay_id>/

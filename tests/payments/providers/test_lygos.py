@@ -1,25 +1,34 @@
-"""Lygos: wire format (shared/providers/lygos.txt), status mapping, the gateway
-read for money, the absence of callbacks, and the emulator."""
+"""Lygos: wire format (Lygos API docs), status mapping, the gateway read for
+money, the signed webhooks (docs.lygosapp.com/modules/webhooks), and the
+emulator. The vendor's quoted samples are the judge in test_lygos_samples.py."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import re
+import time
 import uuid
+from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
-from payments.models import PaymentEvent
+from payments import services
+from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers.base import CallbackRejected, Outcome, PaymentRequest, PaymentView, ProviderError
 from payments.providers.lygos import LygosProvider
 from payments.sandbox import lygos as emulator
 from payments.sandbox.core import page_url, settle
 from payments.sandbox.models import SandboxPayment
-from tests.payments.kits.lygos import GATEWAY_ID, gateway_body
-
-from .test_novasend import sandbox_transport
+from tests.factories import make_order, make_product
+from tests.payments.kits.lygos import GATEWAY_ID, SECRETS, LygosKit, gateway_body, sign, signed_headers, webhook
 
 BASE = "https://lygos.test/v1"
 GATEWAYS = BASE + "/gateway"
@@ -58,6 +67,28 @@ def provider(**config) -> LygosProvider:
     return LygosProvider(config={**settings.PAYMENT_PROVIDERS["lygos"], **config})
 
 
+def sandbox_transport(rsps, client, prefix: str) -> None:
+    """Route the provider's HTTP calls under ``prefix`` into the Django test
+    client, so the real provider code talks to the in-app emulator."""
+
+    def forward(request):
+        url = urlsplit(request.url)
+        # No Accept-Encoding: the shop's GZipMiddleware would compress the answer.
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "content-type", "accept-encoding", "connection")}
+        response = client.generic(
+            request.method,
+            url.path + (f"?{url.query}" if url.query else ""),
+            data=request.body or b"",
+            content_type=request.headers.get("Content-Type", "application/json"),
+            headers=headers,
+        )
+        return response.status_code, {"Content-Type": response.get("Content-Type", "")}, response.content
+
+    pattern = re.compile(re.escape(prefix) + r"/.*")
+    for method in ("GET", "POST"):
+        rsps.add_callback(method, pattern, callback=forward)
+
+
 def gateway_read(amount: int = 15000, currency: str = "XOF", order_id: str = REFERENCE) -> dict:
     body = gateway_body(order_id, amount, currency)
     body.pop("user_id")
@@ -83,7 +114,7 @@ def test_initiation_posts_the_documented_gateway_request(rsps):
     }
     assert type(body["amount"]) is int
     assert initiation.provider_reference == GATEWAY_ID
-    assert initiation.redirect_url == f"https://pay.lygosapp.com/checkout/{GATEWAY_ID}"
+    assert initiation.redirect_url == f"https://pay.lygosapp.com/link/{GATEWAY_ID}"
     assert initiation.outcome == Outcome.PENDING
 
 
@@ -228,11 +259,13 @@ def test_status_asks_by_our_order_id_then_reads_the_gateway_for_money(rsps):
         ("success", Outcome.SUCCEEDED),
         ("SUCCESS", Outcome.SUCCEEDED),
         ("paid", Outcome.SUCCEEDED),
+        ("successful", Outcome.SUCCEEDED),
+        ("Successful", Outcome.SUCCEEDED),
         ("failed", Outcome.FAILED),
         ("pending", Outcome.PENDING),
         (" Pending ", Outcome.PENDING),
         ("completed", Outcome.UNKNOWN),
-        ("successful", Outcome.UNKNOWN),
+        ("succeeded", Outcome.UNKNOWN),
         ("cancelled", Outcome.UNKNOWN),
         ("expired", Outcome.UNKNOWN),
         ("", Outcome.UNKNOWN),
@@ -349,20 +382,198 @@ def test_gateway_currency_is_reported_for_the_money_check(rsps):
     assert provider().fetch_status(view()).currency == "XAF"
 
 
-# --- callbacks -------------------------------------------------------------------------
-def test_parse_callback_refuses_everything_with_404():
+@pytest.mark.parametrize("status", ["SUCCESS", "Paid", "refunded", "processing", 7])
+def test_every_raw_status_value_is_journalled(rsps, status):
+    rsps.get(PAYIN, json={"order_id": REFERENCE, "status": status})
+    rsps.get(GATEWAY, json=gateway_read())
+    result = provider().fetch_status(view())
+    assert repr(str(status)) in result.message
+    assert result.raw["payin"]["status"] == status
+    if result.outcome == Outcome.UNKNOWN:
+        assert "not in the Lygos status table" in result.message
+
+
+# --- webhooks ---------------------------------------------------------------------------
+def headers_of(body: bytes, timestamp: str | None = None, secret: str = SECRETS[0]) -> dict:
+    """The webhook's headers as the callback view hands them over."""
+    test_client_headers = signed_headers(body, timestamp, secret)
+    return {"Content-Type": "application/json", "X-Timestamp": test_client_headers["HTTP_X_TIMESTAMP"], "X-Signature": test_client_headers["HTTP_X_SIGNATURE"]}
+
+
+def now_ms(offset_seconds: float = 0) -> str:
+    return str(int((time.time() + offset_seconds) * 1000))
+
+
+BODY = webhook(REFERENCE, "success", 15000)
+
+
+def test_a_signed_webhook_names_our_order_and_decides_nothing():
+    info = provider().parse_callback(BODY, headers_of(BODY))
+    assert info.reference == REFERENCE and info.authentic is True
+    assert info.result is None, "a webhook only triggers a status check"
+    assert info.event_id
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_every_configured_secret_is_accepted_for_a_rotation(secret):
+    assert provider().parse_callback(BODY, headers_of(BODY, secret=secret)).reference == REFERENCE
+
+
+def test_secrets_may_come_as_a_comma_separated_string():
+    lygos = provider(webhook_secrets=f" {SECRETS[1]} , ")
+    assert lygos.parse_callback(BODY, headers_of(BODY, secret=SECRETS[1])).reference == REFERENCE
+    with pytest.raises(CallbackRejected):
+        lygos.parse_callback(BODY, headers_of(BODY, secret=SECRETS[0]))
+
+
+@pytest.mark.parametrize("secrets", [[], None, "", [""]])
+def test_no_secret_configured_refuses_every_webhook_with_a_clear_reason(secrets):
     with pytest.raises(CallbackRejected) as excinfo:
-        provider().parse_callback(json.dumps({"order_id": REFERENCE, "status": "success"}).encode(), {})
-    assert excinfo.value.status_code == 404
+        provider(webhook_secrets=secrets).parse_callback(BODY, headers_of(BODY))
+    assert excinfo.value.status_code == 401 and "LYGOS_WEBHOOK_SECRETS" in str(excinfo.value)
+
+
+def test_the_signature_covers_body_then_timestamp():
+    stamp = now_ms()
+    expected = hmac.new(SECRETS[0].encode(), BODY + stamp.encode(), hashlib.sha256)
+    assert sign(BODY, stamp) == expected.hexdigest()
+    for signature in (expected.hexdigest(), expected.hexdigest().upper(), base64.b64encode(expected.digest()).decode()):
+        info = provider().parse_callback(BODY, {"X-Timestamp": stamp, "x-signature": signature})
+        assert info.reference == REFERENCE
+    swapped = hmac.new(SECRETS[0].encode(), stamp.encode() + BODY, hashlib.sha256).hexdigest()
+    with pytest.raises(CallbackRejected):
+        provider().parse_callback(BODY, {"X-Timestamp": stamp, "X-Signature": swapped})
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["no headers", "no signature", "no timestamp", "wrong secret", "other timestamp", "tampered body", "garbage", "timestamp not digits", "seconds not ms"],
+)
+def test_forged_or_malformed_signatures_are_refused_with_401(case):
+    stamp = now_ms()
+    good = headers_of(BODY, stamp)
+    body = BODY
+    headers = {
+        "no headers": {},
+        "no signature": {"X-Timestamp": stamp},
+        "no timestamp": {"X-Signature": good["X-Signature"]},
+        "wrong secret": headers_of(BODY, stamp, "whsec-of-an-attacker"),
+        "other timestamp": {**good, "X-Timestamp": str(int(stamp) + 1)},
+        "tampered body": good,
+        "garbage": {"X-Timestamp": stamp, "X-Signature": "t=,v1="},
+        "timestamp not digits": {"X-Timestamp": "2025-01-01T00:00:00Z", "X-Signature": sign(BODY, "2025-01-01T00:00:00Z")},
+        "seconds not ms": headers_of(BODY, str(int(time.time()))),
+    }[case]
+    if case == "tampered body":
+        body = BODY.replace(b"15000", b"150000")
+    with pytest.raises(CallbackRejected) as excinfo:
+        provider().parse_callback(body, headers)
+    assert excinfo.value.status_code == 401
+
+
+@pytest.mark.parametrize("offset,accepted", [(-299, True), (-301, False), (-3600, False), (29, True), (31, False), (0, True)])
+def test_freshness_window_is_five_minutes_back_and_thirty_seconds_ahead(offset, accepted):
+    now = time.time()
+    stamp = str(int((now + offset) * 1000))
+    headers = headers_of(BODY, stamp)
+    if accepted:
+        assert provider().parse_callback(BODY, headers, now=now).reference == REFERENCE
+    else:
+        with pytest.raises(CallbackRejected) as excinfo:
+            provider().parse_callback(BODY, headers, now=now)
+        assert excinfo.value.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "payload,reference",
+    [
+        ({"order_id": REFERENCE, "status": "success"}, REFERENCE),
+        ({"event": "payment.success", "data": {"order_id": REFERENCE, "status": "paid"}}, REFERENCE),
+        ({"type": "payout.done", "data": {"id": "x"}}, ""),
+        ({"order_id": 12, "data": "text"}, ""),
+        ({}, ""),
+    ],
+)
+def test_order_id_is_read_at_the_top_level_or_in_data(payload, reference):
+    body = json.dumps(payload).encode()
+    info = provider().parse_callback(body, headers_of(body))
+    assert info.reference == reference and info.result is None and info.authentic
+
+
+def test_the_event_id_is_the_payload_so_a_re_signed_replay_is_one_event():
+    first = provider().parse_callback(BODY, headers_of(BODY, now_ms(-10))).event_id
+    again = provider().parse_callback(BODY, headers_of(BODY, now_ms())).event_id
+    other = webhook(REFERENCE, "failed", 15000)
+    assert first == again
+    assert provider().parse_callback(other, headers_of(other)).event_id != first
+
+
+@pytest.mark.parametrize("body", [b"{not-json", b"[]", b'"text"', b'{"amount": NaN}', b"\xff\xfe"])
+def test_a_signed_but_malformed_body_is_refused_with_400(body):
+    with pytest.raises(CallbackRejected) as excinfo:
+        provider().parse_callback(body, headers_of(body))
+    assert excinfo.value.status_code == 400
+
+
+def callback_url(slash: bool = True) -> str:
+    url = reverse("payments:callback", args=["lygos"])
+    return url if slash else url.rstrip("/")
+
+
+def post(client, body: bytes, headers: dict, slash: bool = True):
+    return client.post(callback_url(slash), data=body, content_type="application/json", **headers)
 
 
 @pytest.mark.django_db
-def test_a_posted_callback_is_stored_refused_and_changes_nothing(client):
-    body = json.dumps({"order_id": REFERENCE, "status": "success"}).encode()
-    response = client.post(reverse("payments:callback", args=["lygos"]), data=body, content_type="application/json")
-    assert response.status_code == 404
+@pytest.mark.parametrize("slash", [True, False])
+def test_a_signed_webhook_is_stored_and_answered_200_with_or_without_slash(client, rsps, slash):
+    kit = LygosKit()
+    kit.mock_initiate_ok(rsps)
+    order = make_order((make_product(price=15000, stock=3), 1), country=kit.country, phone=kit.phone)
+    payment = services.start_payment(order, "lygos", "hosted")
+    body, headers = kit.callback(payment, "succeeded")
+    response = post(client, body, headers, slash=slash)
+    assert response.status_code == 200 and response.json()["status"] == "received"
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
-    assert event.valid is False and bytes(event.body) == body
+    assert event.valid and event.payment_id == payment.pk and event.data["signed"] is True
+    kit.mock_status(rsps, payment, "failed")
+    services.process_callback(event.pk)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.FAILED, "the status API, not the webhook's 'success', decided"
+
+
+@pytest.mark.django_db
+def test_a_replayed_webhook_is_acknowledged_and_stored_once(client):
+    headers = signed_headers(BODY)
+    assert post(client, BODY, headers).status_code == post(client, BODY, headers).status_code == 200
+    again = signed_headers(BODY, now_ms(-5))  # the same payload, re-signed by a retry
+    assert post(client, BODY, again, slash=False).status_code == 200
+    assert PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_webhook_for_an_order_we_do_not_know_is_kept_and_acknowledged(client):
+    body = webhook(str(uuid.uuid4()), "success", 15000)
+    response = post(client, body, signed_headers(body))
+    assert response.status_code == 200
+    event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
+    assert event.valid and event.payment is None
+
+
+@pytest.mark.django_db
+def test_without_a_secret_the_view_refuses_and_stores_the_webhook(client, settings):
+    settings.PAYMENT_PROVIDERS = {**settings.PAYMENT_PROVIDERS, "lygos": {**settings.PAYMENT_PROVIDERS["lygos"], "webhook_secrets": []}}
+    response = post(client, BODY, signed_headers(BODY))
+    assert response.status_code == 401 and "LYGOS_WEBHOOK_SECRETS" in response.json()["error"]
+    event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
+    assert event.valid is False and bytes(event.body) == BODY
+
+
+@pytest.mark.django_db
+def test_a_stale_replay_is_refused_and_stored(client):
+    response = post(client, BODY, signed_headers(BODY, now_ms(-301)))
+    assert response.status_code == 401
+    assert PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK).valid is False
 
 
 # --- the sandbox emulator ------------------------------------------------------------------
@@ -432,10 +643,59 @@ class TestEmulator:
         response = client.post(f"/sandbox/page/lygos/{token}/", {"action": action})
         assert response.status_code == 302 and response["Location"] == f"https://shop.test/payments/{target}/{REFERENCE}/"
 
-    def test_sends_no_callback(self, client):
+    @pytest.mark.parametrize(
+        "status,word", [(SandboxPayment.Status.SUCCEEDED, "success"), (SandboxPayment.Status.FAILED, "failed"), (SandboxPayment.Status.EXPIRED, "failed")]
+    )
+    def test_sends_a_signed_webhook_to_the_shops_lygos_endpoint(self, client, status, word):
         create(client)
-        sp = settle(SandboxPayment.objects.get(), SandboxPayment.Status.SUCCEEDED)
+        sp = settle(SandboxPayment.objects.get(), status)
+        url, body, headers = emulator.callback_request(sp)
+        assert url == "https://shop.test/payments/callback/lygos/"
+        assert headers["Content-Type"] == "application/json"
+        stamp = headers["X-Timestamp"]
+        assert stamp.isdigit() and abs(int(stamp) / 1000 - time.time()) < 5, "Unix milliseconds, fresh"
+        assert headers["X-Signature"] == sign(body, stamp, SECRETS[0]), "HMAC-SHA256(body + timestamp), first secret"
+        data = json.loads(body)
+        assert (data["order_id"], data["status"], data["id"]) == (REFERENCE, word, sp.token)
+        info = provider().parse_callback(body, headers)
+        assert info.reference == REFERENCE and info.authentic and info.result is None
+
+    def test_sends_nothing_while_pending_or_without_a_secret(self, client, settings):
+        create(client)
+        sp = SandboxPayment.objects.get()
         assert emulator.callback_request(sp) is None
+        sp = settle(sp, SandboxPayment.Status.SUCCEEDED)
+        settings.PAYMENT_PROVIDERS = {**settings.PAYMENT_PROVIDERS, "lygos": {**settings.PAYMENT_PROVIDERS["lygos"], "webhook_secrets": []}}
+        assert emulator.callback_request(sp) is None
+
+    def test_the_shop_answers_the_sandbox_webhook_200_and_asks_the_status(self, client, rsps):
+        sandbox_transport(rsps, client, SANDBOX)
+        lygos = provider(base_url=SANDBOX)
+        order = make_order((make_product(price=15000, stock=3), 1), country="BF", phone="+22670123456")
+        with self.settings_for(lygos):
+            payment = services.start_payment(order, "lygos", "hosted")
+        sp = SandboxPayment.objects.get(merchant_reference=str(payment.reference))
+        client.post(f"/sandbox/page/lygos/{sp.token}/", {"action": "refuse"})
+        url, body, headers = emulator.callback_request(SandboxPayment.objects.get(pk=sp.pk))
+        response = client.post(
+            urlsplit(url).path,
+            data=body,
+            content_type=headers["Content-Type"],
+            HTTP_X_TIMESTAMP=headers["X-Timestamp"],
+            HTTP_X_SIGNATURE=headers["X-Signature"],
+        )
+        assert response.status_code == 200 and response.json()["status"] == "received"
+        event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
+        with self.settings_for(lygos):
+            services.process_callback(event.pk)
+        payment.refresh_from_db()
+        assert payment.status == PaymentStatus.FAILED
+
+    @staticmethod
+    def settings_for(lygos):
+        from django.test import override_settings
+
+        return override_settings(PAYMENT_PROVIDERS={**settings.PAYMENT_PROVIDERS, "lygos": lygos.config}, PAYMENTS_SANDBOX=True)
 
     def test_provider_and_emulator_agree_end_to_end(self, client, rsps):
         sandbox_transport(rsps, client, SANDBOX)
@@ -449,3 +709,28 @@ class TestEmulator:
         client.post(f"/sandbox/page/lygos/{sp.token}/", {"action": "pay"})
         result = lygos.fetch_status(view(sp.token))
         assert (result.outcome, result.amount, result.currency) == (Outcome.SUCCEEDED, 15000, "XOF")
+
+
+# --- end to end: the sandbox's webhook through a real worker (keep last: the worker is module-scoped) ---
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("action,expected", [("pay", PaymentStatus.SUCCEEDED), ("refuse", PaymentStatus.FAILED)])
+def test_the_webhook_alone_ends_the_payment_with_a_real_worker(sandbox_shop, settings, action, expected):
+    """No browser return, no scheduled poll: only the signed webhook (2xx)
+    and the status check it triggers end the payment."""
+    from tests.factories import wait_for
+    from tests.payments.test_e2e_worker import Route, act_in_sandbox, buy, final
+
+    settings.SHOP_CURRENCY = "XOF"
+    product = make_product(price=2500, stock=1)
+    s, payment, _ = buy(sandbox_shop, Route("lygos", "hosted", "BF", "+22670123456"), product)
+    # Push the scheduled poll out of the test's reach: a poll runs only at its schedule.
+    Payment.objects.filter(pk=payment.pk).update(next_check_at=timezone.now() + timedelta(minutes=30))
+    act_in_sandbox(s, sandbox_shop, payment, action, follow=False)
+    payment = final(payment)
+    assert payment.status == expected and not payment.needs_review
+    webhook_rows = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, payment=payment)
+    assert webhook_rows.count() == 1 and webhook_rows.get().valid and webhook_rows.get().data["signed"] is True
+    decision = payment.events.get(kind=PaymentEvent.Kind.DECISION, message__startswith=expected.value)
+    assert decision.data["source"] == "callback", decision.message
+    wait_for(lambda: SandboxPayment.objects.get(merchant_reference=str(payment.reference)).callbacks_sent == 1)

@@ -1,5 +1,6 @@
-"""Novasend: wire format (shared/providers/novasend.txt, public docs
-buicorporation/doc-novasend), status mapping, webhook signatures, emulator."""
+"""Novasend: wire format (vendor text = docs.novasend.app), status mapping,
+``X-Signature-Value`` webhooks, redirect hosts, the emulator. The vendor's own
+samples are judged in test_novasend_samples.py."""
 
 from __future__ import annotations
 
@@ -363,44 +364,44 @@ def test_polling_is_at_most_every_ten_seconds():
 
 # --- webhook -----------------------------------------------------------------------------
 def signed_headers(body: bytes, secret: str = SECRETS[0]) -> dict:
-    return {"X-Novasend-Signature": sign(body, secret), "Content-Type": "application/json"}
+    return {"X-Signature-Value": sign(body, secret), "Content-Type": "application/json"}
 
 
-def docs_webhook(reference: str = REFERENCE, status: str = "succeeded", amount: int = 200) -> bytes:
+def docs_webhook(reference: str = REFERENCE, status: str = "processing", confirmation: str = "none", amount: int = 300, **extra) -> bytes:
+    """A webhook in the docs.novasend.app/webhook shape (the transaction object)."""
     body = {
-        "payments": {
-            "id": "pt_18bf2f42576f9849c42c133f",
-            "createdAt": "2023-11-21T17:36:08.594Z",
-            "updatedAt": "2023-11-21T17:36:08.594Z",
-            "status": status,
-            "service": "PAYIN_WAVE_CI",
-            "reference": reference,
-            "destination": {"country": "CI", "provider": "WAVE", "recipient": "+22507XXXXXXXX"},
-            "fees": {"currency": "XOF", "fee": 0, "amount": amount, "chargedAmount": amount},
-        }
+        "id": SESSION_REFERENCE,
+        "fees": 6,
+        "type": "payin",
+        "amount": amount,
+        "status": status,
+        "failure": None,
+        "currency": "XOF",
+        "customer": {"name": "John Doe", "phoneNumber": "+2250749929598"},
+        "createdAt": "2025-08-22T01:34:48.189Z",
+        "reference": reference,
+        "paymentUrl": "https://link.novasend.app/link/Xk2p9Q",
+        "chargedAmount": amount + 6,
+        "confirmationStatus": confirmation,
+        "confirmationRequired": True,
+        **extra,
     }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def test_documented_webhook_signed_with_the_current_secret_is_authentic():
+def test_documented_webhook_signed_with_the_current_secret_is_a_trigger_only():
     body = docs_webhook()
     info = provider().parse_callback(body, signed_headers(body))
     assert info.authentic is True
-    assert info.reference == REFERENCE and info.provider_reference == "pt_18bf2f42576f9849c42c133f"
-    assert info.event_id == f"{REFERENCE}:succeeded"
-    assert info.result is None  # a hint: the status API decides
+    assert info.reference == REFERENCE and info.provider_reference == SESSION_REFERENCE
+    assert info.result is None  # a trigger: the status API decides
 
 
-def test_the_public_docs_signature_example_verifies_byte_for_byte():
-    body = (
-        b'{"payments":{"id":"pt_18bf2f42576f9849c42c133f","createdAt":"2023-11-21T17:36:08.594Z","updatedAt":"2023-11-21T17:36:08.594Z",'
-        b'"status":"failed","service":"PAYIN_WAVE_CI","reference":"bb7ecc79-aedb-42d7-974c-6220f87c26cc","destination":{"country":"CI",'
-        b'"provider":"WAVE","recipient":"+22507XXXXXXXX"},"fees":{"currency":"XOF","fee":0,"amount":200,"chargedAmount":200}}}'
-    )
-    secret = "wh_1hej7kt7pp2poavdi3ro"
-    documented = "b5a2f2ebd011640d3afd9fd22b3295ed880ed94ecb638e03c292eeeb5d551bc9"
-    info = provider(webhook_secrets=[secret]).parse_callback(body, {"x-novasend-signature": documented})
-    assert info.authentic and info.reference == "bb7ecc79-aedb-42d7-974c-6220f87c26cc"
+@pytest.mark.parametrize("status,confirmation", [("processing", "none"), ("processing", "accepted"), ("processed", "accepted"), ("processed", "declined")])
+def test_final_and_non_final_webhooks_alike_only_name_the_payment(status, confirmation):
+    body = docs_webhook(status=status, confirmation=confirmation)
+    info = provider().parse_callback(body, signed_headers(body))
+    assert (info.reference, info.provider_reference, info.result) == (REFERENCE, SESSION_REFERENCE, None)
 
 
 @pytest.mark.parametrize("secret", SECRETS)
@@ -409,21 +410,24 @@ def test_every_active_secret_is_accepted_during_a_rotation(secret):
     assert provider().parse_callback(body, signed_headers(body, secret)).authentic is True
 
 
-@pytest.mark.parametrize("separator", [",", ", ", " "])
-def test_a_header_with_one_signature_per_secret_is_accepted(separator):
+def test_signature_header_name_and_hex_case_are_tolerated():
     body = docs_webhook()
-    header = separator.join([sign(body, "retired-secret"), sign(body, SECRETS[1])])
-    assert provider().parse_callback(body, {"x-novasend-signature": header}).authentic is True
+    assert provider().parse_callback(body, {"x-signature-value": sign(body).upper()}).authentic is True
 
 
-def test_signature_case_and_sha256_prefix_are_tolerated():
-    body = docs_webhook()
-    assert provider().parse_callback(body, {"X-NOVASEND-SIGNATURE": "sha256=" + sign(body).upper()}).authentic is True
+def test_the_compact_reserialisation_the_docs_sample_hashes_is_accepted():
+    """docs.novasend.app/webhook verifies ``JSON.stringify(body)``: a body sent
+    pretty-printed but signed compact still verifies; any other change does not."""
+    compact = docs_webhook()
+    pretty = json.dumps(json.loads(compact), indent=2).encode()
+    assert provider().parse_callback(pretty, {"X-Signature-Value": sign(compact)}).authentic is True
+    other = docs_webhook(amount=301)
+    with pytest.raises(CallbackRejected):
+        provider().parse_callback(json.dumps(json.loads(other), indent=2).encode(), {"X-Signature-Value": sign(compact)})
 
 
 def test_modified_body_is_refused():
-    body = docs_webhook(amount=1500)
-    headers = signed_headers(body)
+    headers = signed_headers(docs_webhook(amount=1500))
     with pytest.raises(CallbackRejected) as excinfo:
         provider().parse_callback(docs_webhook(amount=15000), headers)
     assert excinfo.value.status_code == 401
@@ -433,17 +437,21 @@ def test_modified_body_is_refused():
     "headers",
     [
         {},
-        {"x-novasend-signature": ""},
-        {"x-novasend-signature": "bad_header"},
-        {"x-novasend-signature": "t=,v1="},
-        {"x-novasend-signature": "ab" * 31},
-        {"x-novasend-signature": "zz" * 32},
-        {"x-signature": "placeholder"},
+        {"X-Signature-Value": ""},
+        {"X-Signature-Value": "bad_header"},
+        {"X-Signature-Value": "t=,v1="},
+        {"X-Signature-Value": "ab" * 31},
+        {"X-Signature-Value": "zz" * 32},
+        {"X-Signature-Value": "sha256=placeholder"},
+        {"X-Signature-Value": "placeholder,placeholder"},
+        # the old v1.0 API's header, and an integrator's guess: not this API's
+        {"x-novasend-signature": "placeholder"},
+        {"x-webhook-signature": "placeholder"},
     ],
 )
-def test_missing_or_malformed_signature_is_refused(headers):
+def test_missing_malformed_or_old_api_signature_is_refused(headers):
     body = docs_webhook()
-    headers = {k: (sign(body) if v == "placeholder" else v) for k, v in headers.items()}
+    headers = {k: v.replace("placeholder", sign(body)) for k, v in headers.items()}
     with pytest.raises(CallbackRejected) as excinfo:
         provider().parse_callback(body, headers)
     assert excinfo.value.status_code == 401
@@ -458,7 +466,7 @@ def test_signature_from_another_secret_is_refused():
 
 def test_without_configured_secrets_the_webhook_is_an_unsigned_hint():
     body = docs_webhook()
-    info = provider(webhook_secrets=[]).parse_callback(body, {"x-novasend-signature": "bad_header"})
+    info = provider(webhook_secrets=[]).parse_callback(body, {"X-Signature-Value": "bad_header"})
     assert info.authentic is None and info.reference == REFERENCE
 
 
@@ -468,13 +476,14 @@ def test_without_configured_secrets_the_webhook_is_an_unsigned_hint():
         b"{not-json",
         b"",
         b"[]",
-        b'{"payments": "x"}',
-        b'{"payments": {"status": "succeeded"}}',
-        b'{"payments": {"reference": 12, "status": "succeeded"}}',
-        b'{"payments": {"reference": "ef76fb64-af0b-4c37-8729-bf61d85721fd", "status": 1}}',
-        b'{"payments": {"reference": "ef76fb64-af0b-4c37-8729-bf61d85721fd", "fees": {"amount": "abc"}}}',
-        b'{"payments": {"reference": "ef76fb64-af0b-4c37-8729-bf61d85721fd", "fees": {"amount": NaN}}}',
-        b'{"payments": {"reference": "ef76fb64-af0b-4c37-8729-bf61d85721fd", "fees": {"amount": 1e309}}}',
+        b'{"type": "payin", "status": "processing"}',
+        b'{"id": 12, "status": "processing"}',
+        b'{"id": "tr_x", "reference": ["a"]}',
+        b'{"id": "tr_x", "status": 1}',
+        b'{"id": "tr_x", "amount": "abc"}',
+        b'{"id": "tr_x", "amount": NaN}',
+        b'{"id": "tr_x", "amount": 1e309}',
+        b'{"id": "tr_x", "chargedAmount": -5}',
     ],
 )
 def test_malformed_signed_webhook_is_refused_with_400(body):
@@ -483,17 +492,30 @@ def test_malformed_signed_webhook_is_refused_with_400(body):
     assert excinfo.value.status_code == 400
 
 
-def test_flat_v1_style_body_gives_both_references():
-    body = json.dumps({"reference": SESSION_REFERENCE, "customerReference": REFERENCE, "status": "processed"}).encode()
+@pytest.mark.parametrize(
+    "fields,expected",
+    [
+        ({"id": "tr_a1", "reference": "TRX-69806a329d1b9"}, ("TRX-69806a329d1b9", "tr_a1")),
+        ({"reference": "tr_a1", "customerReference": REFERENCE}, (REFERENCE, "tr_a1")),
+        ({"id": "tr_a1"}, ("", "tr_a1")),
+        ({"reference": REFERENCE}, (REFERENCE, "")),
+    ],
+)
+def test_references_are_read_by_their_documented_roles(fields, expected):
+    body = json.dumps(fields).encode()
     info = provider().parse_callback(body, signed_headers(body))
-    assert (info.reference, info.provider_reference) == (REFERENCE, SESSION_REFERENCE)
+    assert (info.reference, info.provider_reference) == expected
 
 
-def test_event_id_is_the_events_own_id_when_present_else_reference_and_status():
-    with_id = json.dumps({"id": "evt_01", "payments": {"reference": REFERENCE, "status": "succeeded"}}).encode()
-    assert provider().parse_callback(with_id, signed_headers(with_id)).event_id == "evt_01"
-    succeeded, failed = docs_webhook(status="succeeded"), docs_webhook(status="failed")
-    assert provider().parse_callback(succeeded, signed_headers(succeeded)).event_id != provider().parse_callback(failed, signed_headers(failed)).event_id
+def test_a_later_state_of_the_same_transaction_is_a_new_event():
+    def event(body: bytes) -> str:
+        return provider().parse_callback(body, signed_headers(body)).event_id
+
+    first, confirmed, settled = docs_webhook(), docs_webhook(confirmation="accepted"), docs_webhook(status="processed", confirmation="accepted")
+    assert len({event(first), event(confirmed), event(settled)}) == 3
+    assert event(docs_webhook()) == event(first)  # a redelivery of the same state is a duplicate
+    with_id = docs_webhook(eventId="evt_01")
+    assert event(with_id) == "evt_01"
 
 
 @pytest.mark.django_db
@@ -501,23 +523,42 @@ def test_webhook_signed_with_the_new_secret_is_accepted_by_the_view(client):
     payment = make_payment(provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE)
     body = webhook_body(payment)
     response = client.post(
-        reverse("payments:callback", args=["novasend"]), data=body, content_type="application/json", HTTP_X_NOVASEND_SIGNATURE=sign(body, SECRETS[1])
+        reverse("payments:callback", args=["novasend"]), data=body, content_type="application/json", HTTP_X_SIGNATURE_VALUE=sign(body, SECRETS[1])
     )
     assert response.status_code == 200
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert event.valid and event.payment == payment
-    assert event.headers.get("X-Novasend-Signature") == "***"
 
 
 @pytest.mark.django_db
 def test_forged_webhook_is_stored_and_refused_by_the_view(client):
     payment = make_payment(provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE)
     body = webhook_body(payment)
-    response = client.post(
-        reverse("payments:callback", args=["novasend"]), data=body, content_type="application/json", HTTP_X_NOVASEND_SIGNATURE=sign(body, "x")
-    )
-    assert response.status_code == 401
-    assert PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK).valid is False
+    for headers in ({"HTTP_X_SIGNATURE_VALUE": sign(body, "x")}, {"HTTP_X_NOVASEND_SIGNATURE": sign(body)}):
+        response = client.post(reverse("payments:callback", args=["novasend"]), data=body, content_type="application/json", **headers)
+        assert response.status_code == 401
+    assert list(PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK).values_list("valid", flat=True)) == [False, False]
+
+
+# --- redirects ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url,allowed",
+    [
+        ("https://link.novasend.app/link/Xk2p9Q", True),
+        ("https://pay.wave.com/c/cos-22rs5qhyr2ej6?a=306&c=XOF", True),
+        ("http://link.novasend.app/link/Xk2p9Q", False),
+        ("https://link.novasend.app.evil.test/link/Xk2p9Q", False),
+        ("https://business.novasend.app/link/Xk2p9Q", False),
+        ("https://user@link.novasend.app/link/Xk2p9Q", False),
+    ],
+)
+def test_only_novasend_confirmation_pages_are_followed(url, allowed):
+    assert provider().allowed_redirect(url) is allowed
+
+
+def test_a_configured_host_list_replaces_the_default():
+    assert not provider(redirect_hosts=["pay.example.ci"]).allowed_redirect("https://link.novasend.app/link/Xk2p9Q")
+    assert provider(redirect_hosts=["pay.example.ci"]).allowed_redirect("https://pay.example.ci/x")
 
 
 # --- the sandbox emulator ------------------------------------------------------------------
@@ -561,11 +602,14 @@ class TestEmulator:
         assert data["paymentUrl"] == page_url(sp)
         assert sp.callback_url == "https://shop.test/payments/callback/novasend/"
 
-    @pytest.mark.parametrize("second_header", ["X-Idempotency-Key", "X-Idempotence-Key"])
-    def test_same_idempotency_key_replays_the_same_session(self, client, second_header):
+    def test_same_idempotency_key_replays_the_same_session(self, client):
         first = create(client).json()
-        second = create(client, key_header=second_header).json()
+        second = create(client).json()
         assert first == second and SandboxPayment.objects.count() == 1
+
+    def test_the_old_apis_idempotence_header_is_not_this_apis(self, client):
+        assert create(client, key_header="X-Idempotence-Key").status_code == 400
+        assert not SandboxPayment.objects.exists()
 
     def test_same_key_for_another_payment_is_a_conflict(self, client):
         create(client)
@@ -606,25 +650,42 @@ class TestEmulator:
         assert client.get(url).status_code == 401
         assert client.get("/sandbox/novasend/v1/payin/tr_unknown", headers={"Authorization": BASIC}).status_code == 404
 
-    def test_webhook_is_the_documented_body_signed_with_the_first_secret(self, client):
+    def test_a_paid_session_sends_a_non_final_then_a_final_webhook_signed_with_the_first_secret(self, client):
         create(client)
-        sp = settle(SandboxPayment.objects.get(), SandboxPayment.Status.FAILED)
-        url, body, headers = emulator.callback_request(sp)
-        assert url == "https://shop.test/payments/callback/novasend/"
-        assert headers["x-novasend-signature"] == sign(body, SECRETS[0])
-        assert json.loads(body)["payments"]["status"] == "failed" and b" " not in body
-        info = provider().parse_callback(body, headers)
-        assert info.reference == REFERENCE and info.provider_reference == sp.token
+        sp = settle(SandboxPayment.objects.get(), SandboxPayment.Status.SUCCEEDED)
+        deliveries = emulator.callback_request(sp)
+        states = []
+        for url, body, headers in deliveries:
+            assert url == "https://shop.test/payments/callback/novasend/"
+            assert headers["X-Signature-Value"] == sign(body, SECRETS[0]) and "x-novasend-signature" not in {k.lower() for k in headers}
+            data = json.loads(body)
+            assert body == json.dumps(data, separators=(",", ":")).encode()  # compact
+            assert data["id"] == sp.token and data["reference"] == REFERENCE
+            states.append((data["status"], data["confirmationStatus"]))
+            info = provider().parse_callback(body, headers)
+            assert (info.reference, info.provider_reference, info.result) == (REFERENCE, sp.token, None)
+        assert states == [("processing", "accepted"), ("processed", "accepted")]
+
+    @pytest.mark.parametrize(
+        "status,expected", [(SandboxPayment.Status.FAILED, [("processed", "declined")]), (SandboxPayment.Status.EXPIRED, [("expired", "expired")])]
+    )
+    def test_an_unpaid_session_sends_one_webhook(self, client, status, expected):
+        create(client)
+        sp = settle(SandboxPayment.objects.get(), status)
+        deliveries = emulator.callback_request(sp)
+        assert [(json.loads(body)["status"], json.loads(body)["confirmationStatus"]) for _, body, _ in deliveries] == expected
 
     def test_no_webhook_while_pending(self, client):
         create(client)
         assert emulator.callback_request(SandboxPayment.objects.get()) is None
 
-    def test_hosted_page_sends_the_shopper_back_to_the_shop(self, client):
+    @pytest.mark.parametrize("action,status", [("pay", SandboxPayment.Status.SUCCEEDED), ("refuse", SandboxPayment.Status.FAILED)])
+    def test_hosted_page_does_not_send_the_shopper_back(self, client, action, status):
         token = create(client).json()["reference"]
-        response = client.post(f"/sandbox/page/novasend/{token}/", {"action": "pay"})
-        assert response.status_code == 302 and response["Location"] == f"https://shop.test/payments/return/{REFERENCE}/"
-        assert SandboxPayment.objects.get().status == SandboxPayment.Status.SUCCEEDED
+        response = client.post(f"/sandbox/page/novasend/{token}/", {"action": action})
+        assert response.status_code == 200 and "Location" not in response
+        assert SandboxPayment.objects.get().status == status
+        assert emulator.browser_target(SandboxPayment.objects.get()) == ""
 
     def test_provider_and_emulator_agree_end_to_end(self, client, rsps):
         sandbox_transport(rsps, client, SANDBOX)
