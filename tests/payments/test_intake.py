@@ -187,3 +187,13 @@ def test_choice_page_sends_a_returning_shopper_to_the_open_attempt(client):
     wait_page = client.get(response["Location"]).content.decode()
     assert f"{url}?autre=1" in wait_page, "the waiting page offers another way to pay"
     assert client.get(url + "?autre=1").status_code == 200
+
+
+@pytest.mark.urls("tests.payments.sandbox_urls")
+def test_the_sandbox_lists_no_payments(client, settings):
+    settings.PAYMENTS_SANDBOX = True
+    from payments.sandbox.models import SandboxPayment
+
+    SandboxPayment.objects.create(provider="lygos", token="t-1", merchant_reference="secret-order", amount=100, currency="XOF", method="hosted")
+    response = client.get("/sandbox/lygos/gateway", HTTP_API_KEY=settings.PAYMENT_PROVIDERS["lygos"]["api_key"])
+    assert response.status_code == 200 and response.json() == []
