@@ -165,9 +165,16 @@ def test_refused_payment_releases_stock(sandbox_shop, settings, route):
     product = make_product(price=2500, stock=1)
     s, payment, _ = buy(shop, route, product)
     assert Product.objects.get(pk=product.pk).stock == 0
+    refused_at = time.monotonic()
     act_in_sandbox(s, shop, payment, "refuse", follow=True)
+    order_page = shop + Order.objects.get(pk=payment.order_id).get_absolute_url()
+    # The shopper sees the refusal within one poll (the callback or the first
+    # check), not at the deadline.
+    wait_for(lambda: "Échoué" in s.get(order_page, timeout=10).text, timeout=15)
+    assert time.monotonic() - refused_at < 15
     payment = final(payment)
     assert payment.status == PaymentStatus.FAILED
+    assert (payment.deadline - payment.created_at).total_seconds() > 60, "ended by the provider's answer, not by a deadline"
     wait_for(lambda: Product.objects.get(pk=product.pk).stock == 1)
     assert Order.objects.get(pk=payment.order_id).status != Order.Status.PAID
 
