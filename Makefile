@@ -51,7 +51,7 @@ browser:
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DATABASE_URL=$(PG_URL) $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true DATABASE_URL=$(PG_URL) $(PY) manage.py makemigrations --check --dry-run
 
 test: export DATABASE_URL := $(PG_URL)
 test: install services browser lint

@@ -22,3 +22,21 @@ class ContentSecurityPolicyMiddleware:
         if not request.path.startswith("/admin/"):
             response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+class StaffSessionMiddleware:
+    """Ends a staff session on the server ``STAFF_SESSION_AGE`` seconds after
+    login (F-10), whatever the browser keeps; see ashtech_store.staff_login."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.contrib.auth import logout
+
+        from .staff_login import LOGIN_AT_KEY, staff_session_expired
+
+        session = getattr(request, "session", None)
+        if session is not None and LOGIN_AT_KEY in session and staff_session_expired(session):
+            logout(request)
+        return self.get_response(request)

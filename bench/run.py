@@ -215,7 +215,8 @@ class LigdicashStub(BaseHTTPRequestHandler):
             except (ValueError, AttributeError):
                 return self._answer(400, {"response_code": "01", "response_text": "bad json"})
             token = secrets.token_urlsafe(32)
-            link = f"http://127.0.0.1:{self.server.server_port}/directpayment/invoice/{token}" if "/redirect/" in path else ""
+            # A link on the vendor's host: the shop follows no other (the benchmark never opens it).
+            link = f"https://client.ligdicash.com/directpayment/invoice/{token}" if "/redirect/" in path else ""
             with LigdicashStub.lock:
                 LigdicashStub.creates += 1
             return self._answer(
@@ -531,6 +532,9 @@ class Bench:
             "CSRF_TRUSTED_ORIGINS": self.base,
             "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "RATELIMIT_ENABLE": "false",
+            # The load is one shopper placing thousands of orders: lift the per-shopper caps.
+            "SHOP_MAX_OPEN_ORDERS": "1000000",
+            "EMAIL_URL": "memorymail://",
             "PAYMENTS_SANDBOX": "false",
             "LIGDICASH_BASE_URL": stub_url,
             "CELERY_BROKER_URL": REDIS_URL,

@@ -308,7 +308,9 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
     except Exception as exc:  # an answer the module chokes on (too deep, odd types): the vendor may have acted
         log.exception("initiation of payment %s: unreadable answer", payment.pk)
         _journal_safely(payment, provider)
-        return _initiation_failed(payment, provider, ProviderError(f"{provider.code}: unreadable answer ({type(exc).__name__})", kind="malformed", unknown=True))
+        return _initiation_failed(
+            payment, provider, ProviderError(f"{provider.code}: unreadable answer ({type(exc).__name__})", kind="malformed", unknown=True)
+        )
     # Never send a shopper to a page the vendor does not own (a spoofed or
     # misconfigured answer); the reference is kept all the same.
     redirect_refused = bool(initiation.redirect_url) and not provider.allowed_redirect(initiation.redirect_url)
@@ -664,9 +666,7 @@ def link_orphan_callbacks(payment: Payment | None = None, now=None, batch: int =
     if payment is not None:
         if not payment.provider_reference:
             return []
-        rows = _orphans(payment.created_at - timedelta(seconds=5)).filter(
-            provider=payment.provider, data__provider_reference=payment.provider_reference
-        )
+        rows = _orphans(payment.created_at - timedelta(seconds=5)).filter(provider=payment.provider, data__provider_reference=payment.provider_reference)
     else:
         rows = _orphans(now - timedelta(seconds=settings.PAYMENT_ORPHAN_WINDOW)).order_by("-created_at")
     linked = []
@@ -786,9 +786,10 @@ def expire_stale_orders(now) -> int:
     """Release stock of unpaid orders with no live attempt after PAYMENT_TTL
     (e.g. the provider refused to start and the shopper left, P-2)."""
     cutoff = now - timedelta(seconds=settings.PAYMENT_TTL)
-    candidates = Order.objects.filter(status=Order.Status.PENDING_PAYMENT, stock_reserved=True, created_at__lt=cutoff).exclude(
-        payments__status=PaymentStatus.PENDING
-    )
+    # An order's hold has one lifetime (``reserved_until``); older orders
+    # without one fall back to their age.
+    held_too_long = Q(reserved_until__lt=now) | Q(reserved_until__isnull=True, created_at__lt=cutoff)
+    candidates = Order.objects.filter(held_too_long, status=Order.Status.PENDING_PAYMENT, stock_reserved=True).exclude(payments__status=PaymentStatus.PENDING)
     expired = 0
     for order_id in candidates.values_list("pk", flat=True)[:100]:
         with transaction.atomic():

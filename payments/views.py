@@ -26,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
+from ashtech_store.client_ip import client_ip, session_or_ip
 from shop.cart import remember_order
 from shop.models import Order
 
@@ -36,6 +37,7 @@ from .providers.base import CallbackRejected, Flow
 from .redaction import mask_phones_in_body, redact_headers
 
 log = logging.getLogger(__name__)
+
 
 def _received() -> JsonResponse:
     """One answer for every accepted callback (matched, kept for later, or a
@@ -83,6 +85,7 @@ def _payer_phone(raw: str, order: Order, countries: tuple[str, ...]) -> str:
 
 @never_cache
 @ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_PAYMENT_START, method="POST", block=True)
+@ratelimit(key=session_or_ip, rate=lambda g, r: settings.RATELIMIT_PAYMENT_START_PER_SESSION, method="POST", block=True)
 @require_http_methods(["GET", "POST"])
 def pay(request, token: str):
     """Choose how to pay an order, then start the attempt."""
@@ -233,7 +236,7 @@ def callback(request, provider: str):
         # vendors retry on a non-2xx.
         log.warning("callback from %s rate-limited", handler.code)
         return JsonResponse({"error": "too many requests"}, status=429)
-    remote_ip = request.META.get("REMOTE_ADDR") or None
+    remote_ip = client_ip(request)
     headers = _client_headers(request)
     stored = {"provider": handler.code, "kind": PaymentEvent.Kind.CALLBACK, "headers": redact_headers(headers), "remote_ip": remote_ip}
 

@@ -87,12 +87,27 @@ def make_payment(order: Order | None = None, provider: str = "ligdicash", method
 def hold(client, *orders: Order) -> None:
     """Put orders in the test client's session, as checkout does.
 
-    Sessions are signed cookies: after ``save()`` the cookie itself changes.
+    Works whatever the session engine: the cookie is (re)set to the saved
+    session's key (a new key for signed cookies, the same row for database
+    sessions).
     """
     from django.conf import settings
 
     session = client.session
     session["orders"] = [o.token for o in orders]
+    session.save()
+    client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
+
+
+def restore_session(client, data: dict) -> None:
+    """Put back a copy of the client's session data, as a second request that
+    started before the first one answered still sees it (double submit)."""
+    from django.conf import settings
+
+    session = client.session
+    for key in list(session.keys()):
+        del session[key]
+    session.update(data)
     session.save()
     client.cookies[settings.SESSION_COOKIE_NAME] = session.session_key
 

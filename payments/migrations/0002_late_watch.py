@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='payment',
             name='last_callback_check_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='dernière vérification'),
+            field=models.DateTimeField(blank=True, null=True, verbose_name='dernière vérification sur notification'),
         ),
         migrations.AddField(
             model_name='payment',

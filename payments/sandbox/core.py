@@ -59,6 +59,18 @@ def page_url(sp: SandboxPayment) -> str:
     return settings.SITE_URL + reverse("sandbox:page", args=[sp.provider, sp.token])
 
 
+def shop_url(url: str) -> str:
+    """``url`` when it points into the shop itself (SITE_URL), else "".
+
+    The sandbox takes callback, return and cancel URLs from whoever calls its
+    emulated vendor API; it must never POST to, or send a browser to, any
+    other address (no SSRF, no open redirect, F-06)."""
+    site = settings.SITE_URL.rstrip("/")
+    if not isinstance(url, str) or not site:
+        return ""
+    return url if url == site or url.startswith(site + "/") else ""
+
+
 def credentials(provider: str) -> dict:
     return settings.PAYMENT_PROVIDERS.get(provider, {})
 

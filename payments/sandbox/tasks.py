@@ -6,7 +6,7 @@ import requests
 from celery import shared_task
 from django.conf import settings
 
-from .core import emulator
+from .core import emulator, shop_url
 from .models import SandboxPayment
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,9 @@ def deliver_callback(self, sandbox_payment_id: int) -> list[int] | None:
     deliveries = built if isinstance(built, list) else [built]
     codes = []
     for url, body, headers in deliveries:
+        if not shop_url(url):  # the sandbox only ever calls the shop itself (F-06: no SSRF)
+            log.warning("sandbox callback to a URL outside SITE_URL refused")
+            continue
         try:
             response = requests.post(url, data=body, headers=headers, timeout=settings.PAYMENT_HTTP_TIMEOUT, allow_redirects=False)
         except requests.RequestException as exc:

@@ -4,7 +4,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
-from .core import emulator, settle
+from .core import emulator, settle, shop_url
 from .models import SandboxPayment
 
 
@@ -20,7 +20,7 @@ def page(request, provider: str, token: str):
         action = request.POST.get("action")
         if action in ("pay", "refuse"):
             sp = settle(sp, SandboxPayment.Status.SUCCEEDED if action == "pay" else SandboxPayment.Status.FAILED)
-            target = module.browser_target(sp)
-            if target:
+            target = shop_url(module.browser_target(sp))
+            if target:  # never a redirect off the shop (F-06)
                 return HttpResponseRedirect(target)
     return render(request, "sandbox/page.html", {"sp": sp, "provider_name": getattr(module, "NAME", provider)})

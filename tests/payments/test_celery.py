@@ -147,7 +147,9 @@ def test_sweep_requeues_overdue_payments_once_and_expires_abandoned_orders(rsps)
     # An order whose only attempt failed to start keeps its stock until the TTL.
     product = make_product(stock=1)
     order = make_order((product, 1))
-    type(order).objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(seconds=settings.PAYMENT_TTL + 5))
+    type(order).objects.filter(pk=order.pk).update(
+        created_at=timezone.now() - timedelta(seconds=settings.PAYMENT_TTL + 5), reserved_until=timezone.now() - timedelta(seconds=5)
+    )
     assert services.sweep().orders_expired == 1
     product.refresh_from_db()
     assert product.stock == 1

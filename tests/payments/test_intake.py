@@ -161,7 +161,10 @@ def test_malformed_links_are_refused(url):
 
 
 def test_configured_redirect_hosts_replace_the_defaults(settings):
-    settings.PAYMENT_PROVIDERS = {**settings.PAYMENT_PROVIDERS, "dexchange": {**settings.PAYMENT_PROVIDERS["dexchange"], "redirect_hosts": ["pay2.dexchange.sn"]}}
+    settings.PAYMENT_PROVIDERS = {
+        **settings.PAYMENT_PROVIDERS,
+        "dexchange": {**settings.PAYMENT_PROVIDERS["dexchange"], "redirect_hosts": ["pay2.dexchange.sn"]},
+    }
     provider = get_provider("dexchange")
     assert provider.allowed_redirect("https://pay2.dexchange.sn/process/MID1")
     assert not provider.allowed_redirect("https://pay.dexchange.sn/process/MID1")
