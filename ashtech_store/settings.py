@@ -8,6 +8,9 @@ else in the code base reads ``os.environ``.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from payments import registry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -17,7 +20,13 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="django-insecure-dev-only-set-SECRET_KEY-in-production")
+DEV_SECRET_KEY = "django-insecure-dev-only-set-SECRET_KEY-in-production"
+SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
+# F-23: a public key signs sessions, CSRF tokens and password-reset links. This
+# module refuses it outside DEBUG; a settings module built on top of this one
+# (tests, bench) is caught by the system check ashtech.E001 instead.
+if not DEBUG and SECRET_KEY == DEV_SECRET_KEY and env("DJANGO_SETTINGS_MODULE", default=__name__) == __name__:
+    raise ImproperlyConfigured("SECRET_KEY is not set: with DEBUG off the development key is refused. Set SECRET_KEY in the environment.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 # Every absolute URL we hand out (provider return/cancel/callback, e-mails) is
 # built from SITE_URL, never from the request's Host header.
@@ -33,9 +42,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # full-text search with unaccent (shop search)
     "shop",
     "payments",
     "payments.sandbox",
+    "backoffice",
 ]
 
 MIDDLEWARE = [
@@ -44,14 +55,17 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "shop.middleware.FrenchUnlessChosen",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "payments.sandbox.middleware.SandboxVendorApiMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "ashtech_store.middleware.StaffSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    "shop.middleware.FriendlyErrors",
 ]
 
 ROOT_URLCONF = "ashtech_store.urls"
@@ -80,8 +94,13 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     # SQLite for the embedded run: wait for the write lock rather than fail.
+    # IMMEDIATE takes the write lock at BEGIN, where the busy timeout applies
+    # (a deferred transaction upgrading read→write fails at once with
+    # "database is locked"); WAL lets readers run beside the one writer.
     VAR_DIR.mkdir(exist_ok=True)
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -92,9 +111,17 @@ CACHES = {
 }
 CACHES["fragments"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# F-10: sessions live on the server, so logging out (or a staff member being
+# removed) ends them everywhere; a copied cookie is worthless afterwards.
+# cached_db needs a cache every process shares (Redis, file); with a
+# per-process memory cache another worker could still hold a logged-out
+# session, so plain database sessions are used then.
+_shared_cache = not CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "dummy.DummyCache"))
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if _shared_cache else "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+# Staff sessions are shorter and end with the browser (set at login, shop.apps).
+STAFF_SESSION_AGE = env.int("STAFF_SESSION_AGE", default=8 * 3600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -117,9 +144,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
-# Product pictures are served by the app when no proxy does it (embedded run,
-# small deployments); a front proxy can take /media/ over.
-SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# Product pictures are served by the app in development; in production the
+# front proxy serves /media/ unless SERVE_MEDIA=true says otherwise (F-30).
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -132,7 +159,14 @@ STORAGES = {
 WHITENOISE_MAX_AGE = 60 * 60 * 24 * 30
 
 # --- e-mail ------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# F-24: outside DEBUG an unset EMAIL_URL never means "print to the logs" (the
+# confirmation carries a bearer link to the order): mail is refused and the
+# system check ashtech.E002 stops start-up.
+EMAIL_URL = env("EMAIL_URL", default="consolemail://" if DEBUG else "")
+if EMAIL_URL:
+    vars().update(environ.Env.email_url_config(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "ashtech_store.mail.UnconfiguredEmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Ashtech Store <boutique@ashtech.store>")
 SHOP_ALERT_EMAILS = env.list("SHOP_ALERT_EMAILS", default=[])
 
@@ -151,15 +185,39 @@ X_FRAME_OPTIONS = "DENY"
 # Webhook bodies are small; anything bigger is refused before parsing (C-16).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 CALLBACK_MAX_BYTES = env.int("CALLBACK_MAX_BYTES", default=65_536)
+# A refused callback is journalled with only this many bytes of its body.
+CALLBACK_REFUSED_BODY_BYTES = env.int("CALLBACK_REFUSED_BODY_BYTES", default=2048)
+
+# The client's address (F-04). Behind the TLS proxy every request comes from
+# the proxy, so rate limits and PaymentEvent.remote_ip use the header the
+# proxy sets: "X-Real-IP" (the proxy overwrites it) or "X-Forwarded-For"
+# (the TRUSTED_PROXY_COUNT-th address from the right, the one our own proxy
+# appended). Empty: REMOTE_ADDR (no proxy). TRUSTED_PROXIES, when set, lists
+# the proxies' own addresses (IPs or networks): a header from anyone else is
+# ignored. See ashtech_store.client_ip.
+TRUSTED_PROXY_HEADER = env("TRUSTED_PROXY_HEADER", default="")
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+RATELIMIT_IP_META_KEY = "ashtech_store.client_ip.client_ip"
 
 # Rate limits (S-6): django-ratelimit, counted in the default cache.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "shop.views.rate_limited"
 RATELIMIT_CHECKOUT = env("RATELIMIT_CHECKOUT", default="10/m")
+# Per browser session too: many shoppers share one address behind a carrier NAT.
+RATELIMIT_CHECKOUT_PER_SESSION = env("RATELIMIT_CHECKOUT_PER_SESSION", default="5/m")
+RATELIMIT_PAYMENT_START_PER_SESSION = env("RATELIMIT_PAYMENT_START_PER_SESSION", default="5/m")
 RATELIMIT_PAYMENT_START = env("RATELIMIT_PAYMENT_START", default="10/m")
 RATELIMIT_ORDER_PAGE = env("RATELIMIT_ORDER_PAGE", default="60/m")
 RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", default="10/m")
-RATELIMIT_LOGIN_PER_USER = env("RATELIMIT_LOGIN_PER_USER", default="5/m")
+# Callbacks per source address (vendors send a few a second at most).
+RATELIMIT_CALLBACK = env("RATELIMIT_CALLBACK", default="300/m")
+# Staff login (F-11): failed logins are counted per (username, address) and
+# per address; from LOGIN_FREE_FAILURES on, each new failure doubles the wait
+# (2, 4, 8 … seconds, at most LOGIN_MAX_DELAY). A correct password from
+# another address is never held back by someone else's failures.
+LOGIN_FREE_FAILURES = env.int("LOGIN_FREE_FAILURES", default=5)
+LOGIN_MAX_DELAY = env.int("LOGIN_MAX_DELAY", default=15 * 60)
 # The embedded run and tests use a per-process memory cache on purpose.
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=["django_ratelimit.W001"])
 
@@ -174,6 +232,21 @@ PRODUCTS_PER_PAGE = 24
 STAFF_USERNAME = env("STAFF_USERNAME", default="staff")
 STAFF_PASSWORD = env("STAFF_PASSWORD", default="")
 CART_MAX_QUANTITY = 99
+# Denial of inventory (F-05): what one order may hold. Per line: the
+# product's own max_per_order, else SHOP_MAX_PER_LINE. Order value in the
+# shop currency (0: the default for the currency).
+SHOP_MAX_PER_LINE = env.int("SHOP_MAX_PER_LINE", default=5)
+SHOP_MAX_ORDER_LINES = env.int("SHOP_MAX_ORDER_LINES", default=10)
+SHOP_MAX_ORDER_VALUE = env.int("SHOP_MAX_ORDER_VALUE", default=0) or {"GNF": 20_000_000}.get(SHOP_CURRENCY, 1_500_000)
+# Unpaid orders holding stock, per phone, per e-mail and per browser session.
+SHOP_MAX_OPEN_ORDERS = env.int("SHOP_MAX_OPEN_ORDERS", default=3)
+# The short delivery promise shown on product and cart pages (the delivery
+# page, editable by staff, has the details). Empty hides it.
+SHOP_DELIVERY_LINE = env("SHOP_DELIVERY_LINE", default="Livraison à Ouagadougou sous 48 h, partout au Burkina en 3 à 5 jours.")
+# Order lookup by number + phone or e-mail: attempts per IP.
+SHOP_ORDER_LOOKUP_RATE = env("SHOP_ORDER_LOOKUP_RATE", default="5/m")
+# An order's stock is held at most this long (seconds) whatever its attempts do.
+ORDER_RESERVATION_TTL = env.int("ORDER_RESERVATION_TTL", default=45 * 60)
 
 # --- payments ----------------------------------------------------------------
 PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=False)
@@ -195,6 +268,14 @@ PAYMENT_RETURN_TIMEOUT = (3.0, 5.0)
 # A valid callback for a payment not known yet is kept and re-linked by the
 # sweep for this long (seconds).
 PAYMENT_ORPHAN_WINDOW = env.int("PAYMENT_ORPHAN_WINDOW", default=2 * 24 * 3600)
+# An attempt that ended on our side is re-checked this often (seconds) until
+# the provider can no longer take money on it.
+PAYMENT_LATE_CHECK_INTERVAL = env.int("PAYMENT_LATE_CHECK_INTERVAL", default=600)
+# At most one callback-triggered status call per payment in this many seconds.
+PAYMENT_CALLBACK_CHECK_INTERVAL = env.int("PAYMENT_CALLBACK_CHECK_INTERVAL", default=10)
+PAYMENT_MAX_ATTEMPTS_PER_ORDER = env.int("PAYMENT_MAX_ATTEMPTS_PER_ORDER", default=6)
+# Payment requests pushed to one wallet number per hour.
+PAYMENT_MAX_PUSHES_PER_NUMBER = env.int("PAYMENT_MAX_PUSHES_PER_NUMBER", default=5)
 
 _sandbox_base = f"{SITE_URL}/sandbox"
 
@@ -204,9 +285,14 @@ def _provider_url(name: str, production: str) -> str:
     return env(f"{name}_BASE_URL", default=default).rstrip("/")
 
 
+# Public dummy credentials exist only for a sandbox run in DEBUG (F-06); any
+# other sandbox run is stopped by the system check ashtech.E010.
+_SANDBOX_DUMMIES = PAYMENTS_SANDBOX and DEBUG
+
+
 def _secret(name: str) -> str:
-    """A credential from the environment; the sandbox accepts a fixed dummy."""
-    return env(name, default="sandbox-" + name.lower() if PAYMENTS_SANDBOX else "")
+    """A credential from the environment; a DEBUG sandbox accepts a fixed dummy."""
+    return env(name, default="sandbox-" + name.lower() if _SANDBOX_DUMMIES else "")
 
 
 def _redirect_hosts(name: str) -> list[str]:
@@ -214,43 +300,19 @@ def _redirect_hosts(name: str) -> list[str]:
     return env.list(f"{name}_REDIRECT_HOSTS", default=[])
 
 
-PAYMENT_PROVIDERS = {
-    "ligdicash": {
-        "base_url": _provider_url("LIGDICASH", "https://app.ligdicash.com"),
-        "api_key": _secret("LIGDICASH_API_KEY"),
-        "api_token": _secret("LIGDICASH_API_TOKEN"),
-        "redirect_hosts": _redirect_hosts("LIGDICASH"),
-    },
-    "novasend": {
-        "base_url": _provider_url("NOVASEND", "https://business.novasend.app"),
-        "api_key": _secret("NOVASEND_API_KEY"),
-        "api_client": _secret("NOVASEND_API_CLIENT"),
-        "account_id": _secret("NOVASEND_ACCOUNT_ID"),
-        "webhook_secrets": env.list("NOVASEND_WEBHOOK_SECRETS", default=["sandbox-novasend-webhook"] if PAYMENTS_SANDBOX else []),
-        "redirect_hosts": _redirect_hosts("NOVASEND"),
-    },
-    "lygos": {
-        "base_url": _provider_url("LYGOS", "https://api.lygosapp.com/v1"),
-        "api_key": _secret("LYGOS_API_KEY"),
-        "webhook_secrets": env.list("LYGOS_WEBHOOK_SECRETS", default=["sandbox-lygos-webhook"] if PAYMENTS_SANDBOX else []),
-        "redirect_hosts": _redirect_hosts("LYGOS"),
-    },
-    "lengopay": {
-        "base_url": _provider_url("LENGOPAY", "https://portal.lengopay.com"),
-        "license_key": _secret("LENGOPAY_LICENSE_KEY"),
-        "website_id": _secret("LENGOPAY_WEBSITE_ID"),
-        # Every callback is verified with the status endpoint; the v1 path is
-        # the fallback when the v2 one answers 404 / 405.
-        "status_path": env("LENGOPAY_STATUS_PATH", default="/api/v2/cashin/transaction"),
-        "status_fallback_path": env("LENGOPAY_STATUS_FALLBACK_PATH", default="/api/v1/transaction/status"),
-        "redirect_hosts": _redirect_hosts("LENGOPAY"),
-    },
-    "dexchange": {
-        "base_url": _provider_url("DEXCHANGE", "https://api-m.dexchange.sn"),
-        "api_key": _secret("DEXCHANGE_API_KEY"),
-        "redirect_hosts": _redirect_hosts("DEXCHANGE"),
-    },
-}
+def _provider_config(entry: registry.Entry) -> dict:
+    """One provider's settings, from the environment (payments/registry.py)."""
+    config = {"base_url": _provider_url(entry.env, entry.production_url), "redirect_hosts": _redirect_hosts(entry.env)}
+    config.update({key: _secret(f"{entry.env}_{key.upper()}") for key in entry.credentials})
+    if entry.webhook_secrets:
+        # The sandbox signs with a public secret: only in a DEBUG sandbox.
+        default = [f"sandbox-{entry.code}-webhook"] if _SANDBOX_DUMMIES else []
+        config["webhook_secrets"] = env.list(f"{entry.env}_WEBHOOK_SECRETS", default=default)
+    config.update({key: env(f"{entry.env}_{key.upper()}", default=default) for key, default in entry.options.items()})
+    return config
+
+
+PAYMENT_PROVIDERS = {entry.code: _provider_config(entry) for entry in registry.PROVIDERS}
 
 # --- Celery ------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -284,6 +346,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.sweep_payments",
         "schedule": float(PAYMENT_SWEEP_INTERVAL),
     },
+    "sweep-refunds": {"task": "backoffice.tasks.sweep_refunds", "schedule": float(PAYMENT_SWEEP_INTERVAL)},
+    "reconcile-nightly": {"task": "backoffice.tasks.reconcile_recent", "schedule": 24 * 3600.0},
 }
 
 # --- logging (no secrets: see payments.logging.RedactingFilter) --------------

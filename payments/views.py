@@ -8,14 +8,11 @@ gives 404 (S-4, I-15).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 
 import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,44 +23,23 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from ashtech_store.client_ip import client_ip, session_or_ip
+from ashtech_store.client_ip import session_or_ip
 from shop.cart import remember_order
 from shop.models import Order
 
 from . import services
-from .models import Payment, PaymentEvent
-from .providers import UnknownProvider, checkout_providers, get_provider
-from .providers.base import CallbackRejected, Flow
-from .redaction import mask_phones_in_body, redact_headers
+from .models import Payment
+from .offers import offers_for
+from .providers import PROVIDER_CLASSES, get_provider
+from .providers.base import Flow
 
 log = logging.getLogger(__name__)
 
 
-def _received() -> JsonResponse:
-    """One answer for every accepted callback (matched, kept for later, or a
-    replay): it tells a prober nothing about which references exist."""
-    return JsonResponse({"status": "received"})
-
-
 # --- choosing and starting a payment ------------------------------------------
 def _offers(order: Order) -> list[dict]:
-    """Provider/method choices for the pay page, with the USSD code filled in."""
-    offers = []
-    for provider in checkout_providers(order.currency):
-        if order.total < provider.minimum_amount:
-            continue
-        for method in provider.methods:
-            if method.countries and order.country not in method.countries and provider.countries and order.country not in provider.countries:
-                continue
-            offers.append(
-                {
-                    "value": f"{provider.code}:{method.code}",
-                    "provider": provider,
-                    "method": method,
-                    "ussd": method.ussd.format(amount=order.total) if method.ussd else "",
-                }
-            )
-    return offers
+    """Wallet offers for the pay page, filtered by the shopper's country (``payments.offers``)."""
+    return offers_for(order)
 
 
 def _payer_phone(raw: str, order: Order, countries: tuple[str, ...]) -> str:
@@ -128,6 +104,10 @@ def pay(request, token: str):
     except services.PaymentStartError as exc:
         if exc.follow and exc.payment is not None:
             return redirect("payments:wait", token=order.token, reference=exc.payment.reference)
+        order.refresh_from_db(fields=["status"])
+        if not order.is_payable:
+            # A second "Valider" of an OTP that already paid: the paid order, not "déjà payée".
+            return redirect(order)
         context["error"] = exc.message
         template = "payments/otp.html" if method.flow == Flow.OTP else "payments/pay.html"
         context.update(offer=offer, payer_phone=payer_phone)
@@ -213,100 +193,18 @@ def provider_return(request, reference: uuid.UUID, cancelled: bool = False):
 
 
 # --- the webhook ---------------------------------------------------------------------
-def _client_headers(request) -> dict[str, str]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in {"cookie"}}
-    return headers
-
-
-@csrf_exempt  # a provider callback cannot carry our CSRF token; what can be checked is checked below
+@csrf_exempt  # a provider callback cannot carry our CSRF token; receive_callback verifies what it can
 @ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_CALLBACK, method="POST", block=False)
 @require_POST
 def callback(request, provider: str):
-    """Store raw, check what can be checked locally, enqueue, answer at once.
-
-    Anything a vendor can legitimately send gets a 2xx (a duplicate, a
-    callback for a payment not known yet); only an oversized, malformed or
-    forged body gets a 4xx, and every request is stored raw."""
-    try:
-        handler = get_provider(provider)
-    except UnknownProvider:
-        raise Http404 from None
+    """The webhook: ``services.receive_callback`` stores, verifies,
+    deduplicates and enqueues; the answer goes back at once."""
+    if provider not in PROVIDER_CLASSES:
+        raise Http404
     if getattr(request, "limited", False):
         # A flood from one source is not stored (it would fill the disk);
         # vendors retry on a non-2xx.
-        log.warning("callback from %s rate-limited", handler.code)
+        log.warning("callback from %s rate-limited", provider)
         return JsonResponse({"error": "too many requests"}, status=429)
-    remote_ip = client_ip(request)
-    headers = _client_headers(request)
-    stored = {"provider": handler.code, "kind": PaymentEvent.Kind.CALLBACK, "headers": redact_headers(headers), "remote_ip": remote_ip}
-
-    length = _content_length(request)
-    if length is None or length > settings.CALLBACK_MAX_BYTES:
-        PaymentEvent.objects.create(**stored, valid=False, message=f"refused: body too large ({length} bytes)")
-        return JsonResponse({"error": "body too large"}, status=413)
-    content_type = (request.content_type or "").lower()
-    body = request.body
-    # Refused bodies are kept for the record, but only their beginning.
-    refused = {**stored, "body": mask_phones_in_body(body[: settings.CALLBACK_REFUSED_BODY_BYTES]), "valid": False}
-    if content_type not in handler.callback_content_types:
-        PaymentEvent.objects.create(**refused, message=f"refused: content type {content_type[:50]!r}")
-        return JsonResponse({"error": "unsupported content type"}, status=415 if body else 400)
-    try:
-        info = handler.parse_callback(body, headers)
-    except CallbackRejected as exc:
-        PaymentEvent.objects.create(**refused, message=f"refused: {exc}"[:300])
-        return JsonResponse({"error": str(exc)}, status=exc.status_code)
-    body = mask_phones_in_body(body)
-
-    payment = services.callback_payment(handler.code, info.reference, info.provider_reference)
-    dedup_key = f"{handler.code}:{hashlib.sha256(info.event_id.encode()).hexdigest()}" if info.event_id else None
-    if payment is not None:
-        message = "signed callback" if info.authentic else "unsigned callback (hint only)"
-    else:
-        # The create call may still be in flight (its answer not stored yet):
-        # kept, and linked by the sweep or the initiation when it lands.
-        message = "callback for a payment not known yet (kept)"
-    try:
-        event = _insert_once(
-            **stored,
-            payment=payment,
-            body=body,
-            valid=True,
-            dedup_key=dedup_key,
-            message=message,
-            data={"reference": info.reference[:64], "provider_reference": info.provider_reference[:512], "signed": bool(info.authentic)},
-        )
-    except IntegrityError:
-        # A replay (or Ligdicash's second encoding of the same event): counted
-        # on the first row, not stored again, and acts on nothing.
-        PaymentEvent.objects.filter(dedup_key=dedup_key).update(deliveries=F("deliveries") + 1)
-        return _received()
-    if payment is None:
-        log.warning("callback from %s for a payment not known yet (event %s)", handler.code, event.pk)
-        return _received()
-    _enqueue_callback(event.pk, payment.pk)
-    return _received()
-
-
-def _insert_once(**fields) -> PaymentEvent:
-    """Insert a callback row; a replay hits the unique ``dedup_key`` (W-5).
-
-    In autocommit (how requests run) a failed INSERT needs no savepoint; inside
-    an outer transaction one is taken so the caller's transaction survives.
-    """
-    if not connection.in_atomic_block:
-        return PaymentEvent.objects.create(**fields)
-    with transaction.atomic():
-        return PaymentEvent.objects.create(**fields)
-
-
-def _content_length(request) -> int | None:
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return None
-    return length if length >= 0 else None
-
-
-def _enqueue_callback(event_id: int, payment_id: int) -> None:
-    services.enqueue_callback(event_id, payment_id)
+    receipt = services.receive_callback(provider, request)
+    return JsonResponse(receipt.body, status=receipt.status)

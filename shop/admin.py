@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from . import services
+from . import services, workflow
 from .images import make_thumbnail
 from .models import Category, Order, OrderLine, Product
 
@@ -127,14 +127,81 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
+def _move_action(to: str, description):
+    """An admin action that moves each selected order through ``shop.workflow``."""
+
+    def action(modeladmin, request, queryset):
+        for order in queryset:
+            try:
+                workflow.move(order, to, by=request.user, note=request.POST.get("note", ""))
+                modeladmin.message_user(request, f"{order.number}: {Order.Status(to).label}", messages.SUCCESS)
+            except workflow.MoveRefused as exc:
+                modeladmin.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
+
+    action.__name__ = f"move_to_{to}"
+    return admin.action(description=description, permissions=["change"])(action)
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = ["number", "created_at", "full_name", "phone", "total", "currency", "status", "paid_at"]
     list_filter = ["status", "created_at", "country"]
     date_hierarchy = "created_at"
     search_fields = ["=token", "email", "phone", "full_name"]
-    readonly_fields = ["token", "total", "currency", "stock_reserved", "paid_at", "confirmation_sent_at", "created_at", "payments_link"]
-    inlines = [OrderLineInline]
+    # The status moves only through the actions below (shop.workflow), never by typing.
+    readonly_fields = [
+        "status",
+        "token",
+        "total",
+        "currency",
+        "stock_reserved",
+        "paid_at",
+        "confirmation_sent_at",
+        "created_at",
+        "payments_link",
+        "refund_link",
+    ]
+    actions = [
+        _move_action(Order.Status.SHIPPED, _("Marquer expédiée")),
+        _move_action(Order.Status.DELIVERED, _("Marquer livrée")),
+        _move_action(Order.Status.CANCELLED, _("Annuler (commande non payée)")),
+        "restock_returned",
+    ]
+
+    def get_inlines(self, request, obj):
+        from backoffice.admin import OrderEventInline
+
+        return [OrderLineInline, OrderEventInline]
+
+    @admin.display(description=_("remboursement"))
+    def refund_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        return format_html('<a href="{}">{}</a>', reverse("backoffice:refund", args=[obj.pk]), _("Rembourser cette commande"))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.has_perm("backoffice.make_refund"):
+            fields.remove("refund_link")
+        return fields
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("backoffice.make_refund"):
+            actions.pop("restock_returned", None)
+        return actions
+
+    @admin.action(description=_("Marchandise revenue : rendre le stock (commande remboursée)"))
+    def restock_returned(self, request, queryset):
+        from backoffice import refunds
+
+        for order in queryset:
+            try:
+                refunds.restock_returned(order.pk, by=request.user)
+                self.message_user(request, f"{order.number}: ok", messages.SUCCESS)
+            except refunds.RefundRefused as exc:
+                self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
 
     @admin.display(description=_("paiements"))
     def payments_link(self, obj):

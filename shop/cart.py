@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import Order, Product
 
@@ -73,6 +75,34 @@ class Cart:
             self._save()
         return [CartLine(products[pid], q) for pid, q in quantities.items() if pid in products]
 
+    def fit_to_stock(self, lines: list[CartLine]) -> list[str]:
+        """Lower (or drop) every line the stock cannot serve, so the shopper
+        meets the problem in the cart, never after filling in the checkout
+        form. Returns one message per line changed; ``lines`` is updated."""
+        notes = []
+        for line in list(lines):
+            if not line.short:
+                continue
+            name = line.product.name
+            if line.product.stock == 0:
+                self.items.pop(str(line.product.pk), None)
+                lines.remove(line)
+                notes.append(_("« %(name)s » n'est plus en stock : nous l'avons retiré de votre panier.") % {"name": name})
+            else:
+                line.quantity = line.product.stock
+                self.items[str(line.product.pk)] = line.quantity
+                notes.append(
+                    ngettext(
+                        "Il ne reste que %(n)s « %(name)s » : la quantité a été ajustée.",
+                        "Il ne reste que %(n)s « %(name)s » : la quantité a été ajustée.",
+                        line.quantity,
+                    )
+                    % {"n": line.quantity, "name": name}
+                )
+        if notes:
+            self._save()
+        return notes
+
     def _save(self) -> None:
         self.session[SESSION_KEY] = self.items
         self.session.modified = True
@@ -80,6 +110,11 @@ class Cart:
 
 def cart_total(lines: list[CartLine]) -> int:
     return sum(line.total for line in lines)
+
+
+def held_orders(request) -> list[str]:
+    """Tokens of the orders this browser placed or opened (newest first)."""
+    return [t for t in request.session.get(ORDERS_KEY, []) if isinstance(t, str)]
 
 
 def remember_order(request, order: Order) -> None:

@@ -11,6 +11,7 @@ def shop(request):
     count = sum(q for q in raw.values() if isinstance(q, int)) if isinstance(raw, dict) else 0
     return {
         "shop_name": settings.SHOP_NAME,
+        "shop_currency": settings.SHOP_CURRENCY,
         "cart_count": count,
         # Built here, before any template renders (templates never query).
         "nav_categories": nav_categories() if not request.path.startswith("/admin/") else [],

@@ -59,3 +59,19 @@ def alert_staff(subject: str, body: str) -> None:
             EmailMultiAlternatives(f"[{settings.SHOP_NAME}] {subject}", body, settings.DEFAULT_FROM_EMAIL, settings.SHOP_ALERT_EMAILS).send()
         except Exception:
             log.exception("staff alert not sent")
+
+
+def send_order_shipped(order_id: int) -> bool:
+    """Tell the shopper their order has left (called after the move to
+    "shipped" commits). A failure is logged: the order is shipped anyway."""
+    try:
+        order = Order.objects.get(pk=order_id)
+        with translation.override(order.language or settings.LANGUAGE_CODE):
+            context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL, "shop_name": settings.SHOP_NAME}
+            subject = _("Votre commande %(number)s est expédiée") % {"number": order.number}
+            text = render_to_string("backoffice/email/order_shipped.txt", context)
+        EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [order.email]).send()
+        return True
+    except Exception:
+        log.exception("shipped e-mail for order %s not sent", order_id)
+        return False

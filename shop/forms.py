@@ -83,7 +83,12 @@ def country_choices():
 
 class CheckoutForm(forms.Form):
     full_name = forms.CharField(label=_("Nom complet"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    email = forms.EmailField(label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(
+        label=_("Adresse e-mail"),
+        max_length=254,
+        error_messages={"invalid": _("Saisissez une adresse e-mail valide, par exemple awa@exemple.com.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     country = forms.ChoiceField(label=_("Pays"), choices=country_choices)
     phone = forms.CharField(
         label=_("Téléphone"),
@@ -91,8 +96,8 @@ class CheckoutForm(forms.Form):
         help_text=_("Par exemple 70 12 34 56 ou +226 70 12 34 56."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
-    address = forms.CharField(label=_("Adresse de livraison (facultatif)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    note = forms.CharField(label=_("Note (facultatif)"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    address = forms.CharField(label=_("Adresse de livraison (facultative)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(label=_("Note (facultative)"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     # A double-submit guard the shopper can neither see nor fix: a tampered
     # value (too long, NUL byte…) is dropped in clean_checkout_key, never an
     # invisible error that would block the form.
@@ -140,10 +145,57 @@ def normalise_phone(raw: str, country: str) -> str:
     except phonenumbers.NumberParseException:
         raise ValueError(_("Numéro de téléphone invalide.")) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError(_("Numéro de téléphone invalide pour ce pays."))
+        raise ValueError(_("Numéro de téléphone invalide pour ce pays (par exemple 70 12 34 56)."))
     region = phonenumbers.region_code_for_number(number)
     if region not in settings.SHOP_COUNTRIES:
         raise ValueError(_("Nous ne livrons pas ce pays."))
     if region != country:
         raise ValueError(_("Ce numéro n'est pas un numéro du pays choisi."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def local_phone(e164: str) -> str:
+    """A number the way people read it at home: "+22670123456" → "70 12 34 56".
+
+    Numbers from another country keep their international form; anything
+    unreadable is returned as it came."""
+    try:
+        number = phonenumbers.parse(e164 or "", None)
+    except phonenumbers.NumberParseException:
+        return e164 or ""
+    if not phonenumbers.is_valid_number(number):
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+ORDER_NUMBER = re.compile(r"^\s*(?:AS)?[\s-]*0*([0-9]{1,12})\s*$", re.IGNORECASE)
+
+
+class OrderLookupForm(forms.Form):
+    """Find an order again: its number plus the phone or e-mail it was placed with."""
+
+    number = forms.CharField(label=_("Numéro de commande"), max_length=20, help_text=_("Par exemple AS-000123."))
+    contact = forms.CharField(
+        label=_("Téléphone ou adresse e-mail de la commande"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "email"}),
+    )
+
+    def clean_number(self):
+        match = ORDER_NUMBER.match(clean_text(self.cleaned_data["number"]))
+        if not match:
+            raise forms.ValidationError(_("Saisissez le numéro reçu, par exemple AS-000123."))
+        return int(match.group(1))
+
+    def clean_contact(self):
+        return clean_text(self.cleaned_data["contact"])
+
+    def matches(self, order) -> bool:
+        """True when the typed phone or e-mail is the order's (no detail of which)."""
+        contact = self.cleaned_data["contact"]
+        if "@" in contact:
+            return contact.casefold() == order.email.casefold()
+        try:
+            return normalise_phone(contact, order.country) == order.phone
+        except ValueError:
+            return False

@@ -47,8 +47,13 @@ class Product(models.Model):
     price = models.PositiveIntegerField(_("prix"), help_text=_("Montant entier dans la devise de la boutique."))
     stock = models.PositiveIntegerField(_("stock"), default=0)
     is_active = models.BooleanField(_("en vente"), default=True)
+    # F-05: units one order may hold; empty = the shop's SHOP_MAX_PER_LINE.
+    max_per_order = models.PositiveSmallIntegerField(_("maximum par commande"), null=True, blank=True, help_text=_("Vide : la limite générale de la boutique."))
     image = models.ImageField(_("image"), upload_to="products/", blank=True)
     thumbnail = models.ImageField(_("vignette"), upload_to="products/thumbs/", blank=True, editable=False)
+    # Phone-sized WebP copies of ``image`` made on upload (shop.images):
+    # [{"width": 320, "height": 240, "name": "products/renditions/…"}, …], smallest first.
+    renditions = models.JSONField(_("déclinaisons"), default=list, blank=True, editable=False)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     objects = ProductQuerySet.as_manager()
@@ -68,6 +73,34 @@ class Product(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("shop:product", args=[self.slug])
+
+    @property
+    def photo(self) -> dict | None:
+        """The product photo for a page: the smallest rendition as ``src``,
+        all of them as ``srcset``, and its intrinsic size (no layout shift).
+        None when the product has no rendition (no photo, or not made yet)."""
+        from django.core.files.storage import default_storage
+
+        sizes = [r for r in self.renditions or [] if isinstance(r, dict) and r.get("name")]
+        if not sizes:
+            # Made before renditions existed: the grid thumbnail (240 px
+            # bounded) rather than the heavy original; load_demo backfills.
+            if not self.thumbnail:
+                return None
+            return {"src": self.thumbnail.url, "srcset": "", "width": 240, "height": 240}
+
+        urls = [(default_storage.url(r["name"]), r["width"]) for r in sizes]
+        return {
+            "src": urls[0][0],
+            "srcset": ", ".join(f"{url} {width}w" for url, width in urls),
+            "width": sizes[-1]["width"],
+            "height": sizes[-1]["height"],
+        }
+
+    @property
+    def per_order_limit(self) -> int:
+        """Units of this product one order may hold (F-05)."""
+        return self.max_per_order or settings.SHOP_MAX_PER_LINE
 
     @property
     def in_stock(self) -> bool:
@@ -107,6 +140,9 @@ class Order(models.Model):
     total = models.PositiveBigIntegerField(_("total"))
     # True while the order's lines hold stock (set by place_order, cleared by release_stock).
     stock_reserved = models.BooleanField(_("stock réservé"), default=True)
+    # F-05: the hard end of the stock hold, set once by place_order
+    # (ORDER_RESERVATION_TTL); a new payment attempt never extends it.
+    reserved_until = models.DateTimeField(_("réservé jusqu'au"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(_("payée le"), null=True, blank=True)
@@ -155,3 +191,34 @@ class OrderLine(models.Model):
     @property
     def line_total(self) -> int:
         return self.unit_price * self.quantity
+
+
+class Page(models.Model):
+    """A short shop page staff edit in the admin: delivery, contact, returns.
+
+    Plain text (paragraphs and bare links become HTML), French with an
+    optional English version; no CMS."""
+
+    slug = models.SlugField(_("adresse"), max_length=60, unique=True)
+    title = models.CharField(_("titre"), max_length=120)
+    body = models.TextField(_("texte"), help_text=_("Texte simple : une ligne vide sépare deux paragraphes ; les liens sont reconnus."))
+    title_en = models.CharField(_("titre (anglais)"), max_length=120, blank=True)
+    body_en = models.TextField(_("texte (anglais)"), blank=True, help_text=_("Vide : le texte français est affiché."))
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("shop:page", args=[self.slug])
+
+    def in_language(self, language: str | None) -> tuple[str, str]:
+        """(title, body) in ``language``, French when no translation is written."""
+        if (language or "").startswith("en") and self.body_en.strip():
+            return self.title_en or self.title, self.body_en
+        return self.title, self.body

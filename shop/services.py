@@ -8,16 +8,20 @@ number a checkout just changed.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Order, OrderLine, Product
 from .selectors import bump_catalogue_on_commit
+from .templatetags.shop_tags import money
 
 
 class OutOfStock(Exception):
@@ -35,6 +39,68 @@ class OutOfStock(Exception):
 
 class EmptyCart(Exception):
     pass
+
+
+class OrderLimit(Exception):
+    """An order beyond what one shopper may hold (F-05); ``message`` is for them."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def check_cart_limits(quantities: dict[int, int], products: dict[int, Product]) -> None:
+    """Raise OrderLimit when a cart breaks a cap of one order (F-05): units per
+    line (the product's ``max_per_order``, else SHOP_MAX_PER_LINE), number of
+    lines (SHOP_MAX_ORDER_LINES) or value (SHOP_MAX_ORDER_VALUE). The cart
+    and the checkout both apply it, so no order is ever placed beyond them."""
+    for product_id, quantity in sorted(quantities.items()):
+        product = products[product_id]
+        if quantity > product.per_order_limit:
+            raise OrderLimit(_("Vous pouvez commander au plus %(max)s « %(name)s » par commande.") % {"max": product.per_order_limit, "name": product.name})
+    if len(quantities) > settings.SHOP_MAX_ORDER_LINES:
+        raise OrderLimit(_("Une commande peut contenir au plus %(max)s produits différents.") % {"max": settings.SHOP_MAX_ORDER_LINES})
+    total = sum(products[pid].price * q for pid, q in quantities.items())
+    if total > settings.SHOP_MAX_ORDER_VALUE:
+        raise OrderLimit(
+            _("Une commande ne peut pas dépasser %(max)s. Pour une commande plus importante, contactez-nous.") % {"max": money(settings.SHOP_MAX_ORDER_VALUE)}
+        )
+
+
+def open_orders(customer: Customer, session_orders: Collection[str]):
+    """Unpaid orders still holding stock for this phone, e-mail or browser session."""
+    mine = Q(phone=customer.phone) | Q(email__iexact=customer.email)
+    if session_orders:
+        mine |= Q(token__in=list(session_orders)[:20])
+    return Order.objects.filter(mine, status=Order.Status.PENDING_PAYMENT, stock_reserved=True)
+
+
+def _check_open_orders(customer: Customer, session_orders: Collection[str]) -> None:
+    """Raise OrderLimit when the shopper already holds SHOP_MAX_OPEN_ORDERS
+    unpaid orders. Called inside place_order's transaction, after taking a
+    lock per phone and per e-mail, so concurrent checkouts are counted too."""
+    _lock_shopper(customer)
+    if open_orders(customer, session_orders).count() >= settings.SHOP_MAX_OPEN_ORDERS:
+        raise OrderLimit(
+            _("Vous avez déjà %(n)s commandes en attente de paiement. Payez-les ou attendez leur expiration avant d'en passer une nouvelle.")
+            % {"n": settings.SHOP_MAX_OPEN_ORDERS}
+        )
+
+
+def _lock_shopper(customer: Customer) -> None:
+    """PostgreSQL transaction-level advisory locks on the phone and the e-mail,
+    taken in a fixed order (no deadlock); released at commit or rollback."""
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one write transaction at a time
+    ids = sorted({_lock_id("phone", customer.phone), _lock_id("email", customer.email.lower())})
+    with connection.cursor() as cursor:
+        for lock_id in ids:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+def _lock_id(kind: str, value: str) -> int:
+    digest = hashlib.blake2b(f"shop-order:{kind}:{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass(frozen=True)
@@ -58,13 +124,25 @@ def _take_stock(quantities: dict[int, int], products: dict[int, Product]) -> Non
             raise OutOfStock(products[product_id], current)
 
 
-def place_order(quantities: dict[int, int], customer: Customer, checkout_key: str | None = None) -> Order:
+def place_order(
+    quantities: dict[int, int],
+    customer: Customer,
+    checkout_key: str | None = None,
+    *,
+    session_orders: Collection[str] | None = None,
+) -> Order:
     """Create an order and reserve its stock in one transaction, all or nothing.
 
     ``quantities`` maps product ids to quantities (from the session cart);
     prices are read here, server-side. A second call with the same
-    ``checkout_key`` returns the first order (double submit, I-6).
-    Raises ``EmptyCart`` or ``OutOfStock``.
+    ``checkout_key`` returns the first order (double submit, I-6): the caller
+    passes only a key it issued to this shopper (the checkout keeps them in
+    the session, F-22). The caps of one order always apply (F-05);
+    ``session_orders`` (the order tokens the shopper's browser holds, given
+    by the checkout) also turns on the limit of open unpaid orders per
+    phone, e-mail and session. The order's stock is held until
+    ``reserved_until`` (now + ORDER_RESERVATION_TTL).
+    Raises ``EmptyCart``, ``OutOfStock`` or ``OrderLimit``.
     """
     quantities = {pid: q for pid, q in quantities.items() if q > 0}
     if not quantities:
@@ -76,8 +154,11 @@ def place_order(quantities: dict[int, int], customer: Customer, checkout_key: st
     products = Product.objects.available().in_bulk(list(quantities))
     if len(products) != len(quantities):
         raise EmptyCart
+    check_cart_limits(quantities, products)
     try:
         with transaction.atomic():
+            if session_orders is not None:
+                _check_open_orders(customer, session_orders)
             _take_stock(quantities, products)
             bump_catalogue_on_commit()
             order = Order.objects.create(
@@ -91,6 +172,7 @@ def place_order(quantities: dict[int, int], customer: Customer, checkout_key: st
                 language=customer.language,
                 currency=settings.SHOP_CURRENCY,
                 total=sum(products[pid].price * q for pid, q in quantities.items()),
+                reserved_until=timezone.now() + timedelta(seconds=settings.ORDER_RESERVATION_TTL),
             )
             OrderLine.objects.bulk_create(
                 OrderLine(order=order, product=products[pid], product_name=products[pid].name, unit_price=products[pid].price, quantity=q)

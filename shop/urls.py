@@ -15,6 +15,10 @@ urlpatterns = [
     path("panier/", views.cart_detail, name="cart"),
     path("panier/ajouter/", views.cart_add, name="cart_add"),
     path("panier/retirer/", views.cart_remove, name="cart_remove"),
+    path("panier/modifier/", views.cart_update, name="cart_update"),
     path("commande/", views.checkout, name="checkout"),
     path("commande/<token:token>/", views.order_detail, name="order"),
+    path("mes-commandes/", views.my_orders, name="my_orders"),
+    path("mes-commandes/retrouver/", views.order_lookup, name="order_lookup"),
+    path("page/<slug:slug>/", views.page, name="page"),
 ]

@@ -8,13 +8,14 @@ page size (P-1, P-2, P-3, P-6).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import caches
-from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Q
+from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -22,16 +23,27 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django_ratelimit.decorators import ratelimit
 
-from . import selectors, services
-from .cart import Cart, cart_total, remember_order
-from .forms import AddToCartForm, CheckoutForm, RemoveFromCartForm
-from .models import Category, Order, Product
+from ashtech_store.client_ip import session_or_ip
+from backoffice.selectors import public_history
+
+from . import search, selectors, services
+from .cart import Cart, cart_total, held_orders, remember_order
+from .forms import AddToCartForm, CheckoutForm, OrderLookupForm, RemoveFromCartForm
+from .models import Category, Order, Page, Product
 
 SORTS = {"new": ("-created_at", "-id"), "price": ("price", "id"), "-price": ("-price", "id")}
 MAX_QUERY_LENGTH = 100
+# Checkout keys issued to this browser (F-22): only these are honoured.
+CHECKOUT_KEYS = "checkout_keys"
+KEPT_CHECKOUT_KEYS = 5
+# The order page's self-refresh while a payment is pending (like the waiting page).
+ORDER_REFRESH_SECONDS = 5
+# Add-to-cart form keys already used (a double tap adds once).
+ADD_KEY_CACHE = "shop:add-key:"
+ADD_KEY_TTL = 3600
 
 
 def rate_limited(request, exception=None):
@@ -42,7 +54,7 @@ def rate_limited(request, exception=None):
     return response
 
 
-@require_GET
+@require_safe
 def home(request):
     def context():
         featured = list(Product.objects.available().select_related("category").order_by("-created_at", "-id")[:8])
@@ -53,7 +65,7 @@ def home(request):
     return render(request, "shop/home.html", {"body": body})
 
 
-@require_GET
+@require_safe
 def product_list(request, slug: str | None = None):
     """Products of a category or a search, 24 a page.
 
@@ -65,36 +77,79 @@ def product_list(request, slug: str | None = None):
     if slug:
         category = next((c for c in selectors.nav_categories() if c.slug == slug), None) or get_object_or_404(Category, slug=slug)
     query = request.GET.get("q", "").replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
-    sort = request.GET.get("sort", "new")
-    if sort not in SORTS:
-        sort = "new"
+    sort = request.GET.get("sort", "")
+    if sort not in SORTS and not (sort == "rel" and query):
+        sort = "rel" if query else "new"
+    filters = _filters(request.GET)
     version = selectors.catalogue_version()
-    wanted = (get_language(), version, category.pk if category else None, query, sort, request.GET.get("page", "1")[:12])
+    page = _page_number(request.GET.get("page", "1"))
+    wanted = (get_language(), version, category.pk if category else None, query, sort, page, filters)
     key = "shop:listing:" + hashlib.blake2b(repr(wanted).encode(), digest_size=16).hexdigest()
     html = caches["fragments"].get(key)
     if html is not None:
         listing = mark_safe(html)  # rendered by our own template, autoescaped there
     else:
-        listing = _listing(request, category, query, sort, version, key)
+        listing = _listing(page, category, query, sort, filters, key)
     return render(request, "shop/product_list.html", {"category": category, "query": query, "listing": listing})
 
 
-def _listing(request, category, query: str, sort: str, version: str, key: str) -> selectors.Fragment:
+def _page_number(raw: str) -> int:
+    """The page asked for as a number, so the cache key and the rendered page
+    always agree (F-27): not a whole ASCII number → 1; a number below 1 or
+    absurdly large → 0, which _listing renders as the last page."""
+    if not re.fullmatch(r"-?[0-9]+", raw):
+        return 1
+    number = int(raw) if len(raw) <= 7 else 0
+    return number if 1 <= number <= 999_999 else 0
+
+
+def _filters(params) -> tuple[bool, int | None, int | None]:
+    """(in stock only, minimum price, maximum price) from the query string;
+    anything that is not a whole number is ignored."""
+
+    def amount(raw: str) -> int | None:
+        raw = (raw or "").replace(" ", "").replace("\u202f", "")
+        return int(raw) if re.fullmatch(r"[0-9]{1,10}", raw) else None
+
+    return params.get("stock") == "1", amount(params.get("min", "")), amount(params.get("max", ""))
+
+
+def _listing(page_number: int, category, query: str, sort: str, filters: tuple, key: str) -> selectors.Fragment:
     """Run the listing's queries now; render (and cache) it with the page."""
     products = Product.objects.available().select_related("category")
     if category:
         products = products.filter(category_id=category.pk)
+    in_stock, min_price, max_price = filters
+    if in_stock:
+        products = products.filter(stock__gt=0)
+    if min_price is not None:
+        products = products.filter(price__gte=min_price)
+    if max_price is not None:
+        products = products.filter(price__lte=max_price)
+    ranked = False
     if query:
-        products = products.filter(Q(name__icontains=query) | Q(description__icontains=query))
-    paginator = Paginator(products.order_by(*SORTS[sort]).defer("description"), settings.PRODUCTS_PER_PAGE)
+        products, ranked = search.search(products, query)
+    order = ("-rank", "-created_at", "-id") if sort == "rel" and ranked else SORTS.get(sort, SORTS["new"])
+    paginator = Paginator(products.order_by(*order).defer("description"), settings.PRODUCTS_PER_PAGE)
     try:
-        page = paginator.page(request.GET.get("page", 1))
-    except PageNotAnInteger:
-        page = paginator.page(1)
+        page = paginator.page(page_number or paginator.num_pages)
     except EmptyPage:
         page = paginator.page(paginator.num_pages)
     products = list(page.object_list)
-    context = {"category": category, "page": page, "products": products, "query": query, "sort": sort}
+    params = {"q": query, "sort": sort, "stock": "1" if in_stock else "", "min": min_price, "max": max_price}
+    base_query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    context = {
+        "category": category,
+        "page": page,
+        "products": products,
+        "query": query,
+        "sort": sort,
+        "in_stock": in_stock,
+        "min_price": min_price,
+        "max_price": max_price,
+        "base_query": base_query,
+        "categories": selectors.nav_categories() if query and not products else [],
+    }
     context["grid"] = selectors.product_grid(products, _("Aucun produit ne correspond."))
 
     def render_listing():
@@ -105,7 +160,7 @@ def _listing(request, category, query: str, sort: str, version: str, key: str) -
     return selectors.Fragment(render_listing)
 
 
-@require_GET
+@require_safe
 def product_detail(request, slug: str):
     """A product page; its content is cached under the catalogue version (the
     add-to-cart form, with its CSRF token, is the only part rendered fresh)."""
@@ -118,15 +173,29 @@ def product_detail(request, slug: str):
             "name": product.name,
             "stock": product.stock,
             "summary": product.description[:150],
-            "image": product.image.url if product.image else "",
+            "price": product.price,
+            "photo": product.photo,
+            "url": settings.SITE_URL + product.get_absolute_url(),
         }
+        if facts["photo"]:
+            facts["og_image"] = settings.SITE_URL + _share_image(product)
         caches["fragments"].set(key + ":facts", facts, 300)
         info = selectors.cached_fragment(key, "shop/_product_info.html", lambda: {"product": product})
         description = selectors.cached_fragment(key + ":desc", "shop/_product_description.html", lambda: {"product": product})
     else:
         info = selectors.cached_fragment(key, "shop/_product_info.html", lambda: {"product": _product(slug)})
         description = selectors.cached_fragment(key + ":desc", "shop/_product_description.html", lambda: {"product": _product(slug)})
-    return render(request, "shop/product_detail.html", {"facts": facts, "info": info, "description": description})
+    context = {"facts": facts, "info": info, "description": description, "add_key": secrets.token_urlsafe(16), "delivery": _delivery_line()}
+    return render(request, "shop/product_detail.html", context)
+
+
+def _share_image(product: Product) -> str:
+    """The picture link previews show (WhatsApp wants about 600 px or more)."""
+    from django.core.files.storage import default_storage
+
+    sizes = product.renditions
+    chosen = next((r for r in sizes if r["width"] >= 600), sizes[-1])
+    return default_storage.url(chosen["name"])
 
 
 def _product(slug: str) -> Product:
@@ -138,13 +207,35 @@ def _product(slug: str) -> Product:
 def cart_detail(request):
     cart = Cart(request)
     lines = cart.lines()
-    return render(request, "shop/cart.html", {"lines": lines, "total": cart_total(lines)})
+    for note in cart.fit_to_stock(lines):
+        messages.warning(request, note)
+    return _cart_page(request, cart, lines)
+
+
+def _cart_page(request, cart: Cart, lines, error: str = "", status: int = 200):
+    context = {"lines": lines, "total": cart_total(lines), "error": error, "delivery": _delivery_line()}
+    return render(request, "shop/cart.html", context, status=status)
 
 
 def _cart_error(request, message: str, status: int = 400):
     cart = Cart(request)
-    lines = cart.lines()
-    return render(request, "shop/cart.html", {"lines": lines, "total": cart_total(lines), "error": message}, status=status)
+    return _cart_page(request, cart, cart.lines(), error=message, status=status)
+
+
+def _delivery_line() -> str:
+    """The shop's delivery promise in the shopper's language (SHOP_DELIVERY_LINE)."""
+    return _(settings.SHOP_DELIVERY_LINE) if settings.SHOP_DELIVERY_LINE else ""
+
+
+def _first_use(add_key: str) -> bool:
+    """True the first time an add-to-cart form's key is seen (a double tap
+    posts the same form twice: only the first adds). Atomic in the shared
+    cache, so two taps handled at once still add one unit."""
+    if not add_key:
+        return True
+    if len(add_key) > 64 or not add_key.isascii():
+        return True
+    return caches["default"].add(ADD_KEY_CACHE + add_key, 1, ADD_KEY_TTL)
 
 
 @require_POST
@@ -157,19 +248,73 @@ def cart_add(request):
     if product is None:
         return _cart_error(request, _("Ce produit n'est plus disponible."), status=404)
     cart = Cart(request)
+    add_key = request.POST.get("add_key", "")
+    if add_key and caches["default"].get(ADD_KEY_CACHE + add_key[:64]) is not None:
+        return redirect("shop:cart")  # the second tap of a double tap: already added
     quantity = form.cleaned_data["quantity"]
     if request.POST.get("replace") != "1":
         quantity += cart.quantity(product.pk)
-    if quantity > product.stock:
-        if product.stock == 0:
-            message = _("« %(name)s » est en rupture de stock.") % {"name": product.name}
-        else:
-            message = _("Il ne reste que %(n)s « %(name)s » en stock.") % {"n": product.stock, "name": product.name}
+    message = _quantity_problem(product, quantity)
+    if message:
         return _cart_error(request, message)
-    if quantity > settings.CART_MAX_QUANTITY:
-        return _cart_error(request, _("Saisissez une quantité entière entre 1 et %(max)s.") % {"max": settings.CART_MAX_QUANTITY})
+    wanted = cart.quantities() | {product.pk: quantity}
+    products = Product.objects.available().in_bulk(list(wanted))
+    try:
+        services.check_cart_limits({pid: q for pid, q in wanted.items() if pid in products}, products)
+    except services.OrderLimit as exc:
+        return _cart_error(request, exc.message)
+    if not _first_use(add_key):
+        return redirect("shop:cart")
     cart.set(product.pk, quantity)
     messages.success(request, _("« %(name)s » est dans votre panier.") % {"name": product.name})
+    return redirect("shop:cart")
+
+
+def _quantity_problem(product: Product, quantity: int) -> str:
+    """Why ``quantity`` units of ``product`` cannot be in the cart, or ""."""
+    if quantity > product.stock:
+        if product.stock == 0:
+            return _("« %(name)s » est en rupture de stock.") % {"name": product.name}
+        return _("Il ne reste que %(n)s « %(name)s » en stock.") % {"n": product.stock, "name": product.name}
+    if quantity > settings.CART_MAX_QUANTITY:
+        return _("Saisissez une quantité entière entre 1 et %(max)s.") % {"max": settings.CART_MAX_QUANTITY}
+    return ""
+
+
+@require_POST
+def cart_update(request):
+    """The cart page's one form: a −/+/Retirer button (``set=<id>:<qty>``)
+    changes one line; otherwise every ``qty-<id>`` field is applied (typed
+    quantities, sent by the script on change or by the no-JS button)."""
+    cart = Cart(request)
+    held = cart.quantities()
+    wanted = dict(held)
+    chosen = request.POST.get("set", "")
+    if chosen:
+        product_id, _sep, raw = chosen.partition(":")
+        changes = {product_id: raw}
+    else:
+        changes = {key.removeprefix("qty-"): value for key, value in request.POST.items() if key.startswith("qty-")}
+    for raw_id, raw_quantity in changes.items():
+        if not (raw_id.isascii() and raw_id.isdigit()) or int(raw_id) not in held:
+            continue
+        raw_quantity = raw_quantity.strip()
+        if not re.fullmatch(r"[0-9]{1,3}", raw_quantity) or int(raw_quantity) > settings.CART_MAX_QUANTITY:
+            return _cart_error(request, _("Saisissez une quantité entière entre 1 et %(max)s.") % {"max": settings.CART_MAX_QUANTITY})
+        wanted[int(raw_id)] = int(raw_quantity)
+    wanted = {pid: q for pid, q in wanted.items() if q > 0}
+    products = Product.objects.available().in_bulk(list(wanted))
+    for pid, quantity in wanted.items():
+        if pid in products and wanted[pid] != held.get(pid):
+            message = _quantity_problem(products[pid], quantity)
+            if message:
+                return _cart_error(request, message)
+    try:
+        services.check_cart_limits({pid: q for pid, q in wanted.items() if pid in products}, products)
+    except services.OrderLimit as exc:
+        return _cart_error(request, exc.message)
+    for pid in held:
+        cart.set(pid, wanted.get(pid, 0))
     return redirect("shop:cart")
 
 
@@ -181,12 +326,33 @@ def cart_remove(request):
     return redirect("shop:cart")
 
 
+def _issue_checkout_key(request) -> str:
+    """A new double-submit key, remembered in this browser's session (F-22)."""
+    key = secrets.token_urlsafe(24)
+    issued = [k for k in request.session.get(CHECKOUT_KEYS, []) if isinstance(k, str)]
+    request.session[CHECKOUT_KEYS] = [key, *issued][:KEPT_CHECKOUT_KEYS]
+    return key
+
+
+def _issued_here(request, key: str) -> str | None:
+    """``key`` when this session was given it, else None: a key copied from
+    another browser never returns that browser's order (F-22)."""
+    return key if key and key in request.session.get(CHECKOUT_KEYS, []) else None
+
+
 @never_cache
 @ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_CHECKOUT, method="POST", block=True)
+@ratelimit(key=session_or_ip, rate=lambda g, r: settings.RATELIMIT_CHECKOUT_PER_SESSION, method="POST", block=True)
 @require_http_methods(["GET", "POST"])
 def checkout(request):
     cart = Cart(request)
     lines = cart.lines()
+    notes = cart.fit_to_stock(lines)
+    if notes:
+        # What the stock cannot serve is settled in the cart, before the form.
+        for note in notes:
+            messages.warning(request, note)
+        return redirect("shop:cart")
     if not lines:
         messages.info(request, _("Votre panier est vide."))
         return redirect("shop:cart")
@@ -204,8 +370,13 @@ def checkout(request):
                 language=get_language() or settings.LANGUAGE_CODE,
             )
             try:
-                order = services.place_order(cart.quantities(), customer, checkout_key=data["checkout_key"] or None)
-            except services.OutOfStock as exc:
+                order = services.place_order(
+                    cart.quantities(),
+                    customer,
+                    checkout_key=_issued_here(request, data["checkout_key"]),
+                    session_orders=held_orders(request),
+                )
+            except (services.OutOfStock, services.OrderLimit) as exc:
                 form.add_error(None, exc.message)
             except services.EmptyCart:
                 form.add_error(None, _("Certains articles de votre panier ne sont plus en vente."))
@@ -215,7 +386,7 @@ def checkout(request):
                 return redirect("payments:pay", token=order.token)
         status = 400
     else:
-        form = CheckoutForm(initial={"checkout_key": secrets.token_urlsafe(24)})
+        form = CheckoutForm(initial={"checkout_key": _issue_checkout_key(request)})
         status = 200
     return render(request, "shop/checkout.html", {"form": form, "lines": lines, "total": cart_total(lines)}, status=status)
 
@@ -229,4 +400,53 @@ def order_detail(request, token: str):
     remember_order(request, order)
     lines = list(order.lines.all())
     payments = list(order.payments.all()[:10])
-    return render(request, "shop/order.html", {"order": order, "lines": lines, "payments": payments})
+    # While a payment is pending the page updates itself like the waiting
+    # page (wait.js, or a meta refresh without JS), so a shopper who lands
+    # here never stays on a stale "En attente".
+    pending = next((p for p in payments if p.status == "pending"), None) if order.status == Order.Status.PENDING_PAYMENT else None
+    context = {
+        "order": order,
+        "lines": lines,
+        "payments": payments,
+        "pending": pending,
+        "refresh_seconds": ORDER_REFRESH_SECONDS,
+        "order_history": public_history(order),  # "Payée → Expédiée → Livrée", no staff names
+    }
+    return render(request, "shop/order.html", context)
+
+
+@require_safe
+def page(request, slug: str):
+    """A staff-edited shop page (delivery, contact, returns)."""
+    shop_page = get_object_or_404(Page, slug=slug)
+    title, body = shop_page.in_language(get_language())
+    return render(request, "shop/page.html", {"page": shop_page, "title": title, "body": body})
+
+
+@never_cache
+@require_GET
+def my_orders(request):
+    """The orders this browser placed or opened, newest first, and the form
+    that finds another one by its number plus its phone or e-mail."""
+    tokens = held_orders(request)
+    orders = list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
+    return render(request, "shop/my_orders.html", {"orders": orders, "form": OrderLookupForm()})
+
+
+@never_cache
+@ratelimit(key="ip", rate=lambda g, r: settings.SHOP_ORDER_LOOKUP_RATE, method="POST", block=True)
+@require_POST
+def order_lookup(request):
+    """Open an order by number + phone or e-mail. A wrong number and a wrong
+    contact give the same answer, so it never tells whether a number exists;
+    the rate limit keeps guessing useless (I-21)."""
+    form = OrderLookupForm(request.POST)
+    if form.is_valid():
+        order = Order.objects.filter(pk=form.cleaned_data["number"]).first()
+        if order is not None and form.matches(order):
+            remember_order(request, order)
+            return redirect(order)
+        form.add_error(None, _("Aucune commande ne correspond à ce numéro et à ce téléphone ou e-mail. Vérifiez-les et réessayez."))
+    tokens = held_orders(request)
+    orders = list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
+    return render(request, "shop/my_orders.html", {"orders": orders, "form": form}, status=400)

@@ -76,6 +76,10 @@ class Method:
     # USSD code shown to the shopper before the OTP form; "{amount}" is filled in.
     ussd: str = ""
     countries: tuple[str, ...] = ()
+    # The wallets a shopper can pay with this way, named the way people say
+    # them ("Orange Money", "Moov Money", "Wave", "MTN MoMo", "Carte bancaire");
+    # payments.offers keeps those that serve the shopper's country.
+    wallets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,9 @@ class DexchangeProvider(Provider):
     required_settings = ("api_key",)
     minimum_amount = 100  # "ItemPrice … minimum: 100"
     redirect_hosts = (PAY_HOST,)
-    methods = (Method("hosted", _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"), Flow.REDIRECT),)
+    methods = (
+        Method("hosted", _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"), Flow.REDIRECT, wallets=("Orange Money", "Wave", "Free Money")),
+    )
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.config['api_key']}"}

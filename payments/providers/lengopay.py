@@ -119,6 +119,10 @@ STATUS_MAP = {
     "FAILED": Outcome.FAILED,
     "PENDING": Outcome.PENDING,
 }
+# Transaction history, for reconciliation (EVIDENCE §4: a copy of the vendor doc,
+# Morymirco/admin.zalama ``app/doc3.md``: ``POST /api/v1/cashin/all-transactions``
+# ``{websiteid}`` → a list of ``{pay_id, status, amount, …}``; M).
+HISTORY_PATH = "/api/v1/cashin/all-transactions"
 NO_STATUS_API = "LengoPay status endpoint disabled (LENGOPAY_STATUS_PATH empty): the callback and the deadline decide"
 
 
@@ -138,8 +142,8 @@ class LengopayProvider(Provider):
     countries = ("GN",)
     required_settings = ("license_key", "website_id")
     methods = (
-        Method("lp-om-gn", _("Orange Money Guinée"), Flow.PUSH, needs_phone=True, countries=("GN",)),
-        Method("lp-momo-gn", _("MTN MoMo Guinée"), Flow.PUSH, needs_phone=True, countries=("GN",)),
+        Method("lp-om-gn", _("Orange Money Guinée"), Flow.PUSH, needs_phone=True, countries=("GN",), wallets=("Orange Money",)),
+        Method("lp-momo-gn", _("MTN MoMo Guinée"), Flow.PUSH, needs_phone=True, countries=("GN",), wallets=("MTN MoMo",)),
     )
     # Push flow: LengoPay never sends a shopper to a page of its own.
     redirect_hosts = ()
@@ -223,6 +227,27 @@ class LengopayProvider(Provider):
         if isinstance(answered, str) and answered and normalise_pay_id(answered) != payment.provider_reference:
             return StatusResult(Outcome.UNKNOWN, message="status answer is about another pay_id", raw=data)
         return read_status(data)
+
+    # --- history (reconciliation) ----------------------------------------------------
+    def history(self) -> dict[str, StatusResult] | None:
+        """Every cash-in of our site by normalised ``pay_id``, or None when the
+        history endpoint does not answer usably (the caller then asks the
+        status of each payment). The answer is a list, bare or under
+        ``data`` / ``transactions`` (the doc copy shows a list; M)."""
+        response = self.request("POST", HISTORY_PATH, json_body={"websiteid": self.config["website_id"]})
+        try:
+            data = response.json()
+        except ValueError:
+            return None
+        if isinstance(data, dict):
+            data = data.get("data", data.get("transactions"))
+        if response.status_code >= 400 or not isinstance(data, list):
+            return None
+        found = {}
+        for row in data:
+            if isinstance(row, dict) and isinstance(row.get("pay_id"), str) and normalise_pay_id(row["pay_id"]):
+                found[normalise_pay_id(row["pay_id"])] = read_status(row)
+        return found
 
     # --- callback ------------------------------------------------------------------
     def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:

@@ -102,6 +102,13 @@ CONFIRM = "/pay/v01/redirect/checkout-invoice/confirm/"
 TOKEN_PARAM = "invoiceToken"  # official SDKs; the reference page says "token" (see above)
 ACCEPTED = "00"  # response_code: request valid (not "paid")
 REFERENCE_KEY = "transaction_id"  # our reference travels in custom_data
+# Client payout, used for refunds (vendor text "Payout client - Payload"; status:
+# developers.ligdicash.com and the three SDKs' ``withdrawal/confirm/?withdrawalToken=``).
+PAYOUT_CREATE = "/pay/v01/withdrawal/create"
+PAYOUT_CONFIRM = "/pay/v01/withdrawal/confirm/"
+PAYOUT_TOKEN_PARAM = "withdrawalToken"
+# "PRIX TOTAL … : MIN 500" (vendor text, "Payout client - Payload").
+PAYOUT_MINIMUM = 500
 # Hosts of the hosted payment page: vendor text "Payin - Réponse" and the quickstart.
 REDIRECT_HOSTS = ("client.ligdicash.com", "app.ligdicash.com")
 
@@ -127,9 +134,17 @@ class LigdicashProvider(Provider):
     # lifecycle): an attempt we ended is watched for a week.
     late_payment_window = 7 * 24 * 3600
     methods = (
-        Method("hosted", _("Page de paiement Ligdicash (Orange, Moov, carte…)"), Flow.REDIRECT),
-        Method("orange_bf", _("Orange Money Burkina (code OTP)"), Flow.OTP, needs_phone=True, ussd="*144*4*6*{amount}#", countries=("BF",)),
-        Method("moov_bf", _("Moov Money Burkina (validation sur le téléphone)"), Flow.PUSH, needs_phone=True, countries=("BF",)),
+        Method("hosted", _("Page de paiement Ligdicash (Orange, Moov, carte…)"), Flow.REDIRECT, wallets=("Orange Money", "Moov Money", "Carte bancaire")),
+        Method(
+            "orange_bf",
+            _("Orange Money Burkina (code OTP)"),
+            Flow.OTP,
+            needs_phone=True,
+            ussd="*144*4*6*{amount}#",
+            countries=("BF",),
+            wallets=("Orange Money",),
+        ),
+        Method("moov_bf", _("Moov Money Burkina (validation sur le téléphone)"), Flow.PUSH, needs_phone=True, countries=("BF",), wallets=("Moov Money",)),
     )
 
     def auth_headers(self) -> dict[str, str]:
@@ -220,6 +235,53 @@ class LigdicashProvider(Provider):
             message=f"status={status or '?'} response_code={code or '?'} response_text={str(data.get('response_text') or '')[:60]}",
             raw=data,
         )
+
+    # --- refunds (client payout) ---------------------------------------------------
+    # Ligdicash has no refund of a payin: money goes back as a *client payout*
+    # (``withdrawal/create``) from the merchant account to the payer's
+    # Ligdicash wallet, forwarded to their mobile money with ``top_up_wallet``
+    # 1 (vendor text, "Payout client - Payload", note 1). Minimum 500 XOF
+    # (same section). The answer is the "Payout - Réponse" object: a
+    # ``token`` to keep, ``response_code`` "00" = accepted (not paid). Its
+    # status is ``withdrawal/confirm/?withdrawalToken=`` (M: the three SDKs'
+    # ``transaction.py``; same status words as confirm). The payout API has
+    # **no idempotency key**: a call whose answer is lost must not be sent
+    # again (the services flag it for a human instead). No callback URL is
+    # sent: a payout callback would look like a payin's; the services poll.
+    refund_minimum = PAYOUT_MINIMUM
+
+    def refund(self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str) -> StatusResult:
+        """Ask for a client payout of ``amount`` to ``payee`` (E.164 or digits)."""
+        payload = {
+            "commande": {
+                "amount": amount,
+                "devise": "XOF",
+                "description": reason[:200],
+                "customer": payee.lstrip("+"),
+                "top_up_wallet": 1,
+                "callback_url": "",
+                "custom_data": {"refund_id": reference, REFERENCE_KEY: payment.reference},
+            }
+        }
+        response = self.request("POST", PAYOUT_CREATE, json_body=payload)
+        data = self.json_object(response)
+        if data is None:
+            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+        token = str(data.get("token") or "")
+        if response.status_code >= 400 or str(data.get("response_code")) != ACCEPTED or not token:
+            code = str(data.get("response_text") or data.get("description") or response.status_code)[:120]
+            return StatusResult(Outcome.FAILED, message=f"payout refused ({code})", raw=data)
+        return StatusResult(Outcome.PENDING, amount=amount, currency="XOF", provider_reference=token, message="payout accepted", raw=data)
+
+    def refund_status(self, reference: str, provider_reference: str, payment: PaymentView) -> StatusResult:
+        """The payout's status, read like a payin's confirm answer."""
+        if not provider_reference:
+            return StatusResult(Outcome.UNKNOWN, message="no payout token")
+        response = self.request("GET", PAYOUT_CONFIRM, params={PAYOUT_TOKEN_PARAM: provider_reference})
+        data = self.json_object(response)
+        if data is None:
+            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+        return self.read_status(data)
 
     # --- callback ------------------------------------------------------------------
     def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:

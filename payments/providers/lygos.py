@@ -172,7 +172,7 @@ class LygosProvider(Provider):
     currencies = ("XOF", "XAF")
     countries = ("BJ", "CM", "BF", "CG", "CD", "CI", "GA", "KE", "RW", "SN", "TZ", "ZM")
     required_settings = ("api_key",)
-    methods = (Method("hosted", _("Page de paiement Lygos (mobile money)"), Flow.REDIRECT),)
+    methods = (Method("hosted", _("Page de paiement Lygos (mobile money)"), Flow.REDIRECT, wallets=("Orange Money", "MTN MoMo", "Moov Money", "Wave")),)
     minimum_amount = 100
     callback_content_types = (JSON,)
     redirect_hosts = REDIRECT_HOSTS

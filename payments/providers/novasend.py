@@ -140,6 +140,18 @@ IDEMPOTENCY_HEADER = "X-Idempotency-Key"
 SIGNATURE_HEADER = "X-Signature-Value"
 # Hosts of the shopper pages Novasend returns as ``paymentUrl`` (see the docstring).
 REDIRECT_HOSTS = ("link.novasend.app", "pay.wave.com")
+# Refund of a payin (docs.novasend.app: "POST /v1/payin/{reference}/refund" is one of the
+# critical operations that require ``X-Idempotency-Key``; H for path and header). The body and
+# answer are not published (L): we send ``amount`` and ``reason`` and read the answer as a
+# transaction (``reference``, ``status`` / ``transaction.status``).
+REFUND = "/v1/payin/{reference}/refund"
+REFUND_STATUS = {
+    "completed": Outcome.SUCCEEDED,
+    "succeeded": Outcome.SUCCEEDED,
+    "failed": Outcome.FAILED,
+    "pending": Outcome.PENDING,
+    "processing": Outcome.PENDING,
+}
 # Error messages in French. From the v1.0 docs (doc-novasend "Errors"); the current docs
 # say nothing on it (L): harmless if ignored.
 LANGUAGE = {"Accept-Language": "fr"}
@@ -158,7 +170,15 @@ class NovasendProvider(Provider):
     currencies = ("XOF",)
     countries = ("CI", "SN", "TG", "BF", "ML", "BJ")
     required_settings = ("api_key", "api_client", "account_id")
-    methods = (Method("mobile_money", _("Mobile money via Novasend (Orange, MTN, Moov, Wave…)"), Flow.PUSH, needs_phone=True),)
+    methods = (
+        Method(
+            "mobile_money",
+            _("Mobile money via Novasend (Orange, MTN, Moov, Wave…)"),
+            Flow.PUSH,
+            needs_phone=True,
+            wallets=("Orange Money", "MTN MoMo", "Moov Money", "Wave"),
+        ),
+    )
     min_poll_interval = 10
     redirect_hosts = REDIRECT_HOSTS
 
@@ -238,6 +258,53 @@ class NovasendProvider(Provider):
             # Asked by our reference: only an answer that names it counts.
             return StatusResult(Outcome.UNKNOWN, message="no session found for our reference", raw=data)
         return self.read_status(data, payment.reference)
+
+    # --- refunds ------------------------------------------------------------------
+    def refund(self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str) -> StatusResult:
+        """Refund ``amount`` of a settled payin. ``reference`` (ours, a UUID) is
+        the idempotency key: a retry after an unknown outcome replays the
+        same refund, never a second one (docs.novasend.app, "same response
+        will be returned")."""
+        if not payment.provider_reference:
+            return StatusResult(Outcome.FAILED, message="no Novasend reference for this payment")
+        path = REFUND.format(reference=quote(payment.provider_reference, safe=""))
+        response = self.request("POST", path, json_body={"amount": amount, "reason": reason[:200]}, headers={**LANGUAGE, IDEMPOTENCY_HEADER: reference})
+        data = self.json_object(response)
+        if response.status_code == 409:
+            # The key or the payin is busy (v1.0 "Errors" page, L): the refund may exist.
+            return StatusResult(Outcome.UNKNOWN, message="refund answered 409", raw=data)
+        if response.status_code >= 400:
+            return StatusResult(Outcome.FAILED, message=f"refund refused: {_vendor_text(data) or response.status_code}"[:200], raw=data)
+        if data is None:
+            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+        return self.read_refund(data, amount)
+
+    def refund_status(self, reference: str, provider_reference: str, payment: PaymentView) -> StatusResult:
+        """A refund's status: ``GET /v1/payin/{its tr_… reference}`` (L: every
+        Novasend transaction is read by its ``tr_`` id); without one, the
+        services replay the refund request with the same idempotency key."""
+        if not provider_reference:
+            return StatusResult(Outcome.UNKNOWN, message="no refund reference yet")
+        response = self.request("GET", PAYIN.format(reference=quote(provider_reference, safe="")), headers=LANGUAGE)
+        data = self.json_object(response)
+        if response.status_code >= 400 or data is None:
+            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}", raw=data)
+        return self.read_refund(data, None)
+
+    @staticmethod
+    def read_refund(data: dict, amount: int | None) -> StatusResult:
+        settled = data.get("transaction") if isinstance(data.get("transaction"), dict) else {}
+        word = _word(settled.get("status") or data.get("status"))
+        outcome = REFUND_STATUS.get(word, Outcome.UNKNOWN)
+        reported = parse_amount(settled.get("amount", data.get("amount")))
+        return StatusResult(
+            outcome,
+            amount=reported if reported is not None else amount,
+            currency=str(data.get("currency") or "XOF"),
+            provider_reference=str(data.get("reference") or data.get("id") or ""),
+            message=f"refund status={word or '?'}",
+            raw=data,
+        )
 
     @staticmethod
     def read_status(data: dict, reference: str = "") -> StatusResult:

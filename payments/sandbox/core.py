@@ -24,15 +24,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.module_loading import import_module
 
+from payments.registry import PROVIDERS
+
 from .models import SandboxPayment
 
-EMULATORS = {
-    "ligdicash": "payments.sandbox.ligdicash",
-    "novasend": "payments.sandbox.novasend",
-    "lygos": "payments.sandbox.lygos",
-    "lengopay": "payments.sandbox.lengopay",
-    "dexchange": "payments.sandbox.dexchange",
-}
+EMULATORS = {entry.code: entry.sandbox for entry in PROVIDERS}
 # A code that always passes the sandbox's OTP check (shown on our OTP page).
 SANDBOX_OTP = "123456"
 
@@ -42,13 +38,8 @@ def emulator(provider: str):
 
 
 def available_emulators() -> dict[str, object]:
-    found = {}
-    for code, path in EMULATORS.items():
-        try:
-            found[code] = import_module(path)
-        except ImportError:
-            continue
-    return found
+    """Every provider's emulator (an import error is raised, never hidden)."""
+    return {code: import_module(path) for code, path in EMULATORS.items()}
 
 
 def new_token(prefix: str = "", nbytes: int = 18) -> str:

@@ -205,7 +205,73 @@ def browser_target(sp: SandboxPayment) -> str:
     return sp.return_url if sp.status == SandboxPayment.Status.SUCCEEDED else sp.cancel_url
 
 
+# --- refunds: client payout (vendor text "Payout client - Payload" / "Payout - Réponse") ---
+# The sandbox decides by the payout's description (the refund reason): "[refuser]" →
+# notcompleted, "[attente]" → stays pending; anything else completes at the first
+# confirm at least PAYOUT_SETTLE_SECONDS after the create, so staff see it pending first.
+PAYOUT_SETTLE_SECONDS = 2
+
+
+@vendor_endpoint(("POST",))
+def payout_create(request):
+    if not _authorised(request):
+        return _refused("Echec (Code00)", status=401)
+    commande = (json_body(request) or {}).get("commande")
+    if not isinstance(commande, dict):
+        return _refused("Echec (Code08)")
+    amount = commande.get("amount")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 500 <= amount <= 2_000_000:
+        return _refused("Echec (Code02)")
+    if not str(commande.get("customer") or "").isdigit():
+        return _refused("Echec (Code08)")
+    custom = commande.get("custom_data") if isinstance(commande.get("custom_data"), dict) else {}
+    sp = SandboxPayment.objects.create(
+        provider="ligdicash",
+        token="eyJwYXlvdXQi." + new_token(nbytes=24),
+        merchant_reference=str(custom.get("refund_id", "")),
+        amount=amount,
+        currency="XOF",
+        method="payout",
+        phone=str(commande["customer"]),
+        request_data={"commande": commande},
+    )
+    return JsonResponse({"response_code": "00", "token": sp.token, "response_text": "", "description": "", "custom_data": custom, "wiki": WIKI})
+
+
+@vendor_endpoint(("GET",))
+def payout_confirm(request):
+    from django.utils import timezone
+
+    if not _authorised(request):
+        return _refused("Echec (Code00)", status=401)
+    sp = SandboxPayment.objects.filter(provider="ligdicash", method="payout", token=request.GET.get("withdrawalToken", "")).first()
+    if sp is None:
+        return _refused("Echec (Code08)")
+    description = str(sp.request_data.get("commande", {}).get("description", "")).lower()
+    if sp.status == SandboxPayment.Status.PENDING and "[attente]" not in description:
+        if "[refuser]" in description:
+            SandboxPayment.objects.filter(pk=sp.pk).update(status=SandboxPayment.Status.FAILED)
+        elif (timezone.now() - sp.created_at).total_seconds() >= PAYOUT_SETTLE_SECONDS:
+            SandboxPayment.objects.filter(pk=sp.pk).update(status=SandboxPayment.Status.SUCCEEDED)
+        sp.refresh_from_db()
+    failed = sp.status == SandboxPayment.Status.FAILED
+    return JsonResponse(
+        {
+            "date": sp.updated_at.strftime("%Y-%m-%d %H:%M:%S+00"),
+            "response_code": "01" if failed else "00",
+            "token": sp.token,
+            "description": sp.request_data.get("commande", {}).get("description", ""),
+            "amount": str(sp.amount),
+            "response_text": FAILED_TEXT if failed else None,
+            "status": STATUS[sp.status],
+            "custom_data": [],
+        }
+    )
+
+
 urlpatterns = [
+    path("pay/v01/withdrawal/create", payout_create),
+    path("pay/v01/withdrawal/confirm/", payout_confirm),
     path("pay/v01/redirect/checkout-invoice/create", create_redirect),
     path("pay/v01/straight/checkout-invoice/create", create_straight),
     path("pay/v01/redirect/checkout-invoice/confirm/", confirm),

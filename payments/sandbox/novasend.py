@@ -204,6 +204,8 @@ def payin_status(request, reference: str):
     sp = SandboxPayment.objects.filter(provider="novasend", token=reference).first()
     if sp is None:
         return _error(404, "Not Found", "payment does not exist")
+    if sp.method == "refund":
+        return JsonResponse(_refund_body(_settle_refund(sp)))
     return JsonResponse(_status_body(sp))
 
 
@@ -264,7 +266,84 @@ def browser_target(sp: SandboxPayment) -> str:
     return ""
 
 
+# --- refunds: POST v1/payin/<reference>/refund with X-Idempotency-Key -------------------
+# The same key always answers the same refund (never a second one); the total refunded
+# never exceeds the payin. Outcome by the reason: "[refuser]" → failed, "[attente]" →
+# stays pending, else completed at the first status read REFUND_SETTLE_SECONDS after it.
+REFUND_SETTLE_SECONDS = 2
+
+
+@vendor_endpoint(("POST",))
+def refund_payin(request, reference: str):
+    if not _authorised(request):
+        return _unauthenticated()
+    key = request.headers.get("X-Idempotency-Key") or ""
+    if not key.strip():
+        return _error(400, "Bad Request", "X-Idempotency-Key header is required")
+    payin = SandboxPayment.objects.filter(provider="novasend", token=reference).exclude(method="refund").first()
+    if payin is None:
+        return _error(404, "Not Found", "payment does not exist")
+    token = _token_for(f"refund:{key}")
+    existing = SandboxPayment.objects.filter(provider="novasend", token=token).first()
+    if existing is not None:
+        return JsonResponse(_refund_body(existing), status=201)
+    data = json_body(request) or {}
+    amount = data.get("amount")
+    if payin.status != SandboxPayment.Status.SUCCEEDED:
+        return _error(422, "Unprocessable Entity", "payment is not completed")
+    done = sum(
+        SandboxPayment.objects.filter(provider="novasend", method="refund", merchant_reference=payin.token)
+        .exclude(status="failed")
+        .values_list("amount", flat=True)
+    )
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0 or amount + done > payin.amount:
+        return _error(422, "Unprocessable Entity", "Validation error", ["amount exceeds what can be refunded"])
+    try:
+        with transaction.atomic():
+            sp = SandboxPayment.objects.create(
+                provider="novasend",
+                token=token,
+                merchant_reference=payin.token,
+                amount=amount,
+                currency="XOF",
+                method="refund",
+                phone=payin.phone,
+                request_data={"body": data, "idempotency_key": key},
+            )
+    except IntegrityError:
+        sp = SandboxPayment.objects.get(provider="novasend", token=token)
+    return JsonResponse(_refund_body(sp), status=201)
+
+
+def _settle_refund(sp: SandboxPayment) -> SandboxPayment:
+    from django.utils import timezone
+
+    reason = str(sp.request_data.get("body", {}).get("reason", "")).lower()
+    if sp.status != SandboxPayment.Status.PENDING or "[attente]" in reason:
+        return sp
+    if "[refuser]" in reason:
+        SandboxPayment.objects.filter(pk=sp.pk).update(status=SandboxPayment.Status.FAILED)
+    elif (timezone.now() - sp.created_at).total_seconds() >= REFUND_SETTLE_SECONDS:
+        SandboxPayment.objects.filter(pk=sp.pk).update(status=SandboxPayment.Status.SUCCEEDED)
+    sp.refresh_from_db()
+    return sp
+
+
+def _refund_body(sp: SandboxPayment) -> dict:
+    word = {"pending": "pending", "succeeded": "completed"}.get(sp.status, "failed")
+    return {
+        "type": "refund",
+        "reference": sp.token,
+        "payinReference": sp.merchant_reference,
+        "amount": sp.amount,
+        "currency": sp.currency,
+        "status": word,
+        "createdAt": _iso(sp.created_at),
+    }
+
+
 urlpatterns = [
+    path("v1/payin/<str:reference>/refund", refund_payin),
     path("v1/payin/sessions", create_session),
     path("v1/payin/<str:reference>", payin_status),
 ]

@@ -1,4 +1,4 @@
-"""Money the local way: ``15 000 FCFA``."""
+"""Money and phone numbers the local way: ``15 000 FCFA``, ``70 12 34 56``."""
 
 from django import template
 from django.conf import settings
@@ -21,3 +21,11 @@ def money(amount, currency=None) -> str:
     digits = f"{abs(value):,}".replace(",", THIN_SPACE)
     sign = "-" if value < 0 else ""
     return f"{sign}{digits}\u00a0{CURRENCY_LABELS.get(currency, currency)}"
+
+
+@register.filter
+def local_phone(e164) -> str:
+    """``+22670123456`` → ``70 12 34 56`` (see shop.forms.local_phone)."""
+    from shop.forms import local_phone as to_local
+
+    return to_local(str(e164 or ""))

@@ -89,6 +89,9 @@ class Command(BaseCommand):
                     product.save()
                     make_thumbnail(product)
                     created += 1
+        # Products pictured before renditions existed get them now (once).
+        for product in Product.objects.exclude(image="").filter(renditions=[]):
+            make_thumbnail(product)
         self.stdout.write(f"Demo catalogue: {created} products created, {Product.objects.count()} in the shop.")
 
 

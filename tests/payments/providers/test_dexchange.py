@@ -434,13 +434,6 @@ def test_kit_webhook_parses():
 
 
 # --- through the services -----------------------------------------------------------------
-@pytest.fixture
-def no_enqueue(monkeypatch):
-    queued = []
-    monkeypatch.setattr("payments.views._enqueue_callback", lambda event_id, payment_id: queued.append(event_id))
-    return queued
-
-
 def sn_payment() -> Payment:
     order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
     return make_payment(order, provider="dexchange", method="hosted", provider_reference=TID)
@@ -471,51 +464,51 @@ def test_orders_below_the_100_fcfa_minimum_never_reach_dexchange(rsps):
 
 
 @pytest.mark.django_db
-def test_webhook_success_is_verified_with_the_status_api(client, rsps, no_enqueue):
+def test_webhook_success_is_verified_with_the_status_api(client, rsps, queued_callbacks):
     payment = sn_payment()
     rsps.get(status_url(), json=status_body("SUCCESS", 15000))
     assert post_webhook(client, payment).json() == {"status": "received"}
-    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.SUCCEEDED
+    assert services.process_callback(queued_callbacks[0]).status == PaymentStatus.SUCCEEDED
 
 
 @pytest.mark.django_db
-def test_webhook_says_success_but_status_api_says_pending_stays_pending(client, rsps, no_enqueue):
+def test_webhook_says_success_but_status_api_says_pending_stays_pending(client, rsps, queued_callbacks):
     payment = sn_payment()
     rsps.get(status_url(), json=status_body("PENDING", 15000))
     post_webhook(client, payment)
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert (payment.status, payment.needs_review) == (PaymentStatus.PENDING, False)
 
 
 @pytest.mark.django_db
-def test_status_api_success_with_another_amount_needs_review(client, rsps, no_enqueue):
+def test_status_api_success_with_another_amount_needs_review(client, rsps, queued_callbacks):
     payment = sn_payment()
     rsps.get(status_url(), json=status_body("SUCCESS", 1500))
     post_webhook(client, payment)
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert (payment.status, payment.needs_review) == (PaymentStatus.PENDING, True)
 
 
 @pytest.mark.django_db
-def test_webhook_completed_is_re_queried_never_paid(client, rsps, no_enqueue):
+def test_webhook_completed_is_re_queried_never_paid(client, rsps, queued_callbacks):
     payment = sn_payment()
     rsps.get(status_url(), json=status_body("COMPLETED", 15000))
     assert post_webhook(client, payment, "COMPLETED").status_code == 200
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert payment.status == PaymentStatus.PENDING
 
 
 @pytest.mark.django_db
-def test_webhook_without_trailing_slash_is_accepted_not_redirected(client, rsps, no_enqueue):
+def test_webhook_without_trailing_slash_is_accepted_not_redirected(client, rsps, queued_callbacks):
     payment = sn_payment()
     body = {**WEBHOOK, "externalTransactionId": str(payment.reference)}
     response = client.post("/payments/callback/dexchange", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 200
-    assert len(no_enqueue) == 1
+    assert len(queued_callbacks) == 1
 
 
 @pytest.mark.django_db
-def test_webhook_before_the_create_answer_is_kept_and_linked_at_initiation(client, rsps, no_enqueue):
+def test_webhook_before_the_create_answer_is_kept_and_linked_at_initiation(client, rsps, queued_callbacks):
     order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
     early = {**WEBHOOK, "externalTransactionId": "", "CUSTOM_DATA": ""}
     response = client.post("/payments/callback/dexchange/", data=json.dumps(early), content_type="application/json")
@@ -536,11 +529,11 @@ def test_expired_link_expires_the_payment(rsps):
 
 
 @pytest.mark.django_db
-def test_malformed_webhook_is_stored_invalid_and_refused(client, no_enqueue):
+def test_malformed_webhook_is_stored_invalid_and_refused(client, queued_callbacks):
     response = client.post("/payments/callback/dexchange/", data=b'{"id": "MID1", "STATUS": "SUCCESS", "AMOUNT": "abc"}', content_type="application/json")
     assert response.status_code == 400
     assert PaymentEvent.objects.filter(provider="dexchange", kind="callback", valid=False).count() == 1
-    assert no_enqueue == []
+    assert queued_callbacks == []
 
 
 # --- sandbox emulator ----------------------------------------------------------------------

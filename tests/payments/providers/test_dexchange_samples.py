@@ -273,15 +273,8 @@ def test_webhook_sample_gives_both_references_and_decides_nothing():
     )
 
 
-@pytest.fixture
-def no_enqueue(monkeypatch):
-    queued = []
-    monkeypatch.setattr("payments.views._enqueue_callback", lambda event_id, payment_id: queued.append(event_id))
-    return queued
-
-
 @pytest.mark.django_db
-def test_webhook_sample_is_accepted_and_the_status_sample_pays_the_order(client, rsps, no_enqueue):
+def test_webhook_sample_is_accepted_and_the_status_sample_pays_the_order(client, rsps, queued_callbacks):
     order = make_order((make_product(price=1000), 1), country="SN", phone="+221771234567")
     payment = make_payment(order, provider="dexchange", method="hosted", provider_reference=SAMPLE_TID)
     response = client.post("/payments/callback/dexchange/", data=raw("callback.json"), content_type="application/json")
@@ -289,16 +282,16 @@ def test_webhook_sample_is_accepted_and_the_status_sample_pays_the_order(client,
     event = PaymentEvent.objects.get(provider="dexchange", kind="callback")
     assert (event.valid, event.payment_id) == (True, payment.pk)
     rsps.get(status_url(), body=raw("status_answer_merchant.json"), content_type="application/json")
-    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.SUCCEEDED
+    assert services.process_callback(queued_callbacks[0]).status == PaymentStatus.SUCCEEDED
 
 
 @pytest.mark.django_db
-def test_webhook_sample_for_an_unknown_payment_is_kept(client, no_enqueue):
+def test_webhook_sample_for_an_unknown_payment_is_kept(client, queued_callbacks):
     response = client.post("/payments/callback/dexchange", data=raw("callback.json"), content_type="application/json")
     assert response.status_code == 200
     event = PaymentEvent.objects.get(provider="dexchange", kind="callback")
     assert (event.valid, event.payment_id, event.data["provider_reference"]) == (True, None, SAMPLE_TID)
-    assert no_enqueue == []
+    assert queued_callbacks == []
 
 
 # --- the sandbox against the samples -------------------------------------------------------

@@ -438,13 +438,6 @@ def callback_truth(gnf_shop):
     return gnf_shop
 
 
-@pytest.fixture
-def no_enqueue(monkeypatch):
-    queued = []
-    monkeypatch.setattr("payments.views._enqueue_callback", lambda event_id, payment_id: queued.append(event_id))
-    return queued
-
-
 def gnf_payment(**extra) -> Payment:
     order = make_order((make_product(price=1000), 1), country="GN", phone="+224620124578")
     return make_payment(order, provider="lengopay", method="lp-om-gn", provider_reference=PAY_ID, **extra)
@@ -469,14 +462,14 @@ def test_start_payment_stores_the_pay_id_and_waits_for_the_phone(rsps, gnf_shop)
 
 
 @pytest.mark.django_db
-def test_success_callback_pays_the_order_once_the_status_endpoint_confirms(client, rsps, gnf_shop, no_enqueue):
+def test_success_callback_pays_the_order_once_the_status_endpoint_confirms(client, rsps, gnf_shop, queued_callbacks):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json=status_answer(), match=[matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE})])
     response = post_callback(client, CALLBACK)
     assert response.status_code == 200
     assert response.json() == {"status": "received"}
     assert len(rsps.calls) == 0, "no provider call on the callback's request path (W-2)"
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert payment.status == PaymentStatus.SUCCEEDED
     assert len(rsps.calls) == 1
     payment.order.refresh_from_db()
@@ -485,63 +478,63 @@ def test_success_callback_pays_the_order_once_the_status_endpoint_confirms(clien
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("truth", ["PENDING", "FAILED"])
-def test_success_callback_does_not_pay_when_the_status_endpoint_disagrees(client, rsps, gnf_shop, no_enqueue, truth):
+def test_success_callback_does_not_pay_when_the_status_endpoint_disagrees(client, rsps, gnf_shop, queued_callbacks, truth):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json=status_answer(truth))
     post_callback(client, CALLBACK)
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert payment.status == (PaymentStatus.PENDING if truth == "PENDING" else PaymentStatus.FAILED)
     payment.order.refresh_from_db()
     assert payment.order.status != "paid"
 
 
 @pytest.mark.django_db
-def test_failed_callback_fails_the_payment_once_the_status_endpoint_confirms(client, rsps, gnf_shop, no_enqueue):
+def test_failed_callback_fails_the_payment_once_the_status_endpoint_confirms(client, rsps, gnf_shop, queued_callbacks):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json=status_answer("FAILED"))
     post_callback(client, {**CALLBACK, "status": "FAILED", "message": "Transaction Failed"})
-    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.FAILED
+    assert services.process_callback(queued_callbacks[0]).status == PaymentStatus.FAILED
 
 
 @pytest.mark.django_db
-def test_callback_is_checked_through_the_v1_fallback_when_v2_is_missing(client, rsps, gnf_shop, no_enqueue):
+def test_callback_is_checked_through_the_v1_fallback_when_v2_is_missing(client, rsps, gnf_shop, queued_callbacks):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json={"message": "Not Found"}, status=404)
     rsps.post(BASE + V1_STATUS_PATH, json={"status": "SUCCESS", "pay_id": PAY_ID, "date": "2023-11-20 09:37:53", "amount": 1000})
     post_callback(client, CALLBACK)
-    assert services.process_callback(no_enqueue[0]).status == PaymentStatus.SUCCEEDED
+    assert services.process_callback(queued_callbacks[0]).status == PaymentStatus.SUCCEEDED
 
 
 @pytest.mark.django_db
-def test_status_endpoint_with_another_amount_needs_review_not_payment(client, rsps, gnf_shop, no_enqueue):
+def test_status_endpoint_with_another_amount_needs_review_not_payment(client, rsps, gnf_shop, queued_callbacks):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json=status_answer(amount=100))
     post_callback(client, CALLBACK)  # the callback says 1000: the status endpoint's 100 is what counts
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert payment.status == PaymentStatus.PENDING
     assert payment.needs_review is True
 
 
 @pytest.mark.django_db
-def test_status_endpoint_unreachable_leaves_the_payment_pending(client, rsps, gnf_shop, no_enqueue):
+def test_status_endpoint_unreachable_leaves_the_payment_pending(client, rsps, gnf_shop, queued_callbacks):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, body=requests.exceptions.ConnectionError())
     post_callback(client, CALLBACK)
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert payment.status == PaymentStatus.PENDING and payment.next_check_at > timezone.now()
 
 
 @pytest.mark.django_db(transaction=True)  # the view's IntegrityError path needs real transactions
-def test_duplicate_callback_is_acknowledged_and_changes_nothing(client, gnf_shop, no_enqueue):
+def test_duplicate_callback_is_acknowledged_and_changes_nothing(client, gnf_shop, queued_callbacks):
     gnf_payment()
     assert post_callback(client, CALLBACK).status_code == 200
     assert post_callback(client, CALLBACK).status_code == 200
-    assert len(no_enqueue) == 1
+    assert len(queued_callbacks) == 1
     assert PaymentEvent.objects.get(kind="callback").deliveries == 2
 
 
 @pytest.mark.django_db
-def test_callback_for_an_unknown_pay_id_is_kept_and_changes_nothing(client, gnf_shop, no_enqueue):
+def test_callback_for_an_unknown_pay_id_is_kept_and_changes_nothing(client, gnf_shop, queued_callbacks):
     payment = gnf_payment()
     response = post_callback(client, {**CALLBACK, "pay_id": "dW5rbm93bg"})
     assert response.status_code == 200
@@ -549,7 +542,7 @@ def test_callback_for_an_unknown_pay_id_is_kept_and_changes_nothing(client, gnf_
     assert kept.payment_id is None and kept.valid and kept.data["provider_reference"] == "dW5rbm93bg"
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
-    assert no_enqueue == []
+    assert queued_callbacks == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -569,14 +562,14 @@ def test_padded_callback_arriving_before_the_create_answer_is_linked_to_it(clien
 
 
 @pytest.mark.django_db
-def test_malformed_callback_is_stored_invalid_and_refused(client, gnf_shop, no_enqueue):
+def test_malformed_callback_is_stored_invalid_and_refused(client, gnf_shop, queued_callbacks):
     response = client.post("/payments/callback/lengopay/", data=b'{"pay_id": "x", "status": "SUCCESS", "amount": "abc"}', content_type="application/json")
     assert response.status_code == 400
     assert PaymentEvent.objects.filter(provider="lengopay", kind="callback", valid=False).count() == 1
 
 
 @pytest.mark.django_db
-def test_form_encoded_callback_is_refused_415(client, gnf_shop, no_enqueue):
+def test_form_encoded_callback_is_refused_415(client, gnf_shop, queued_callbacks):
     """LengoPay posts JSON only (vendor text "Exemple de requête de rappel")."""
     response = client.post("/payments/callback/lengopay/", data="pay_id=x&status=SUCCESS", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
@@ -593,19 +586,19 @@ def test_still_pending_at_the_deadline_expires(rsps, gnf_shop):
 
 # --- the old mode: status path configured empty (less safe) -------------------------------
 @pytest.mark.django_db
-def test_without_a_status_endpoint_a_success_callback_pays_the_order(client, rsps, callback_truth, no_enqueue):
+def test_without_a_status_endpoint_a_success_callback_pays_the_order(client, rsps, callback_truth, queued_callbacks):
     gnf_payment()
     post_callback(client, CALLBACK)
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert payment.status == PaymentStatus.SUCCEEDED
     assert len(rsps.calls) == 0
 
 
 @pytest.mark.django_db
-def test_without_a_status_endpoint_the_callback_amount_is_still_checked(client, callback_truth, no_enqueue):
+def test_without_a_status_endpoint_the_callback_amount_is_still_checked(client, callback_truth, queued_callbacks):
     gnf_payment()
     post_callback(client, {**CALLBACK, "amount": 100})
-    payment = services.process_callback(no_enqueue[0])
+    payment = services.process_callback(queued_callbacks[0])
     assert payment.status == PaymentStatus.PENDING and payment.needs_review is True
 
 

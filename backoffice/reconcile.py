@@ -1,0 +1,181 @@
+"""Reconciliation: compare our payments with what each provider says.
+
+For every payment in the window, ask the provider (one call at a time per
+provider — a PostgreSQL advisory lock per provider, so a nightly run and a
+staff click never overlap — and at most one per 5 s per payment, as the
+poller), compare, and keep each mismatch once (unique per payment and kind):
+a second run finds the same rows and changes nothing. Nothing here moves a
+payment: a mismatch goes to the review queue; staff decide.
+
+LengoPay's transaction history answers for many payments in one call; a
+payment missing from it is asked by its status endpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from payments.models import Payment, PaymentEvent, PaymentStatus
+from payments.providers import get_provider
+from payments.providers.base import Outcome, PaymentView, ProviderError, StatusResult
+from payments.services import record
+
+from .models import ReconciliationMismatch
+
+log = logging.getLogger(__name__)
+MIN_INTERVAL = 5.0  # seconds between two calls about one payment
+NEGATIVE = (Outcome.FAILED, Outcome.EXPIRED, Outcome.CANCELLED)
+
+
+@dataclass
+class Report:
+    checked: int = 0
+    mismatches: list[ReconciliationMismatch] = field(default_factory=list)
+    new: list[ReconciliationMismatch] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def compare(payment: Payment, result: StatusResult) -> tuple[str, str, str] | None:
+    """(kind, ours, theirs) when our books and the provider's disagree."""
+    here = payment.status == PaymentStatus.SUCCEEDED
+    there = result.outcome
+    if there == Outcome.SUCCEEDED and not here:
+        return ReconciliationMismatch.Kind.PAID_THERE, payment.status, f"succeeded {result.amount}"
+    if here and there == Outcome.SUCCEEDED and result.amount is not None and result.amount != payment.amount:
+        return ReconciliationMismatch.Kind.AMOUNT, f"{payment.amount} {payment.currency}", f"{result.amount} {result.currency or ''}".strip()
+    if here and there in NEGATIVE + (Outcome.PENDING,):
+        return ReconciliationMismatch.Kind.PAID_HERE, payment.status, there.value
+    if there == Outcome.UNKNOWN and payment.provider_reference and (here or payment.status == PaymentStatus.PENDING):
+        return ReconciliationMismatch.Kind.UNKNOWN_THERE, payment.status, (result.message or "unknown")[:60]
+    return None
+
+
+def reconcile(since, provider: str | None = None, until=None) -> Report:
+    """Reconcile every payment created since ``since`` (optionally one provider)."""
+    until = until or timezone.now()
+    payments = Payment.objects.filter(created_at__gte=since, created_at__lte=until).select_related("order").order_by("provider", "created_at")
+    if provider:
+        payments = payments.filter(provider=provider)
+    report = Report()
+    by_provider: dict[str, list[Payment]] = {}
+    for payment in payments:
+        by_provider.setdefault(payment.provider, []).append(payment)
+    for code, rows in by_provider.items():
+        with _provider_lock(code) as locked:
+            if not locked:
+                report.skipped.append(code)
+                continue
+            _reconcile_provider(code, rows, report)
+    return report
+
+
+def _reconcile_provider(code: str, payments: list[Payment], report: Report) -> None:
+    provider = get_provider(code)
+    history = None
+    if hasattr(provider, "history"):
+        try:
+            history = provider.history()
+        except ProviderError as exc:
+            log.info("%s history unavailable: %s", code, exc)
+        _journal(None, provider)
+    for payment in payments:
+        result = (history or {}).get(payment.provider_reference)
+        if result is None:
+            if not _may_ask(payment):
+                continue
+            result = _ask(provider, payment)
+        report.checked += 1
+        found = compare(payment, result)
+        if found:
+            mismatch, new = _keep(payment, result, *found)
+            report.mismatches.append(mismatch)
+            if new:
+                report.new.append(mismatch)
+
+
+def _may_ask(payment: Payment) -> bool:
+    recent = timezone.now() - timedelta(seconds=MIN_INTERVAL)
+    return not payment.events.filter(kind=PaymentEvent.Kind.REQUEST, created_at__gte=recent).exists()
+
+
+def _ask(provider, payment: Payment) -> StatusResult:
+    view = PaymentView(str(payment.reference), payment.provider_reference, payment.amount, payment.currency, payment.method)
+    try:
+        result = provider.fetch_status(view)
+    except ProviderError as exc:
+        result = StatusResult(Outcome.UNKNOWN, message=str(exc)[:200])
+    except Exception as exc:  # an unreadable answer is an unknown, never a crash of the whole run
+        result = StatusResult(Outcome.UNKNOWN, message=f"unreadable ({type(exc).__name__})")
+    _journal(payment, provider)
+    return result
+
+
+def _journal(payment: Payment | None, provider) -> None:
+    for exchange in provider.exchanges_for_journal():
+        record(payment, provider.code, PaymentEvent.Kind.REQUEST, f"reconcile: {exchange['method']} {exchange['url']}", exchange)
+    provider.exchanges.clear()
+
+
+def _keep(payment: Payment, result: StatusResult, kind: str, ours: str, theirs: str) -> tuple[ReconciliationMismatch, bool]:
+    evidence = {"outcome": result.outcome.value, "amount": result.amount, "currency": result.currency, "message": result.message[:200]}
+    existing = ReconciliationMismatch.objects.filter(payment=payment, kind=kind).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            mismatch = ReconciliationMismatch.objects.create(
+                payment=payment, provider=payment.provider, kind=kind, ours=ours[:60], theirs=theirs[:60], evidence=evidence
+            )
+            record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"reconciliation mismatch: {kind}", evidence)
+    except IntegrityError:  # a concurrent run kept it first
+        return ReconciliationMismatch.objects.get(payment=payment, kind=kind), False
+    return mismatch, True
+
+
+class _provider_lock:
+    """``pg_try_advisory_lock`` per provider (session level); a no-op on SQLite."""
+
+    def __init__(self, code: str):
+        digest = hashlib.blake2b(f"reconcile:{code}".encode(), digest_size=8).digest()
+        self.key = int.from_bytes(digest, "big", signed=True)
+
+    def __enter__(self) -> bool:
+        if connection.vendor != "postgresql":
+            return True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.key])
+            self.held = cursor.fetchone()[0]
+        return self.held
+
+    def __exit__(self, *exc) -> None:
+        if connection.vendor == "postgresql" and getattr(self, "held", False):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
+
+
+def as_csv(mismatches) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["found_at", "provider", "payment", "order", "kind", "ours", "theirs", "resolved_at"])
+    for m in mismatches:
+        writer.writerow(
+            [
+                m.found_at.isoformat(),
+                m.provider,
+                m.payment.reference,
+                m.payment.order.number,
+                m.kind,
+                m.ours,
+                m.theirs,
+                m.resolved_at.isoformat() if m.resolved_at else "",
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,127 @@
+"""Staff pages: thin views over the backoffice services (admin login and
+permissions required; each is wrapped in ``admin.site.admin_view``)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, time, timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from payments.models import Payment
+from shop.models import Order
+
+from . import dashboard as dashboard_numbers
+from . import refunds, review
+from .models import ReconciliationMismatch
+from .reconcile import as_csv, reconcile
+
+REVIEW_PERM = "backoffice.view_reconciliationmismatch"
+REFUND_PERM = "backoffice.make_refund"
+
+
+def _need(request, perm: str) -> None:
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
+
+
+def _context(request, title: str, **extra) -> dict:
+    return {**admin.site.each_context(request), "title": title, **extra}
+
+
+@require_http_methods(["GET"])
+def review_queue(request):
+    _need(request, REVIEW_PERM)
+    return render(request, "backoffice/review.html", _context(request, _("À examiner"), items=review.queue(), can_refund=request.user.has_perm(REFUND_PERM)))
+
+
+@require_http_methods(["POST"])
+def resolve(request, kind: str, pk: int):
+    _need(request, REVIEW_PERM)
+    action = request.POST.get("action", "")
+    if action == "refund":
+        _need(request, REFUND_PERM)
+    amount = request.POST.get("amount", "").strip()
+    try:
+        review.resolve(kind, pk, action, request.POST.get("note", ""), request.user, amount=int(amount) if amount.isdigit() else None)
+        messages.success(request, _("Résolu."))
+    except review.ResolutionRefused as exc:
+        messages.error(request, exc.message)
+    return redirect("backoffice:review")
+
+
+def _since(request) -> datetime:
+    try:
+        day = date.fromisoformat(request.GET.get("since", ""))
+    except ValueError:
+        day = timezone.localdate() - timedelta(days=7)
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@require_http_methods(["GET", "POST"])
+def reconciliation(request):
+    _need(request, REVIEW_PERM)
+    since = _since(request)
+    report = None
+    if request.method == "POST":
+        report = reconcile(since=since, provider=request.POST.get("provider") or None)
+        messages.info(request, _("%(n)s paiements vérifiés, %(new)s nouveaux écarts.") % {"n": report.checked, "new": len(report.new)})
+    rows = ReconciliationMismatch.objects.filter(payment__created_at__gte=since).select_related("payment__order")
+    return render(request, "backoffice/reconciliation.html", _context(request, _("Rapprochement"), rows=rows, since=since.date(), report=report))
+
+
+def reconciliation_csv(request):
+    _need(request, REVIEW_PERM)
+    rows = ReconciliationMismatch.objects.filter(payment__created_at__gte=_since(request)).select_related("payment__order")
+    response = HttpResponse(as_csv(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="reconciliation.csv"'
+    return response
+
+
+def dashboard(request):
+    _need(request, "shop.view_order")
+    return render(request, "backoffice/dashboard.html", _context(request, _("Tableau de bord"), n=dashboard_numbers.numbers()))
+
+
+@require_http_methods(["GET", "POST"])
+def refund_order(request, pk: int):
+    """Refund one paid payment of an order, through its provider or recorded
+    as made outside the shop. The form's one-time key makes a double submit
+    one refund."""
+    _need(request, REFUND_PERM)
+    order = get_object_or_404(Order, pk=pk)
+    payments = refunds.paid_payments(order)
+    if request.method == "POST":
+        payment = get_object_or_404(Payment, pk=request.POST.get("payment"), order=order)
+        amount = request.POST.get("amount", "")
+        amount = int(amount) if amount.isdigit() else 0
+        key = request.POST.get("key") or None
+        try:
+            if request.POST.get("outside"):
+                refunds.record_outside_refund(
+                    payment.pk,
+                    amount,
+                    request.POST.get("method", ""),
+                    request.POST.get("external_reference", ""),
+                    request.POST.get("reason", ""),
+                    by=request.user,
+                    request_key=key,
+                )
+            else:
+                refund = refunds.request_refund(payment.pk, amount, request.POST.get("reason", ""), by=request.user, request_key=key)
+                refunds.send_refund(refund.pk)
+            messages.success(request, _("Remboursement enregistré."))
+            return redirect(reverse("admin:shop_order_change", args=[order.pk]))
+        except refunds.RefundRefused as exc:
+            messages.error(request, exc.message)
+    rows = [(p, refunds.refundable(p).left, p.provider in refunds.API_PROVIDERS) for p in payments]
+    return render(
+        request, "backoffice/refund.html", _context(request, _("Rembourser %(n)s") % {"n": order.number}, order=order, rows=rows, key=secrets.token_urlsafe(24))
+    )

@@ -1,0 +1,87 @@
+"""What the pay page offers an order: wallets, grouped by the provider that
+carries them, and only those that serve the shopper's country.
+
+The rule (UX review 2026-11-29 §2.2, a Mali order was offered Ligdicash,
+which serves only Burkina Faso): a method is offered when the order's
+country is in the method's ``countries``, or, when the method names none, in
+its provider's ``countries``; a method and provider that name no country at
+all are offered everywhere. Which wallets a provider carries is data in its
+module (``Method.wallets``); which countries a wallet exists in is the table
+below, so a hosted page in Senegal says "Orange Money, Wave, Free Money" and
+in Burkina Faso "Orange Money, Moov Money".
+
+``offers_for()`` returns plain dicts, the shape ``payments/views.py`` and the
+templates already use (``value``, ``provider``, ``method``, ``ussd``), plus
+``title`` (the wallets, as people say them) and ``detail`` (how paying works).
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from .providers import checkout_providers
+from .providers.base import Flow, Method, Provider
+
+CARD = "Carte bancaire"
+# Where each wallet exists (operators' public country lists, 2026). A wallet
+# not listed here is shown wherever its provider serves.
+WALLET_COUNTRIES: dict[str, tuple[str, ...]] = {
+    "Orange Money": ("BF", "CI", "SN", "ML", "GN", "CM", "CD", "GW"),
+    "Moov Money": ("BF", "CI", "BJ", "TG", "NE", "ML", "GA"),
+    "MTN MoMo": ("CI", "BJ", "GN", "CM", "CG"),
+    "Wave": ("SN", "CI", "BF", "ML"),
+    "Free Money": ("SN",),
+    "Airtel Money": ("NE", "GA", "CG", "CD"),
+}
+WALLET_LABELS = {CARD: _("Carte bancaire")}
+DETAILS = {
+    Flow.REDIRECT: _("sur la page de paiement sécurisée de %(provider)s"),
+    Flow.PUSH: _("vous validez la demande sur votre téléphone"),
+    Flow.OTP: _("un code USSD, puis le code reçu par SMS"),
+}
+
+
+def serves(provider: Provider, method: Method, country: str) -> bool:
+    """True when ``method`` of ``provider`` can take a payment from ``country``."""
+    countries = method.countries or provider.countries
+    return not countries or country in countries
+
+
+def wallets_in(method: Method, country: str) -> list[str]:
+    """The method's wallets that exist in ``country``, as shown to the shopper."""
+    names = [w for w in method.wallets if country in WALLET_COUNTRIES.get(w, (country,))]
+    return [str(WALLET_LABELS.get(name, name)) for name in names]
+
+
+def offers_for(order) -> list[dict]:
+    """The pay page's choices for ``order``, provider by provider."""
+    offers = []
+    for provider in checkout_providers(order.currency):
+        if order.total < provider.minimum_amount:
+            continue
+        for method in provider.methods:
+            if not serves(provider, method, order.country):
+                continue
+            wallets = wallets_in(method, order.country)
+            if method.wallets and not wallets:
+                continue  # none of its wallets exists in this country
+            offers.append(
+                {
+                    "value": f"{provider.code}:{method.code}",
+                    "provider": provider,
+                    "method": method,
+                    "ussd": method.ussd.format(amount=order.total) if method.ussd else "",
+                    "title": ", ".join(wallets) or str(method.label),
+                    "wallet": wallets[0] if len(wallets) == 1 else "",
+                    "detail": DETAILS[method.flow] % {"provider": provider.name},
+                }
+            )
+    return offers
+
+
+def wallet_name(provider: Provider, method: Method | None) -> str:
+    """The wallet a push or OTP payment appears under on the shopper's phone
+    ("Moov Money"), or the provider's name when the method has several."""
+    if method is not None and len(method.wallets) == 1:
+        return method.wallets[0]
+    return provider.name

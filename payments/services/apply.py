@@ -1,0 +1,306 @@
+"""Applying what a provider says: the only code that changes a payment's status.
+
+``check_payment`` asks the provider (no lock held during the call) and hands
+the answer to ``apply_status``, which locks the order and payment rows
+(``locks.lock``), asks ``payments.transitions.decide`` what the answer means,
+and carries the decision out: mark the order paid once (its e-mail after
+commit), release the stock once, flag for review, or schedule the next check.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from shop import services as shop_services
+from shop.emails import alert_staff, send_order_confirmation
+from shop.models import Order
+
+from ..models import Payment, PaymentEvent, PaymentStatus
+from ..providers import get_provider
+from ..providers.base import Outcome, PaymentView, Provider, ProviderError, StatusResult
+from ..redaction import credentials_of, scrub
+from ..transitions import REOPENING_SOURCES, Action, Decision, OrderState, PaymentState, decide
+from .journal import journal_safely, record
+from .locks import lock
+from .schedule import enqueue_poll, poll_delay
+
+log = logging.getLogger(__name__)
+
+# How an order ends when its last live attempt ends without money.
+ORDER_STATUS_AFTER = {
+    PaymentStatus.FAILED: Order.Status.PENDING_PAYMENT,  # payable again
+    PaymentStatus.EXPIRED: Order.Status.EXPIRED,
+    PaymentStatus.CANCELLED: Order.Status.CANCELLED,
+}
+
+
+def payment_view(payment: Payment) -> PaymentView:
+    return PaymentView(
+        reference=str(payment.reference),
+        provider_reference=payment.provider_reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        method=payment.method,
+    )
+
+
+# --- asking ---------------------------------------------------------------------
+def check_payment(payment_id: int, source: str = "poll", timeout: tuple[float, float] | None = None) -> Payment:
+    """Ask the provider for the status of a payment and apply the answer.
+
+    Safe to call any number of times, concurrently: the provider call holds
+    no lock, ``apply_status`` serialises the transition. A final attempt is
+    re-asked while it is watched (the shopper may still pay on the vendor's
+    side), by staff, on the shopper's return, or when the provider calls back
+    about it."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.is_final and source not in REOPENING_SOURCES and not watched(payment):
+        return payment
+    provider = get_provider(payment.provider, timeout=timeout)
+    if source == "callback":
+        Payment.objects.filter(pk=payment.pk).update(last_callback_check_at=timezone.now())
+    try:
+        result = None if provider.has_status_api else result_from_callbacks(payment, provider)
+        result = result or provider.fetch_status(payment_view(payment))
+    except ProviderError as exc:
+        result = StatusResult(Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config)), retry_after=exc.retry_after)
+    except Exception as exc:  # an answer the module cannot read must not wedge the payment
+        log.exception("status of payment %s: unreadable answer", payment.pk)
+        result = StatusResult(Outcome.UNKNOWN, message=f"unreadable status answer ({type(exc).__name__})")
+    finally:
+        journal_safely(payment, provider)
+    return apply_status(payment.pk, result, source=source)
+
+
+def result_from_callbacks(payment: Payment, provider: Provider) -> StatusResult | None:
+    """The newest final result carried by a valid stored callback, for a
+    provider whose callback is the only source of truth (LengoPay with its
+    status endpoint configured off)."""
+    events = payment.events.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True).order_by("-created_at", "-id")
+    for body, headers in events.values_list("body", "headers")[:20]:
+        try:
+            info = provider.parse_callback(bytes(body or b""), headers or {})
+        except Exception:  # a row that no longer parses is skipped, not fatal
+            continue
+        if info.result is not None and info.result.outcome not in (Outcome.PENDING, Outcome.UNKNOWN):
+            return info.result
+    return None
+
+
+# --- applying ---------------------------------------------------------------------
+def apply_status(payment_id: int, result: StatusResult, source: str) -> Payment:
+    """Apply a provider-reported status under lock. Idempotent."""
+    with transaction.atomic():
+        order, payment = lock(payment_id)
+        if result.provider_reference and not payment.provider_reference:
+            # Learnt after an initiation whose answer was lost.
+            payment.provider_reference = result.provider_reference[:512]
+            payment.save(update_fields=["provider_reference", "updated_at"])
+        provider = get_provider(payment.provider)
+        state = PaymentState(
+            status=payment.status,
+            amount=payment.amount,
+            currency=payment.currency,
+            deadline=payment.deadline,
+            watch_until=payment.watch_until,
+            needs_review=payment.needs_review,
+            has_status_api=provider.has_status_api,
+        )
+        order_state = OrderState(paid=order.status == Order.Status.PAID or bool(order.paid_at), stock_reserved=order.stock_reserved)
+        decision = decide(state, result, order_state, source, timezone.now())
+        info = {"source": source, "outcome": result.outcome.value, "amount": result.amount, "currency": result.currency, "message": result.message[:200]}
+        APPLIERS[decision.action](order, payment, decision, result, provider, info)
+        return payment
+
+
+def _note(order, payment, decision, result, provider, info) -> None:
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
+
+
+def _reschedule(order, payment, decision, result, provider, info) -> None:
+    now = timezone.now()
+    delay = poll_delay(payment.check_count, provider, result.retry_after)
+    payment.check_count += 1
+    payment.next_check_at = min(now + timedelta(seconds=delay), payment.deadline)
+    if result.outcome == Outcome.UNKNOWN:
+        payment.last_error = result.message[:500]
+    payment.save(update_fields=["check_count", "next_check_at", "last_error", "updated_at"])
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"{decision.message}, next check in {delay:.0f}s", info)
+    due, pk = payment.next_check_at, payment.pk
+    transaction.on_commit(lambda: enqueue_poll(pk, due))
+
+
+def _expire(order, payment, decision, result, provider, info) -> None:
+    if decision.flag:
+        payment.needs_review = True
+        payment.review_reason = _append(payment.review_reason, decision.flag)
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
+    finalise(payment, order, PaymentStatus.EXPIRED, "deadline passed", watch=decision.watch and not payment.needs_review)
+
+
+def _finalise_as_told(order, payment, decision, result, provider, info) -> None:
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
+    finalise(payment, order, decision.status, result.message or str(result.outcome))
+
+
+def _hold_mismatch(order, payment, decision, result, provider, info) -> None:
+    # Not paid: a human compares with the provider's back office.
+    payment.next_check_at = None
+    payment.save(update_fields=["next_check_at", "updated_at"])
+    flag(payment, order, decision.flag, info)
+
+
+def _succeed(order, payment, decision, result, provider, info) -> None:
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.finalised_at = timezone.now()
+    payment.next_check_at = None
+    payment.save(update_fields=["status", "finalised_at", "next_check_at", "updated_at"])
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
+    if decision.flag:  # a second success on an order already paid
+        flag(payment, order, decision.flag)
+        return
+    if not order.stock_reserved:
+        try:
+            shop_services.reserve_stock_again(order)
+        except shop_services.OutOfStock as exc:
+            flag(payment, order, f"paid after its stock was released and {exc.product.name} is now short: refund or restock")
+            return
+    if shop_services.mark_paid(order):
+        order_id = order.pk
+        transaction.on_commit(lambda: send_order_confirmation(order_id))
+
+
+def _late_success(order, payment, decision, result, provider, info) -> None:
+    payment.watch_until = payment.next_check_at = None
+    payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+    flag(payment, order, decision.flag, info)
+
+
+def _stop_watch(order, payment, decision, result, provider, info) -> None:
+    payment.watch_until = payment.next_check_at = None
+    payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
+
+
+def _start_watch(order, payment, decision, result, provider, info) -> None:
+    start_watch(payment, provider, decision.message, at_least=timedelta(hours=1))
+    payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+
+
+def _keep_watching(order, payment, decision, result, provider, info) -> None:
+    if decision.reschedule:
+        payment.next_check_at = min(timezone.now() + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL), payment.watch_until)
+        payment.save(update_fields=["next_check_at", "updated_at"])
+        due, pk = payment.next_check_at, payment.pk
+        transaction.on_commit(lambda: enqueue_poll(pk, due))
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
+
+
+def _watch_over(order, payment, decision, result, provider, info) -> None:
+    payment.watch_until = payment.next_check_at = None
+    payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+    if decision.flag:
+        flag(payment, order, decision.flag, info)
+    else:
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
+
+
+APPLIERS = {
+    Action.NOTE: _note,
+    Action.RESCHEDULE: _reschedule,
+    Action.EXPIRE: _expire,
+    Action.FINALISE: _finalise_as_told,
+    Action.HOLD_MISMATCH: _hold_mismatch,
+    Action.SUCCEED: _succeed,
+    Action.LATE_SUCCESS: _late_success,
+    Action.STOP_WATCH: _stop_watch,
+    Action.START_WATCH: _start_watch,
+    Action.KEEP_WATCHING: _keep_watching,
+    Action.WATCH_OVER: _watch_over,
+}
+assert set(APPLIERS) == set(Action), "every decision has its applier"
+
+
+# --- ending an attempt on our side ------------------------------------------------
+def finish_locally(payment_id: int, status: str, reason: str, keep_stock: bool = False, watch: bool = True) -> Payment:
+    """End a pending attempt on our own decision (no provider answer). Unless
+    the provider definitely refused it (``watch=False``), it stays watched:
+    the shopper may still pay on the vendor's page or phone."""
+    with transaction.atomic():
+        order, payment = lock(payment_id)
+        if payment.is_final:
+            return payment
+        finalise(payment, order, status, reason, keep_stock=keep_stock, watch=watch and status != PaymentStatus.FAILED)
+        return payment
+
+
+def cancel_payment(payment_id: int, reason: str = "cancelled") -> Payment:
+    """Cancel a live attempt on our side (shopper switched provider)."""
+    return finish_locally(payment_id, PaymentStatus.CANCELLED, reason, keep_stock=True)
+
+
+def watch_ended(payment_id: int, reason: str) -> None:
+    """Keep checking an attempt that ended on our side."""
+    with transaction.atomic():
+        order, payment = lock(payment_id)
+        if payment.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED) and not payment.needs_review:
+            start_watch(payment, get_provider(payment.provider), reason)
+            payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+
+
+def start_watch(payment: Payment, provider: Provider, reason: str, at_least: timedelta | None = None) -> None:
+    """Schedule slow checks of an ended attempt until the provider can no
+    longer take money on it (the caller saves ``watch_until``/``next_check_at``)."""
+    now = timezone.now()
+    window = int(provider.config.get("late_payment_window") or provider.late_payment_window)
+    until = max(payment.deadline, now) + timedelta(seconds=window)
+    if at_least is not None:
+        until = max(until, now + at_least)
+    payment.watch_until = max(payment.watch_until or until, until)
+    payment.next_check_at = now + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL)
+    due, pk = payment.next_check_at, payment.pk
+    transaction.on_commit(lambda: enqueue_poll(pk, due))
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"watched until {payment.watch_until.isoformat()}: {reason}")
+
+
+def watched(payment: Payment, now=None) -> bool:
+    return bool(payment.watch_until and payment.watch_until >= (now or timezone.now()))
+
+
+def finalise(payment: Payment, order: Order, status: str, reason: str, keep_stock: bool = False, watch: bool = False) -> None:
+    payment.status = status
+    payment.finalised_at = timezone.now()
+    payment.next_check_at = None
+    if status != PaymentStatus.SUCCEEDED:
+        payment.last_error = reason[:500]
+    if watch and status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
+        start_watch(payment, get_provider(payment.provider), reason)
+    payment.save(update_fields=["status", "finalised_at", "next_check_at", "watch_until", "last_error", "needs_review", "review_reason", "updated_at"])
+    if keep_stock or order.status != Order.Status.PENDING_PAYMENT:
+        return
+    if order.payments.filter(status=PaymentStatus.PENDING).exclude(pk=payment.pk).exists():
+        return
+    if shop_services.release_stock(order, ORDER_STATUS_AFTER.get(status, Order.Status.PENDING_PAYMENT)):
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, "order stock released", {"order": order.pk})
+
+
+def flag(payment: Payment, order: Order, reason: str, info: dict | None = None) -> None:
+    payment.needs_review = True
+    payment.review_reason = _append(payment.review_reason, reason)
+    payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"needs review: {reason}", info or {})
+    subject = f"Payment {payment.reference} needs review"
+    body = f"Order {order.number}, {payment.provider} {payment.amount} {payment.currency}: {reason}"
+    transaction.on_commit(lambda: alert_staff(subject, body))
+
+
+def _append(existing: str, reason: str) -> str:
+    return f"{existing}\n{reason}".strip() if reason not in existing else existing
+
+
+__all__ = ["Decision", "apply_status", "cancel_payment", "check_payment", "finish_locally", "flag", "payment_view", "start_watch", "watched"]

@@ -1,0 +1,197 @@
+"""Provider callbacks: the intake (store, verify, deduplicate, enqueue) and
+what a stored callback does (it only triggers a status check).
+
+``receive_callback`` is all the webhook view calls. Anything a vendor can
+legitimately send gets a 2xx — a replay, a callback for a payment not known
+yet — with one answer for all (no existence oracle); only an oversized,
+malformed or forged body gets a 4xx, and every request is journalled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ashtech_store.client_ip import client_ip
+
+from ..models import Payment, PaymentEvent, PaymentStatus
+from ..providers import get_provider
+from ..providers.base import CallbackRejected
+from ..redaction import mask_phones_in_body, redact_headers
+from .apply import check_payment, start_watch, watched
+from .journal import record
+from .locks import lock
+from .schedule import enqueue_poll
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the webhook view answers."""
+
+    status: int = 200
+    body: dict = field(default_factory=lambda: {"status": "received"})
+
+
+RECEIVED = Receipt()
+
+
+def receive_callback(provider_code: str, request) -> Receipt:
+    """Store the request raw, check what can be checked locally, deduplicate,
+    and enqueue a status check of its payment; answer at once."""
+    provider = get_provider(provider_code)
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "cookie"}
+    stored = {"provider": provider.code, "kind": PaymentEvent.Kind.CALLBACK, "headers": redact_headers(headers), "remote_ip": client_ip(request)}
+    length = _content_length(request)
+    if length is None or length > settings.CALLBACK_MAX_BYTES:
+        PaymentEvent.objects.create(**stored, valid=False, message=f"refused: body too large ({length} bytes)")
+        return Receipt(413, {"error": "body too large"})
+    content_type = (request.content_type or "").lower()
+    body = request.body
+    # Refused bodies are kept for the record, but only their beginning.
+    refused = {**stored, "body": mask_phones_in_body(body[: settings.CALLBACK_REFUSED_BODY_BYTES]), "valid": False}
+    if content_type not in provider.callback_content_types:
+        PaymentEvent.objects.create(**refused, message=f"refused: content type {content_type[:50]!r}")
+        return Receipt(415 if body else 400, {"error": "unsupported content type"})
+    try:
+        info = provider.parse_callback(body, headers)
+    except CallbackRejected as exc:
+        PaymentEvent.objects.create(**refused, message=f"refused: {exc}"[:300])
+        return Receipt(exc.status_code, {"error": str(exc)})
+
+    payment = callback_payment(provider.code, info.reference, info.provider_reference)
+    dedup_key = f"{provider.code}:{hashlib.sha256(info.event_id.encode()).hexdigest()}" if info.event_id else None
+    if payment is None:
+        # The create call may still be in flight (its answer not stored yet):
+        # kept, and linked by the sweep or the initiation when it lands.
+        message = "callback for a payment not known yet (kept)"
+    else:
+        message = "signed callback" if info.authentic else "unsigned callback (hint only)"
+    data = {"reference": info.reference[:64], "provider_reference": info.provider_reference[:512], "signed": bool(info.authentic)}
+    try:
+        event = _insert_once(**stored, payment=payment, body=mask_phones_in_body(body), valid=True, dedup_key=dedup_key, message=message, data=data)
+    except IntegrityError:
+        # A replay (or Ligdicash's second encoding of the same event): counted
+        # on the first row, not stored again, and acts on nothing.
+        PaymentEvent.objects.filter(dedup_key=dedup_key).update(deliveries=F("deliveries") + 1)
+        return RECEIVED
+    if payment is None:
+        log.warning("callback from %s for a payment not known yet (event %s)", provider.code, event.pk)
+    else:
+        enqueue_callback(event.pk, payment.pk)
+    return RECEIVED
+
+
+def _insert_once(**fields) -> PaymentEvent:
+    """Insert a callback row; a replay hits the unique ``dedup_key``.
+
+    In autocommit (how requests run) a failed INSERT needs no savepoint; inside
+    an outer transaction one is taken so the caller's transaction survives.
+    """
+    if not connection.in_atomic_block:
+        return PaymentEvent.objects.create(**fields)
+    with transaction.atomic():
+        return PaymentEvent.objects.create(**fields)
+
+
+def _content_length(request) -> int | None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def callback_payment(provider: str, reference: str, provider_reference: str) -> Payment | None:
+    """The payment a callback is about: by our reference, else the vendor's."""
+    if reference:
+        try:
+            return Payment.objects.filter(provider=provider, reference=uuid.UUID(str(reference))).first()
+        except ValueError:
+            pass
+    if provider_reference:
+        return Payment.objects.filter(provider=provider, provider_reference=provider_reference[:512]).first()
+    return None
+
+
+def enqueue_callback(event_id: int, payment_id: int) -> None:
+    from ..tasks import process_callback
+
+    try:
+        process_callback.delay(event_id)
+    except Exception as exc:  # broker down: the stored row and the poller cover it
+        log.warning("callback event %s not enqueued (%s); payment %s stays on the poll schedule", event_id, type(exc).__name__, payment_id)
+
+
+def _orphans(since):
+    return PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True, payment__isnull=True, created_at__gte=since)
+
+
+def link_orphan_callbacks(payment: Payment | None = None, now=None, batch: int = 100) -> list[int]:
+    """Attach valid callbacks that arrived before their payment was known
+    (LengoPay's ``pay_id`` while the create answer was still in flight) and
+    act on each once. With ``payment``: only that payment's (at initiation);
+    without: any (the sweep), for ``PAYMENT_ORPHAN_WINDOW`` seconds."""
+    now = now or timezone.now()
+    if payment is not None:
+        if not payment.provider_reference:
+            return []
+        rows = _orphans(payment.created_at - timedelta(seconds=5)).filter(provider=payment.provider, data__provider_reference=payment.provider_reference)
+    else:
+        rows = _orphans(now - timedelta(seconds=settings.PAYMENT_ORPHAN_WINDOW)).order_by("-created_at")
+    linked = []
+    for event_id, provider, data in rows.values_list("pk", "provider", "data")[:batch]:
+        data = data if isinstance(data, dict) else {}
+        target = payment or callback_payment(provider, str(data.get("reference") or ""), str(data.get("provider_reference") or ""))
+        if target is None:
+            continue
+        if PaymentEvent.objects.filter(pk=event_id, payment__isnull=True).update(payment=target, message="callback linked to its payment"):
+            linked.append(event_id)
+            pk = target.pk
+            transaction.on_commit(lambda event_id=event_id, pk=pk: enqueue_callback(event_id, pk))
+    return linked
+
+
+def process_callback(event_id: int) -> Payment | None:
+    """Act on a stored, locally-valid callback: it only triggers a status
+    check; for a provider without a status API the check reads the result
+    from the stored callbacks (``result_from_callbacks``).
+
+    Unsigned callbacks cost us an outbound call each, so one payment gets at
+    most one callback-triggered check per ``PAYMENT_CALLBACK_CHECK_INTERVAL``;
+    a callback inside that interval moves the next scheduled check forward
+    instead (nothing is dropped)."""
+    payment_id = PaymentEvent.objects.values_list("payment_id", flat=True).get(pk=event_id)
+    if payment_id is None:
+        return None
+    payment = Payment.objects.get(pk=payment_id)
+    now = timezone.now()
+    interval = timedelta(seconds=settings.PAYMENT_CALLBACK_CHECK_INTERVAL)
+    if payment.last_callback_check_at and payment.last_callback_check_at > now - interval and get_provider(payment.provider).has_status_api:
+        return _check_soon(payment_id, payment.last_callback_check_at + interval)
+    return check_payment(payment_id, source="callback")
+
+
+def _check_soon(payment_id: int, due) -> Payment:
+    """Bring the next check of a live or watched attempt forward to ``due``."""
+    with transaction.atomic():
+        order, payment = lock(payment_id)
+        if payment.status == PaymentStatus.PENDING or watched(payment):
+            if payment.next_check_at is None or payment.next_check_at > due:
+                payment.next_check_at = due
+                payment.save(update_fields=["next_check_at", "updated_at"])
+                transaction.on_commit(lambda: enqueue_poll(payment_id, due))
+        elif payment.status != PaymentStatus.SUCCEEDED and not payment.needs_review:
+            start_watch(payment, get_provider(payment.provider), "callback about an ended attempt", at_least=timedelta(hours=1))
+            payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
+        record(payment, payment.provider, PaymentEvent.Kind.DECISION, "callback: checked moments ago, next check brought forward")
+        return payment

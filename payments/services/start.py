@@ -1,0 +1,303 @@
+"""Starting a payment: from the shopper's choice to the provider's answer.
+
+``start_payment`` runs in steps: refuse what cannot be paid (``_choose``),
+deal with an attempt already open (``_reuse_or_supersede``), create the
+attempt with the order's stock held (``_create_attempt``), then call the
+provider with no lock held (``_initiate``) and keep whatever it answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shop import services as shop_services
+from shop.models import Order
+
+from ..models import Payment, PaymentEvent, PaymentStatus
+from ..providers import UnknownProvider, get_provider
+from ..providers.base import Flow, Initiation, InvalidAmount, Method, Outcome, PaymentRequest, Provider, ProviderError, StatusResult, check_amount
+from ..redaction import credentials_of, scrub
+from .apply import apply_status, cancel_payment, check_payment, finish_locally, watch_ended
+from .callbacks import link_orphan_callbacks
+from .journal import journal_safely, record
+from .schedule import enqueue_poll, poll_delay
+
+log = logging.getLogger(__name__)
+
+
+class PaymentStartError(Exception):
+    """Checkout cannot start this payment; ``message`` is for the shopper."""
+
+    def __init__(self, message: Any, payment: Payment | None = None, follow: bool = False):
+        super().__init__(str(message))
+        self.message = message
+        self.payment = payment
+        # True: the shopper should follow ``payment`` (its waiting page).
+        self.follow = follow
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def _payment_request(order: Order, payment: Payment, provider: Provider, otp: str) -> PaymentRequest:
+    ref = str(payment.reference)
+    lines = list(order.lines.all())
+    items = tuple(
+        {
+            "name": line.product_name[:100],
+            "description": line.product_name[:100],
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "total_price": line.line_total,
+        }
+        for line in lines
+    )
+    return PaymentRequest(
+        reference=ref,
+        amount=check_amount(payment.amount),
+        currency=payment.currency,
+        description=_("Commande %(number)s — %(shop)s") % {"number": order.number, "shop": settings.SHOP_NAME},
+        items=items,
+        customer_name=order.full_name,
+        customer_email=order.email,
+        customer_phone=order.phone,
+        country=order.country,
+        method=payment.method,
+        return_url=absolute(reverse("payments:return", args=[ref])),
+        cancel_url=absolute(reverse("payments:cancel", args=[ref])),
+        callback_url=absolute(reverse("payments:callback", args=[provider.code])),
+        otp=otp,
+        payer_phone=payment.payer_phone or order.phone,
+    )
+
+
+def start_payment(order: Order, provider_code: str, method_code: str = "", payer_phone: str = "", otp: str = "") -> Payment:
+    """Create an attempt for ``order`` and ask the provider to start it.
+
+    Returns the payment (with ``redirect_url`` or ``instructions``). A second
+    call while an attempt is live returns that attempt instead of creating a
+    new charge, unless the shopper picked another provider or method, in
+    which case the live one is checked and, if still unpaid, cancelled (and
+    watched). Raises ``PaymentStartError`` with a message for the shopper.
+    """
+    provider, method = _choose(order, provider_code, method_code, otp)
+    live = _reuse_or_supersede(order, provider, method)
+    if live is not None:
+        return live
+    payment = _create_attempt(order, provider, method, payer_phone)
+    return _initiate(payment, order, otp=otp, provider=provider)
+
+
+def _choose(order: Order, provider_code: str, method_code: str, otp: str) -> tuple[Provider, Method]:
+    """The provider and method, or ``PaymentStartError`` for what cannot be paid."""
+    try:
+        provider = get_provider(provider_code)
+    except UnknownProvider:
+        raise PaymentStartError(_("Ce moyen de paiement n'existe pas.")) from None
+    if not provider.is_configured() or not provider.supports(order.currency):
+        raise PaymentStartError(_("Ce moyen de paiement n'est pas disponible pour cette boutique."))
+    method = provider.method(method_code) if method_code else provider.methods[0]
+    if method is None:
+        raise PaymentStartError(_("Choisissez un moyen de paiement proposé."))
+    if method.flow == Flow.OTP and not (otp.isdigit() and 4 <= len(otp) <= 8):
+        raise PaymentStartError(_("Saisissez le code OTP reçu par SMS (4 à 8 chiffres)."))
+    try:
+        check_amount(order.total)
+    except InvalidAmount:
+        raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
+    if order.total < provider.minimum_amount:
+        raise PaymentStartError(_("%(name)s n'accepte pas les paiements de moins de %(min)s.") % {"name": provider.name, "min": provider.minimum_amount})
+    return provider, method
+
+
+def _reuse_or_supersede(order: Order, provider: Provider, method: Method) -> Payment | None:
+    """The open attempt to return as it is, or None once any open attempt has
+    been superseded (checked, then cancelled and watched)."""
+    live = order.payments.filter(status=PaymentStatus.PENDING).first()
+    if live is None:
+        return None
+    if _in_flight(live):
+        # A double submit or a provider switch while the first call is still
+        # out: superseding it would lose what the provider answers (two charges).
+        raise PaymentStartError(_("Un paiement est en train de démarrer pour cette commande. Patientez quelques secondes."), payment=live, follow=True)
+    if live.provider == provider.code and live.method == method.code and method.flow != Flow.OTP:
+        # Re-initiate only after an unknown outcome, and claim that
+        # atomically: a second tab or a double click gets the same attempt,
+        # never a second charge.
+        claimed = Payment.objects.filter(pk=live.pk, status=PaymentStatus.PENDING, initiation_unknown=True).update(initiation_unknown=False)
+        return _initiate(live, order, otp="") if claimed else live
+    live = check_payment(live.pk, source="supersede")
+    if live.status == PaymentStatus.PENDING:
+        cancel_payment(live.pk, reason="superseded by a new attempt")
+    order.refresh_from_db()
+    if order.status == Order.Status.PAID:
+        raise PaymentStartError(_("Cette commande est déjà payée."))
+    return None
+
+
+def _create_attempt(order: Order, provider: Provider, method: Method, payer_phone: str) -> Payment:
+    """A new pending attempt, the order's stock held, within the order's one
+    reservation lifetime (a new attempt never extends it)."""
+    now = timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if not order.is_payable:
+            raise PaymentStartError(_("Cette commande ne peut plus être payée."))
+        if order.payments.filter(status=PaymentStatus.PENDING).exists():
+            raise PaymentStartError(_("Un paiement est déjà en cours pour cette commande."))
+        _check_limits(order, method, payer_phone, now)
+        deadline = now + timedelta(seconds=provider.payment_ttl or settings.PAYMENT_TTL)
+        if order.reserved_until is not None:
+            if order.reserved_until <= now + timedelta(seconds=60):
+                raise PaymentStartError(_("Le délai de réservation de cette commande est écoulé. Repassez commande depuis le panier."))
+            deadline = min(deadline, order.reserved_until)
+        try:
+            shop_services.reserve_stock_again(order)
+        except shop_services.OutOfStock as exc:
+            raise PaymentStartError(exc.message) from None
+        payment = Payment.objects.create(
+            order=order,
+            provider=provider.code,
+            method=method.code,
+            payer_phone=payer_phone if method.needs_phone else "",
+            amount=order.total,
+            currency=order.currency,
+            deadline=deadline,
+            next_check_at=now + timedelta(seconds=poll_delay(0, provider)),
+        )
+        record(
+            payment,
+            provider.code,
+            PaymentEvent.Kind.DECISION,
+            "attempt created",
+            {"method": method.code, "amount": payment.amount, "currency": payment.currency},
+        )
+    return payment
+
+
+def _in_flight(payment: Payment) -> bool:
+    """True while the attempt's initiation call may still be out (no answer
+    stored, no unknown outcome recorded, younger than the call's timeouts)."""
+    if payment.initiated_at or payment.initiation_unknown or payment.last_error:
+        return False
+    window = sum(settings.PAYMENT_HTTP_TIMEOUT) + 5
+    return payment.created_at > timezone.now() - timedelta(seconds=window)
+
+
+def _check_limits(order: Order, method, payer_phone: str, now) -> None:
+    """Attempts per order and pushes per wallet number (anti-abuse)."""
+    if order.payments.count() >= settings.PAYMENT_MAX_ATTEMPTS_PER_ORDER:
+        raise PaymentStartError(_("Trop de tentatives de paiement pour cette commande. Contactez-nous pour la finaliser."))
+    if method.needs_phone and payer_phone:
+        recent = Payment.objects.filter(payer_phone=payer_phone, created_at__gte=now - timedelta(hours=1)).count()
+        if recent >= settings.PAYMENT_MAX_PUSHES_PER_NUMBER:
+            raise PaymentStartError(_("Trop de demandes de paiement vers ce numéro en une heure. Réessayez plus tard."))
+
+
+def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | None = None) -> Payment:
+    """Call the provider (no lock held), keep its answer, and send nobody to a
+    page the vendor does not own."""
+    provider = provider or get_provider(payment.provider)
+    initiation = _call_provider(payment, order, otp, provider)
+    # A spoofed or misconfigured answer: the reference is kept all the same.
+    redirect_refused = bool(initiation.redirect_url) and not provider.allowed_redirect(initiation.redirect_url)
+    if not _keep_answer(payment, provider, initiation, redirect_refused):
+        # Ended meanwhile (another tab chose another provider): nobody is
+        # sent to pay it; it is checked until it can no longer be paid.
+        payment.refresh_from_db()
+        return payment
+    if redirect_refused:
+        reason = f"redirect refused: {initiation.redirect_url[:200]!r} is not a {provider.name} page"
+        finish_locally(payment.pk, PaymentStatus.FAILED, reason, keep_stock=True, watch=False)
+        raise PaymentStartError(
+            _("%(name)s a répondu avec une page de paiement inattendue ; par prudence nous ne vous y envoyons pas. Réessayez ou choisissez un autre moyen.")
+            % {"name": provider.name},
+            payment=payment,
+        )
+    link_orphan_callbacks(payment)
+    if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):
+        payment = apply_status(payment.pk, StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"), source="initiate")
+    return payment
+
+
+def _call_provider(payment: Payment, order: Order, otp: str, provider: Provider) -> Initiation:
+    """The provider's answer, or ``PaymentStartError`` (the attempt then left
+    open with an unknown outcome, or ended)."""
+    try:
+        return provider.initiate(_payment_request(order, payment, provider, otp))
+    except ProviderError as exc:
+        journal_safely(payment, provider)
+        _initiation_failed(payment, provider, exc)
+    except InvalidAmount as exc:
+        journal_safely(payment, provider)
+        finish_locally(payment.pk, PaymentStatus.FAILED, f"refused before the provider call: {exc}")
+        raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
+    except Exception as exc:  # an answer the module chokes on (too deep, odd types): the vendor may have acted
+        log.exception("initiation of payment %s: unreadable answer", payment.pk)
+        journal_safely(payment, provider)
+        _initiation_failed(payment, provider, ProviderError(f"{provider.code}: unreadable answer ({type(exc).__name__})", kind="malformed", unknown=True))
+    raise AssertionError("unreachable: _initiation_failed always raises")
+
+
+def _keep_answer(payment: Payment, provider: Provider, initiation: Initiation, redirect_refused: bool) -> bool:
+    """Store what the provider answered whatever the attempt's state (an
+    attempt ended meanwhile must still be checked by its reference); True when
+    the attempt is still pending."""
+    now = timezone.now()
+    payment.provider_reference = initiation.provider_reference[:512]
+    payment.redirect_url = "" if redirect_refused else initiation.redirect_url
+    payment.instructions = initiation.instructions
+    payment.initiation_unknown = False
+    payment.initiated_at = now
+    payment.last_error = ""
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(
+            provider_reference=payment.provider_reference,
+            redirect_url=payment.redirect_url,
+            instructions=payment.instructions,
+            initiation_unknown=False,
+            initiated_at=now,
+            updated_at=now,
+        )
+        still_pending = bool(Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(last_error=""))
+        if still_pending:
+            transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
+        else:
+            watch_ended(payment.pk, "initiated after the attempt ended")
+    decision = {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)}
+    message = "initiated" if still_pending else "initiated after the attempt ended: watched until the provider can no longer take money"
+    journal_safely(payment, provider, PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.DECISION, message=message, data=decision))
+    return still_pending
+
+
+def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError) -> NoReturn:
+    """A timeout, a 5xx or an unreadable answer leaves the attempt pending
+    with an unknown outcome (the provider may have acted); any other failure
+    ends it. The order keeps its stock until its reservation ends. The
+    shopper never sees the vendor's own words (they may echo credentials)."""
+    error = scrub(str(exc), credentials_of(provider.config))[:500]
+    if exc.unknown or (exc.status_code or 0) >= 500:
+        with transaction.atomic():
+            locked = Payment.objects.select_for_update().get(pk=payment.pk)
+            locked.initiation_unknown = True
+            locked.last_error = error
+            locked.next_check_at = timezone.now() + timedelta(seconds=provider.min_poll_interval)
+            locked.save(update_fields=["initiation_unknown", "last_error", "next_check_at", "updated_at"])
+            record(locked, provider.code, PaymentEvent.Kind.ERROR, "initiation outcome unknown", {"error": error})
+            transaction.on_commit(lambda: enqueue_poll(locked.pk, locked.next_check_at))
+        raise PaymentStartError(_("Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas débité deux fois."), payment=locked)
+    finish_locally(payment.pk, PaymentStatus.FAILED, f"initiation failed: {error}", keep_stock=True, watch=False)
+    if exc.kind == "rejected":
+        message = _("%(name)s a refusé ce paiement. Vérifiez le numéro ou le code, ou choisissez un autre moyen.") % {"name": provider.name}
+    else:
+        message = _("Le service de paiement ne répond pas. Réessayez dans un instant.")
+    raise PaymentStartError(message, payment=payment)

@@ -1,0 +1,86 @@
+"""The periodic safety net (Celery beat): nothing stays pending forever.
+
+Re-queues every check that is overdue (a dead worker or broker loses
+nothing: the schedule is in the database), links callbacks that arrived
+before their payment, retries unsent confirmation e-mails, and releases the
+stock of orders whose reservation ran out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from shop import services as shop_services
+from shop.emails import send_order_confirmation
+from shop.models import Order
+
+from ..models import Payment, PaymentStatus
+from .callbacks import link_orphan_callbacks
+from .schedule import enqueue_poll
+
+
+@dataclass
+class SweepReport:
+    enqueued: list[int]
+    callbacks_linked: int = 0
+    emails: int = 0
+    orders_expired: int = 0
+
+
+def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
+    """Re-queue every pending payment whose next check is overdue, once.
+
+    ``skip_locked`` plus moving ``next_check_at`` forward by a lease make two
+    sweeps at once enqueue each payment once (Q-7, F-5). Also retries unsent
+    confirmation e-mails and expires unpaid orders whose stock is still held
+    with no live attempt.
+    """
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=settings.PAYMENT_SWEEP_GRACE)
+    with transaction.atomic():
+        ids = list(
+            Payment.objects.select_for_update(skip_locked=True)
+            .filter(Q(status=PaymentStatus.PENDING) | Q(watch_until__gte=now), needs_review=False, next_check_at__lte=overdue)
+            .order_by("next_check_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if ids:
+            lease = now + timedelta(seconds=lease_seconds)
+            Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
+            transaction.on_commit(lambda: [enqueue_poll(pk, lease, now=True) for pk in ids])
+    report = SweepReport(enqueued=ids, callbacks_linked=len(link_orphan_callbacks(now=now)))
+    for order_id in Order.objects.filter(status=Order.Status.PAID, confirmation_sent_at__isnull=True).values_list("pk", flat=True)[:50]:
+        report.emails += send_order_confirmation(order_id)
+    report.orders_expired = expire_stale_orders(now)
+    return report
+
+
+def expire_stale_orders(now) -> int:
+    """Release stock of unpaid orders with no live attempt after PAYMENT_TTL
+    (e.g. the provider refused to start and the shopper left, P-2)."""
+    cutoff = now - timedelta(seconds=settings.PAYMENT_TTL)
+    # An order's hold has one lifetime (``reserved_until``); older orders
+    # without one fall back to their age.
+    held_too_long = Q(reserved_until__lt=now) | Q(reserved_until__isnull=True, created_at__lt=cutoff)
+    candidates = Order.objects.filter(held_too_long, status=Order.Status.PENDING_PAYMENT, stock_reserved=True).exclude(payments__status=PaymentStatus.PENDING)
+    expired = 0
+    for order_id in candidates.values_list("pk", flat=True)[:100]:
+        with transaction.atomic():
+            order = Order.objects.select_for_update(skip_locked=True).filter(pk=order_id).first()
+            if order is None or order.status != Order.Status.PENDING_PAYMENT:
+                continue
+            if order.payments.filter(status=PaymentStatus.PENDING).exists():
+                continue
+            expired += shop_services.release_stock(order, Order.Status.EXPIRED)
+    return expired
+
+
+def overdue_pending(bound: timedelta = timedelta(minutes=15)):
+    """Payments still pending past their deadline + bound (M-7 metric)."""
+    return Payment.objects.filter(status=PaymentStatus.PENDING, needs_review=False, deadline__lt=timezone.now() - bound)

@@ -1,0 +1,56 @@
+// Every tap acknowledged, nothing sent twice. Optional: every page works
+// without it (the server refuses duplicates on its own).
+// - A form with data-busy="…": once submitted, its buttons are disabled and
+//   the pressed one says what is happening ("Paiement en cours…").
+// - A form with data-autosubmit (the cart): a changed quantity is sent at
+//   once, so no "update" button is needed.
+(function () {
+  "use strict";
+  document.documentElement.className += " js";
+  // An error summary takes focus, so a screen reader reads it first.
+  var summary = document.getElementById("error-summary");
+  if (summary && document.activeElement !== summary) summary.focus();
+  function lock(form, submitter) {
+    if (form.getAttribute("data-sent")) return false;
+    form.setAttribute("data-sent", "1");
+    var busy = form.getAttribute("data-busy");
+    // Disabled after the browser has read the form, so the pressed button's
+    // name and value are still sent.
+    window.setTimeout(function () {
+      var buttons = form.querySelectorAll("button, input[type=submit]");
+      for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
+      if (busy && submitter) {
+        submitter.setAttribute("data-label", submitter.textContent);
+        submitter.textContent = busy;
+      }
+      form.setAttribute("aria-busy", "true");
+    }, 0);
+    return true;
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute("data-busy") && !form.hasAttribute("data-autosubmit")) return;
+    if (!lock(form, event.submitter)) event.preventDefault();
+  });
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    var form = field.form;
+    if (!form || !form.hasAttribute("data-autosubmit") || field.type !== "number") return;
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
+  });
+  // Back from the next page (bfcache): the form is usable again.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    var forms = document.querySelectorAll("form[data-sent]");
+    for (var i = 0; i < forms.length; i++) {
+      forms[i].removeAttribute("data-sent");
+      forms[i].removeAttribute("aria-busy");
+      var buttons = forms[i].querySelectorAll("button, input[type=submit]");
+      for (var j = 0; j < buttons.length; j++) {
+        buttons[j].disabled = false;
+        var label = buttons[j].getAttribute("data-label");
+        if (label) buttons[j].textContent = label;
+      }
+    }
+  });
+})();
