@@ -26,7 +26,7 @@ run: export APP_PORT := $(PORT)
 run: export CACHE_URL ?= filecache://$(CURDIR)/var/cache
 run: export APP_PORT_GNF := $(shell echo $$(($(PORT) + 1)))
 run: install
-	mkdir -p var/broker/processed var/media
+	mkdir -p var/broker/processed var/broker/control var/media
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py ensure_staff

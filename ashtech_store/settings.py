@@ -8,6 +8,7 @@ else in the code base reads ``os.environ``.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from payments import registry
@@ -134,6 +135,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["ashtech_store.formats"]  # en: day first (d/m/Y), 24-hour clock
 USE_I18N = True
 TIME_ZONE = env("TIME_ZONE", default="Africa/Ouagadougou")
 USE_TZ = True
@@ -323,6 +325,8 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # kombu's exchange tables (it would write ./control otherwise).
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -346,8 +350,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "payments.tasks.sweep_payments",
         "schedule": float(PAYMENT_SWEEP_INTERVAL),
     },
+    # The stored callbacks are the queue: the intake wakes this drain at most
+    # once a second; the beat runs it too, in case a wake-up was lost.
+    "drain-callbacks": {"task": "payments.tasks.drain_callbacks", "schedule": float(PAYMENT_SWEEP_INTERVAL)},
     "sweep-refunds": {"task": "backoffice.tasks.sweep_refunds", "schedule": float(PAYMENT_SWEEP_INTERVAL)},
-    "reconcile-nightly": {"task": "backoffice.tasks.reconcile_recent", "schedule": 24 * 3600.0},
+    # Every night at 02:30 in TIME_ZONE (Celery takes Django's), when the shops sleep.
+    "reconcile-nightly": {"task": "backoffice.tasks.reconcile_recent", "schedule": crontab(hour=2, minute=30)},
 }
 
 # --- logging (no secrets: see payments.logging.RedactingFilter) --------------

@@ -76,10 +76,15 @@ class Refundable:
 
 def money_received(payment: Payment) -> bool:
     """True when the provider holds this payment's money: a success, or a
-    success reported after the attempt ended (flagged, status unchanged)."""
+    success reported after the attempt ended (flagged, status unchanged),
+    still in the review queue or resolved there by fulfilling the order or
+    refunding it (the payment keeps its status: only staff's resolution
+    says the money was taken)."""
     if payment.status == PaymentStatus.SUCCEEDED:
         return True
-    return payment.needs_review and "success" in payment.review_reason
+    if "success" not in payment.review_reason:
+        return False
+    return payment.needs_review or payment.resolutions.filter(action__in=("fulfil", "refund")).exists()
 
 
 def refunded_amount(payment_id: int) -> int:
@@ -390,12 +395,29 @@ def sweep_refunds(now=None, batch: int = 100) -> list[int]:
 
 # --- goods back --------------------------------------------------------------------
 def restock_returned(order_id: int, by=None, note: str = "") -> bool:
-    """Staff say the goods of a refunded order came back: return its stock,
-    once. Refused for an order without a successful refund."""
+    """Staff say the goods of a refunded order came back: return its whole
+    stock, once.
+
+    Only for an order refunded in full. After a partial refund nobody can
+    tell from the money which lines came back, so it is refused with a
+    message: staff add the returned articles to the stock by hand (the
+    product's stock field, applied as a delta). ``stock_reserved`` set false
+    under the order lock makes a second call a refusal, never a second
+    restock."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        if not order.refunds.filter(status=Refund.Status.SUCCEEDED).exists():
+        refunded = order.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(n=Sum("amount"))["n"] or 0
+        if not refunded:
             raise RefundRefused(_("Aucun remboursement réussi sur cette commande : le stock n'est pas rendu."))
+        paid = sum(p.amount for p in paid_payments(order))
+        if refunded < paid:
+            raise RefundRefused(
+                _(
+                    "Remboursement partiel (%(refunded)s sur %(paid)s %(cur)s) : le stock n'est rendu d'un coup qu'après un remboursement complet. "
+                    "Ajoutez à la main, sur la fiche produit, les articles revenus."
+                )
+                % {"refunded": refunded, "paid": paid, "cur": order.currency}
+            )
         if not order.stock_reserved:
             raise RefundRefused(_("Le stock de cette commande a déjà été rendu."))
         shop_services.release_stock(order)

@@ -22,7 +22,7 @@ from shop.emails import send_order_confirmation
 from shop.models import Order
 
 from . import refunds
-from .models import ReconciliationMismatch, Refund, RefundEvent, Resolution
+from .models import OrderEvent, ReconciliationMismatch, Refund, RefundEvent, Resolution
 
 
 @dataclass
@@ -72,7 +72,7 @@ def resolve(kind: str, pk: int, action: str, note: str, by, amount: int | None =
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=payment.order_id)
         if action == Resolution.Action.FULFIL:
-            _fulfil(order, payment)
+            _fulfil(order, payment, by, note)
         resolution = Resolution.objects.create(
             action=action,
             note=note,
@@ -96,7 +96,14 @@ def _target(kind: str, pk: int):
     return model.objects.get(pk=pk)
 
 
-def _fulfil(order: Order, payment: Payment) -> None:
+def _fulfil(order: Order, payment: Payment, by, note: str) -> None:
+    """Mark the locked order paid on money the provider holds. The payment
+    keeps its status (an ended attempt stays ended: ``payments.services``
+    alone moves payments), so the move is journalled here, on the order
+    (an ``OrderEvent`` with who and the note) and on the payment; the
+    shopper's confirmation goes after commit, once (``confirmation_sent_at``
+    under the order lock; the payment sweep retries a failed send)."""
+    frm = order.status
     if not refunds.money_received(payment):
         raise ResolutionRefused(_("Ce paiement n'a pas été encaissé : rien à honorer."))
     if order.status != Order.Status.PENDING_PAYMENT and order.paid_at:
@@ -106,9 +113,20 @@ def _fulfil(order: Order, payment: Payment) -> None:
             shop_services.reserve_stock_again(order)
         except shop_services.OutOfStock as exc:
             raise ResolutionRefused(_("Impossible d'honorer : %(why)s Réapprovisionnez ou remboursez.") % {"why": exc.message}) from None
-    if shop_services.mark_paid(order):
-        order_id = order.pk
-        transaction.on_commit(lambda: send_order_confirmation(order_id))
+    if not shop_services.mark_paid(order):
+        return
+    OrderEvent.objects.create(
+        order=order, from_status=frm, to_status=Order.Status.PAID, by=by, note=(_("examen : commande honorée — %(note)s") % {"note": note})[:500]
+    )
+    record(
+        payment,
+        payment.provider,
+        PaymentEvent.Kind.DECISION,
+        f"order {order.number} marked paid by staff from the review queue; payment stays {payment.status}",
+        {"order_status_before": frm, "note": note[:300]},
+    )
+    order_id = order.pk
+    transaction.on_commit(lambda: send_order_confirmation(order_id))
 
 
 def _close(kind: str, target, by, action: str, note: str) -> None:

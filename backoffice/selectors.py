@@ -14,5 +14,7 @@ def public_history(order: Order) -> list[str]:
             continue
         if not steps:
             steps.append(str(Order.Status(frm).label))
-        steps.append(str(Order.Status(to).label))
+        label = str(Order.Status(to).label)
+        if steps[-1] != label:  # a fulfilled order is already "Payée"
+            steps.append(label)
     return steps

@@ -1,8 +1,9 @@
 -- Checkout submit: POST /commande/ with a valid CSRF cookie + token and a cart
 -- session cookie. BENCH_CARTS is a file of "cookie-header<TAB>csrf-token"
--- lines (carts of 5 products with a huge stock, built by a scripted
--- add-to-cart). Every request carries a new checkout_key, so every request
--- creates one order (the key is the double-submit guard, I-6).
+-- lines, one server-side session with a cart of 5 products (huge stock) each:
+-- a checkout empties its cart, so every request takes the next session and
+-- creates one order. Its checkout_key was never issued to that session, so it
+-- is ignored (the double-submit guard only trusts keys the session was given).
 dofile("bench/common.lua")
 
 local carts = {}

@@ -2,7 +2,7 @@
 with ``DJANGO_SETTINGS_MODULE=bench.settings`` against the bench database:
 
     python -m bench.data catalogue OUT.json   1 000 products in 10 categories, with pictures
-    python -m bench.data orders N OUT.txt     N unpaid orders without an attempt (tokens)
+    python -m bench.data orders N OUT.txt     N unpaid orders without an attempt (their payment page paths)
     python -m bench.data payments OUT.tsv     Ligdicash attempts to send callbacks for
     python -m bench.data counts [analyze]     rows written so far (JSON on stdout), after ANALYZE
     python -m bench.data queries STATE OUT    SQL queries of one request per target
@@ -15,6 +15,7 @@ import random
 import shutil
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import django
@@ -99,7 +100,8 @@ def catalogue(out: str) -> None:
 
 
 def orders(n: int, out: str) -> None:
-    """Tokens of ``n`` unpaid orders without any attempt, for the payment start target.
+    """Payment page paths (``reverse("payments:pay")``, one a line) of ``n``
+    unpaid orders without any attempt, for the payment start target.
 
     Orders the checkout target created come first; the rest are bulk-created
     (stock is not moved for those: the target measures the attempt, not the
@@ -117,8 +119,35 @@ def orders(n: int, out: str) -> None:
                 (OrderLine(order=o, product=p, product_name=p.name, unit_price=p.price, quantity=1) for o in new for p in products), batch_size=5000
             )
         tokens += [o.token for o in new]
-    Path(out).write_text("\n".join(tokens) + "\n")
-    print(f"orders: {len(tokens)} tokens ({max(missing, 0)} bulk-created)")
+    from django.urls import reverse
+
+    Path(out).write_text("".join(reverse("payments:pay", kwargs={"token": token}) + "\n" for token in tokens))
+    print(f"orders: {len(tokens)} payment pages ({max(missing, 0)} bulk-created), e.g. {reverse('payments:pay', kwargs={'token': tokens[0]})}")
+
+
+def carts(n: int, pool_json: str, csrf: str, out: str) -> None:
+    """``n`` browser sessions, each holding a cart of 5 products (groups of the
+    big-stock pool in turn, so concurrent checkouts take different rows).
+
+    Sessions live on the server: a checkout empties its cart, so each
+    checkout request needs its own session."""
+    import secrets
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    pool = json.loads(pool_json)
+    groups = [pool[5 + 5 * i : 10 + 5 * i] for i in range((len(pool) - 5) // 5)]
+    store = SessionStore()
+    expires = timezone.now() + timedelta(days=1)
+    rows = []
+    for i in range(n):
+        cart = {str(pid): 1 for pid in groups[i % len(groups)]}
+        rows.append(Session(session_key=secrets.token_hex(16), session_data=store.encode({"cart": cart}), expire_date=expires))
+    Session.objects.bulk_create(rows, batch_size=2000)
+    Path(out).write_text("".join(f"sessionid={r.session_key}; csrftoken={csrf}\t{csrf}\n" for r in rows))
+    print(f"carts: {n} sessions with a cart of 5 lines")
 
 
 def payments(out: str) -> None:
@@ -126,7 +155,7 @@ def payments(out: str) -> None:
         Payment.objects.filter(provider="ligdicash")
         .exclude(provider_reference="")
         .order_by("id")
-        .values_list("reference", "provider_reference", "amount")[:500]
+        .values_list("reference", "provider_reference", "amount")[:5000]
     )
     lines = [f"{ref}\t{token}\t{amount}" for ref, token, amount in rows]
     if not lines:
@@ -154,7 +183,7 @@ def counts() -> dict:
 
 
 def callback_body(reference: str, token: str, amount: int, date: str) -> bytes:
-    """The callback Ligdicash documents (shared/providers/ligdicash.md, "Callback ou webhook")."""
+    """The callback Ligdicash documents (tests/payments/vendor_samples/ligdicash/)."""
     return json.dumps(
         {
             "date": date,
@@ -239,6 +268,8 @@ def main(argv: list[str]) -> None:
         orders(int(args[0]), args[1])
     elif step == "payments":
         payments(*args)
+    elif step == "carts":
+        carts(int(args[0]), args[1], args[2], args[3])
     elif step == "counts":
         if "analyze" in args:
             analyze()

@@ -61,9 +61,9 @@ def prepare(slug: str) -> None:
     django.setup()
     from django.core.files.base import ContentFile
 
+    from shop.fragments import bump_catalogue
     from shop.images import make_thumbnail
     from shop.models import Product
-    from shop.selectors import bump_catalogue
 
     product = Product.objects.get(slug=slug)
     data = real_photo()

@@ -157,7 +157,7 @@ TARGETS = [
         "pay",
         "Payment start → attempt, provider stub (P-4)",
         "POST",
-        "/payments/pay/",
+        "/paiement/",  # replaced by the prefix reverse("payments:pay") gives (target_env)
         "pay.lua",
         "P-4: ≤ 25 q, p95 ≤ 300 ms",
         "—",
@@ -188,8 +188,9 @@ TARGETS = [
 
 # --- the Ligdicash stub ("provider mocked" at the HTTP boundary) ---------------
 class LigdicashStub(BaseHTTPRequestHandler):
-    """Answers the create endpoints the way shared/providers/ligdicash.md
-    documents ("Payin - Réponse"), at once; the status endpoint says pending."""
+    """Answers the create endpoints the way Ligdicash
+    documents them (tests/payments/vendor_samples/ligdicash/), at once; the
+    status endpoint says pending."""
 
     server_version = "ligdicash-stub/1"
     creates = 0
@@ -372,7 +373,7 @@ def scripted_cart(base: str, product_ids: list[int], any_slug: str) -> tuple[str
         if status != 302:
             raise RuntimeError(f"add-to-cart of product {pid} answered {status}")
     status, html = call("/panier/")
-    lines = html.count('name="replace"')
+    lines = html.count('class="cart-line"')
     if status != 200 or lines != len(product_ids):
         raise RuntimeError(f"cart page answered {status} with {lines} lines, expected {len(product_ids)}")
     session = next(c.value for c in jar if c.name == "sessionid")
@@ -534,6 +535,7 @@ class Bench:
             "RATELIMIT_ENABLE": "false",
             # The load is one shopper placing thousands of orders: lift the per-shopper caps.
             "SHOP_MAX_OPEN_ORDERS": "1000000",
+            "SHOP_MAX_ORDER_VALUE": "1000000000000",
             "EMAIL_URL": "memorymail://",
             "PAYMENTS_SANDBOX": "false",
             "LIGDICASH_BASE_URL": stub_url,
@@ -574,12 +576,18 @@ class Bench:
         if target.key == "cart":
             return {"BENCH_COOKIE": f"sessionid={self.state['cart_session']}; csrftoken={self.csrf}"}
         if target.key == "checkout":
+            # One cart (one server-side session) per request: a checkout empties it.
+            need = max(3000, int(120 * duration))
+            log(self.django("carts", str(need), json.dumps(self.state["pool"]), self.csrf, str(WORK / "carts.tsv")).strip())
             return {"BENCH_CARTS": str(WORK / "carts.tsv")}
         if target.key == "pay":
             # One fresh order per request: three times what the checkout rate suggests.
             rate = next((t.result["rps"] for t in TARGETS if t.key == "checkout" and t.result), 300)
             need = max(1000, int(3 * rate * duration))
             log(self.django("orders", str(need), str(WORK / "tokens.txt")).strip())
+            # The shown path: the payment pages' prefix, as the URLconf reverses it.
+            first = (WORK / "tokens.txt").read_text().split("\n", 1)[0]
+            target.path = first.rstrip("/").rsplit("/", 1)[0] + "/"
             return {"BENCH_TOKENS": str(WORK / "tokens.txt"), "BENCH_CSRF": self.csrf}
         if target.key == "callback":
             log(self.django("payments", str(WORK / "payments.tsv")).strip())

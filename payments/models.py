@@ -106,10 +106,17 @@ class PaymentEvent(models.Model):
     dedup_key = models.CharField(max_length=300, unique=True, null=True, blank=True)
     # Replays of a deduplicated callback are counted here, not stored again.
     deliveries = models.PositiveIntegerField(default=1)
+    # The stored callback is the queue: a valid callback waits here (NULL)
+    # until the drain (``services.drain_callbacks``) has acted on it.
+    processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [
+            # Small: only the callbacks not acted on yet.
+            models.Index(fields=["id"], name="callback_queue", condition=Q(kind="callback", valid=True, processed_at__isnull=True)),
+        ]
         verbose_name = _("événement de paiement")
         verbose_name_plural = _("événements de paiement")
 

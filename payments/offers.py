@@ -77,11 +77,3 @@ def offers_for(order) -> list[dict]:
                 }
             )
     return offers
-
-
-def wallet_name(provider: Provider, method: Method | None) -> str:
-    """The wallet a push or OTP payment appears under on the shopper's phone
-    ("Moov Money"), or the provider's name when the method has several."""
-    if method is not None and len(method.wallets) == 1:
-        return method.wallets[0]
-    return provider.name

@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError
 
 from . import services
 from .models import Payment
+from .services.callbacks import drain_callbacks as drain_stored_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,14 @@ def process_callback(event_id: int) -> str:
         services.record_failure(event_id, traceback.format_exc())
         raise
     return payment.status if payment else "ignored"
+
+
+@shared_task(acks_late=True, **RETRY)
+def drain_callbacks() -> int:
+    """Act on every stored callback not acted on yet (the stored row is the
+    queue). Woken by the intake at most once a second, and run by the beat
+    as the safety net."""
+    return drain_stored_callbacks()
 
 
 @shared_task(acks_late=True, **RETRY)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import uuid
 
-import phonenumbers
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from ashtech_store.client_ip import session_or_ip
+from shop import phones
 from shop.cart import remember_order
 from shop.models import Order
 
@@ -37,26 +37,10 @@ log = logging.getLogger(__name__)
 
 
 # --- choosing and starting a payment ------------------------------------------
-def _offers(order: Order) -> list[dict]:
-    """Wallet offers for the pay page, filtered by the shopper's country (``payments.offers``)."""
-    return offers_for(order)
-
-
 def _payer_phone(raw: str, order: Order, countries: tuple[str, ...]) -> str:
-    """E.164 of the wallet to debit, or ValueError with a message."""
-    text = (raw or order.phone).strip()
-    if "\x00" in text or len(text) > 30:
-        raise ValueError(_("Numéro de téléphone invalide."))
-    try:
-        number = phonenumbers.parse(text, order.country)
-    except phonenumbers.NumberParseException:
-        raise ValueError(_("Numéro de téléphone invalide.")) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(_("Numéro de téléphone invalide."))
-    region = phonenumbers.region_code_for_number(number)
-    if countries and region not in countries:
-        raise ValueError(_("Ce moyen de paiement n'accepte que les numéros de : %(countries)s.") % {"countries": ", ".join(countries)})
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    """E.164 of the wallet to debit (the order's phone when none is typed)."""
+    refused = _("Ce moyen de paiement n'accepte que les numéros de : %(countries)s.")
+    return phones.normalise(raw or order.phone, order.country, countries, refused=refused)
 
 
 @never_cache
@@ -67,7 +51,7 @@ def pay(request, token: str):
     """Choose how to pay an order, then start the attempt."""
     order = get_object_or_404(Order, token=token)
     remember_order(request, order)
-    offers = _offers(order)
+    offers = offers_for(order)
     context = {"order": order, "offers": offers}
     if not order.is_payable:
         return redirect(order)
@@ -91,7 +75,7 @@ def pay(request, token: str):
     if method.needs_phone:
         try:
             payer_phone = _payer_phone(request.POST.get("payer_phone", ""), order, method.countries or offer["provider"].countries)
-        except ValueError as exc:
+        except phones.InvalidPhone as exc:
             context["error"] = str(exc)
             context["payer_phone"] = request.POST.get("payer_phone", "")[:30]
             return _page(request, "payments/pay.html", context, status=400)

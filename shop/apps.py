@@ -7,17 +7,9 @@ class ShopConfig(AppConfig):
     verbose_name = _("Boutique")
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in, user_login_failed
-
-        from ashtech_store import (
-            checks,  # noqa: F401 - registers the guard-rail checks
-            staff_login,
-        )
+        from ashtech_store import checks  # noqa: F401 - registers the guard-rail checks
 
         from . import (
             page_admin,  # noqa: F401 - registers the Page admin
-            search,  # noqa: F401 - registers shop_fold on SQLite connections
+            signals,  # noqa: F401 - connects the shop's receivers
         )
-
-        user_login_failed.connect(staff_login.on_login_failed, dispatch_uid="shop.staff_login_failed")
-        user_logged_in.connect(staff_login.on_logged_in, dispatch_uid="shop.staff_logged_in")

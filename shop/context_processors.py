@@ -3,7 +3,7 @@
 from django.conf import settings
 
 from .cart import SESSION_KEY
-from .selectors import nav_categories, nav_html
+from .fragments import nav_categories, nav_html
 
 
 def shop(request):

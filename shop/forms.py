@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
-import phonenumbers
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-# Bidi overrides/isolates and zero-width characters: invisible, and used to
-# disguise text (I-11). Removed from every free-text field.
-INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+from . import phones
+from .text import clean_text
+
 ASCII_QUANTITY = re.compile(r"^[0-9]{1,3}$")
-
-
-def clean_text(value: str) -> str:
-    value = unicodedata.normalize("NFC", value or "")
-    return INVISIBLE.sub("", value).strip()
 
 
 class QuantityField(forms.CharField):
@@ -129,43 +122,10 @@ class CheckoutForm(forms.Form):
         raw, country = data.get("phone"), data.get("country")
         if raw and country:
             try:
-                data["phone"] = normalise_phone(raw, country)
-            except ValueError as exc:
+                data["phone"] = phones.normalise(raw, country, [country])
+            except phones.InvalidPhone as exc:
                 self.add_error("phone", str(exc))
         return data
-
-
-def normalise_phone(raw: str, country: str) -> str:
-    """E.164 for a number typed the local or international way, or ValueError."""
-    text = clean_text(raw)
-    if re.search(r"[A-Za-z]", text):
-        raise ValueError(_("Le numéro de téléphone ne doit contenir que des chiffres."))
-    try:
-        number = phonenumbers.parse(text, country)
-    except phonenumbers.NumberParseException:
-        raise ValueError(_("Numéro de téléphone invalide.")) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValueError(_("Numéro de téléphone invalide pour ce pays (par exemple 70 12 34 56)."))
-    region = phonenumbers.region_code_for_number(number)
-    if region not in settings.SHOP_COUNTRIES:
-        raise ValueError(_("Nous ne livrons pas ce pays."))
-    if region != country:
-        raise ValueError(_("Ce numéro n'est pas un numéro du pays choisi."))
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def local_phone(e164: str) -> str:
-    """A number the way people read it at home: "+22670123456" → "70 12 34 56".
-
-    Numbers from another country keep their international form; anything
-    unreadable is returned as it came."""
-    try:
-        number = phonenumbers.parse(e164 or "", None)
-    except phonenumbers.NumberParseException:
-        return e164 or ""
-    if not phonenumbers.is_valid_number(number):
-        return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 ORDER_NUMBER = re.compile(r"^\s*(?:AS)?[\s-]*0*([0-9]{1,12})\s*$", re.IGNORECASE)
@@ -196,6 +156,6 @@ class OrderLookupForm(forms.Form):
         if "@" in contact:
             return contact.casefold() == order.email.casefold()
         try:
-            return normalise_phone(contact, order.country) == order.phone
-        except ValueError:
+            return phones.normalise(contact, order.country, [order.country]) == order.phone
+        except phones.InvalidPhone:
             return False

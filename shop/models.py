@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+CARD_MAX_WIDTH = 640  # a grid card never needs more (a 4-column grid on a DPR-2 screen)
+
 
 class Category(models.Model):
     name = models.CharField(_("nom"), max_length=100)
@@ -95,6 +97,27 @@ class Product(models.Model):
             "srcset": ", ".join(f"{url} {width}w" for url, width in urls),
             "width": sizes[-1]["width"],
             "height": sizes[-1]["height"],
+        }
+
+    @property
+    def card_photo(self) -> dict | None:
+        """The grid card's picture: the 320 px rendition (a two-column grid on
+        a DPR-2 phone needs about 300 device px; the 240 px thumbnail is soft
+        there), the larger ones in ``srcset``; the thumbnail when the product
+        has no rendition; None without a photo."""
+        from django.core.files.storage import default_storage
+
+        sizes = [r for r in self.renditions or [] if isinstance(r, dict) and r.get("name") and r.get("width", 0) <= CARD_MAX_WIDTH]
+        if not sizes:
+            if not self.thumbnail:
+                return None
+            return {"src": self.thumbnail.url, "srcset": "", "width": 240, "height": 240}
+        urls = [(default_storage.url(r["name"]), r["width"]) for r in sizes]
+        return {
+            "src": urls[0][0],
+            "srcset": ", ".join(f"{url} {width}w" for url, width in urls) if len(urls) > 1 else "",
+            "width": sizes[0]["width"],
+            "height": sizes[0]["height"],
         }
 
     @property

@@ -10,7 +10,8 @@ finds "Samsung Galaxy A15", ``chargeurs`` finds "Chargeur rapide", and
   matched as a prefix (``a15`` while typing ``a1``), ranked.
 * SQLite (the embedded run): an accent- and case-folded ``LIKE`` per word,
   plurals folded by dropping a final s/x, through a ``shop_fold`` SQL
-  function registered on every SQLite connection. No ranking.
+  function registered on every SQLite connection (``shop/signals.py``).
+  No ranking.
 
 Either way it is one filter on the listing's queryset, so a search costs
 the same two queries (count, page) as any listing.
@@ -21,10 +22,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from django.db.backends.signals import connection_created
 from django.db.models import F, Func, Q, QuerySet, TextField, Value
 from django.db.models.functions import Coalesce
-from django.dispatch import receiver
 
 MAX_TERMS = 6
 WORD = re.compile(r"[a-z0-9]+")
@@ -98,9 +97,3 @@ def _folded_like(products: QuerySet, words: list[str]) -> QuerySet:
         stem = word[:-1] if len(word) > 3 and word[-1] in "sx" else word
         condition &= Q(haystack__contains=stem)
     return products.filter(condition)
-
-
-@receiver(connection_created)
-def _register_fold(sender, connection, **kwargs) -> None:
-    if connection.vendor == "sqlite":
-        connection.connection.create_function("shop_fold", 1, fold, deterministic=True)

@@ -19,8 +19,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from .fragments import bump_catalogue_on_commit
 from .models import Order, OrderLine, Product
-from .selectors import bump_catalogue_on_commit
 from .templatetags.shop_tags import money
 
 

@@ -7,7 +7,6 @@ page size (P-1, P-2, P-3, P-6).
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from urllib.parse import urlencode
@@ -29,7 +28,7 @@ from django_ratelimit.decorators import ratelimit
 from ashtech_store.client_ip import session_or_ip
 from backoffice.selectors import public_history
 
-from . import search, selectors, services
+from . import fragments, search, services
 from .cart import Cart, cart_total, held_orders, remember_order
 from .forms import AddToCartForm, CheckoutForm, OrderLookupForm, RemoveFromCartForm
 from .models import Category, Order, Page, Product
@@ -58,10 +57,10 @@ def rate_limited(request, exception=None):
 def home(request):
     def context():
         featured = list(Product.objects.available().select_related("category").order_by("-created_at", "-id")[:8])
-        grid = selectors.product_grid(featured, _("Aucun produit pour le moment."))
-        return {"featured": featured, "nav_categories": selectors.nav_categories(), "grid": grid}
+        grid = fragments.grid(featured, _("Aucun produit pour le moment."))
+        return {"featured": featured, "nav_categories": fragments.nav_categories(), "grid": grid}
 
-    body = selectors.cached_fragment(selectors.fragment_key("home"), "shop/_home.html", context)
+    body = fragments.cached(fragments.key("home"), "shop/_home.html", context)
     return render(request, "shop/home.html", {"body": body})
 
 
@@ -75,17 +74,15 @@ def product_list(request, slug: str | None = None):
     """
     category = None
     if slug:
-        category = next((c for c in selectors.nav_categories() if c.slug == slug), None) or get_object_or_404(Category, slug=slug)
+        category = next((c for c in fragments.nav_categories() if c.slug == slug), None) or get_object_or_404(Category, slug=slug)
     query = request.GET.get("q", "").replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
     sort = request.GET.get("sort", "")
     if sort not in SORTS and not (sort == "rel" and query):
         sort = "rel" if query else "new"
     filters = _filters(request.GET)
-    version = selectors.catalogue_version()
     page = _page_number(request.GET.get("page", "1"))
-    wanted = (get_language(), version, category.pk if category else None, query, sort, page, filters)
-    key = "shop:listing:" + hashlib.blake2b(repr(wanted).encode(), digest_size=16).hexdigest()
-    html = caches["fragments"].get(key)
+    key = fragments.key("listing", category.pk if category else None, query, sort, page, filters)
+    html = fragments.get(key)
     if html is not None:
         listing = mark_safe(html)  # rendered by our own template, autoescaped there
     else:
@@ -114,7 +111,7 @@ def _filters(params) -> tuple[bool, int | None, int | None]:
     return params.get("stock") == "1", amount(params.get("min", "")), amount(params.get("max", ""))
 
 
-def _listing(page_number: int, category, query: str, sort: str, filters: tuple, key: str) -> selectors.Fragment:
+def _listing(page_number: int, category, query: str, sort: str, filters: tuple, key: str) -> fragments.Fragment:
     """Run the listing's queries now; render (and cache) it with the page."""
     products = Product.objects.available().select_related("category")
     if category:
@@ -148,24 +145,18 @@ def _listing(page_number: int, category, query: str, sort: str, filters: tuple, 
         "min_price": min_price,
         "max_price": max_price,
         "base_query": base_query,
-        "categories": selectors.nav_categories() if query and not products else [],
+        "categories": fragments.nav_categories() if query and not products else [],
     }
-    context["grid"] = selectors.product_grid(products, _("Aucun produit ne correspond."))
-
-    def render_listing():
-        html = render_to_string("shop/_listing.html", context)
-        caches["fragments"].set(key, html, 300)
-        return mark_safe(html)  # rendered by our own template, autoescaped there
-
-    return selectors.Fragment(render_listing)
+    context["grid"] = fragments.grid(products, _("Aucun produit ne correspond."))
+    return fragments.Fragment(lambda: fragments.render(key, "shop/_listing.html", context))
 
 
 @require_safe
 def product_detail(request, slug: str):
     """A product page; its content is cached under the catalogue version (the
     add-to-cart form, with its CSRF token, is the only part rendered fresh)."""
-    key = selectors.fragment_key("product", slug)
-    facts = caches["fragments"].get(key + ":facts")
+    info_key, description_key, facts_key = fragments.keys("product", slug, each=("info", "description", "facts"))
+    facts = fragments.get(facts_key)
     if facts is None:
         product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
         facts = {
@@ -179,12 +170,12 @@ def product_detail(request, slug: str):
         }
         if facts["photo"]:
             facts["og_image"] = settings.SITE_URL + _share_image(product)
-        caches["fragments"].set(key + ":facts", facts, 300)
-        info = selectors.cached_fragment(key, "shop/_product_info.html", lambda: {"product": product})
-        description = selectors.cached_fragment(key + ":desc", "shop/_product_description.html", lambda: {"product": product})
+        fragments.put(facts_key, facts)
+        info = fragments.cached(info_key, "shop/_product_info.html", lambda: {"product": product})
+        description = fragments.cached(description_key, "shop/_product_description.html", lambda: {"product": product})
     else:
-        info = selectors.cached_fragment(key, "shop/_product_info.html", lambda: {"product": _product(slug)})
-        description = selectors.cached_fragment(key + ":desc", "shop/_product_description.html", lambda: {"product": _product(slug)})
+        info = fragments.cached(info_key, "shop/_product_info.html", lambda: {"product": _product(slug)})
+        description = fragments.cached(description_key, "shop/_product_description.html", lambda: {"product": _product(slug)})
     context = {"facts": facts, "info": info, "description": description, "add_key": secrets.token_urlsafe(16), "delivery": _delivery_line()}
     return render(request, "shop/product_detail.html", context)
 
@@ -193,8 +184,11 @@ def _share_image(product: Product) -> str:
     """The picture link previews show (WhatsApp wants about 600 px or more)."""
     from django.core.files.storage import default_storage
 
-    sizes = product.renditions
-    chosen = next((r for r in sizes if r["width"] >= 600), sizes[-1])
+    sizes = [r for r in product.renditions or [] if isinstance(r, dict) and r.get("name")]
+    if not sizes:
+        # Made before renditions existed: the thumbnail (or the photo itself).
+        return (product.thumbnail or product.image).url
+    chosen = next((r for r in sizes if r.get("width", 0) >= 600), sizes[-1])
     return default_storage.url(chosen["name"])
 
 

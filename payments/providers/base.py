@@ -239,6 +239,10 @@ class Provider:
     # attempt we ended (its link or push still open): we keep checking that
     # long. Config key ``late_payment_window`` overrides it.
     late_payment_window: ClassVar[int] = 24 * 3600
+    # True when the vendor's callbacks name only its own reference (LengoPay's
+    # pay_id): one can then arrive before the create answer is stored, and is
+    # linked when it is. Callbacks that carry our reference always find it.
+    callbacks_may_precede_reference: ClassVar[bool] = False
     # Body encodings the vendor's callbacks use; any other gets a 415.
     callback_content_types: ClassVar[tuple[str, ...]] = (JSON,)
     # Hosts the vendor sends shoppers to (its payment pages), from its docs;

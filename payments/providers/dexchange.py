@@ -144,6 +144,9 @@ class DexchangeProvider(Provider):
     required_settings = ("api_key",)
     minimum_amount = 100  # "ItemPrice … minimum: 100"
     redirect_hosts = (PAY_HOST,)
+    # A webhook may name only DEXCHANGE's transactionId (externalTransactionId
+    # empty): it can arrive before the create answer is stored.
+    callbacks_may_precede_reference = True
     methods = (
         Method("hosted", _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"), Flow.REDIRECT, wallets=("Orange Money", "Wave", "Free Money")),
     )

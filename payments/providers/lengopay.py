@@ -147,6 +147,9 @@ class LengopayProvider(Provider):
     )
     # Push flow: LengoPay never sends a shopper to a page of its own.
     redirect_hosts = ()
+    # Its callback names only the pay_id, which we learn from the create
+    # answer: a callback can arrive first (integrators lost some that way).
+    callbacks_may_precede_reference = True
 
     @property
     def status_path(self) -> str:

@@ -27,7 +27,17 @@ Rules every caller can rely on:
 """
 
 from .apply import apply_status, cancel_payment, check_payment, payment_view
-from .callbacks import RECEIVED, Receipt, callback_payment, enqueue_callback, link_orphan_callbacks, process_callback, receive_callback
+from .callbacks import (
+    RECEIVED,
+    Receipt,
+    callback_payment,
+    drain_callbacks,
+    enqueue_callback,
+    link_orphan_callbacks,
+    process_callback,
+    queued_callbacks,
+    receive_callback,
+)
 from .journal import record, record_exchanges, record_failure
 from .schedule import enqueue_poll, is_scheduled, poll_delay
 from .start import PaymentStartError, start_payment
@@ -42,6 +52,7 @@ __all__ = [
     "callback_payment",
     "cancel_payment",
     "check_payment",
+    "drain_callbacks",
     "enqueue_callback",
     "enqueue_poll",
     "expire_stale_orders",
@@ -51,6 +62,7 @@ __all__ = [
     "payment_view",
     "poll_delay",
     "process_callback",
+    "queued_callbacks",
     "receive_callback",
     "record",
     "record_exchanges",

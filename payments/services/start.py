@@ -223,7 +223,8 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
             % {"name": provider.name},
             payment=payment,
         )
-    link_orphan_callbacks(payment)
+    if provider.callbacks_may_precede_reference:
+        link_orphan_callbacks(payment)
     if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):
         payment = apply_status(payment.pk, StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"), source="initiate")
     return payment

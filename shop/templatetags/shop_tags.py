@@ -3,6 +3,8 @@
 from django import template
 from django.conf import settings
 
+from shop import phones
+
 register = template.Library()
 
 CURRENCY_LABELS = {"XOF": "FCFA", "XAF": "FCFA", "GNF": "GNF"}
@@ -25,7 +27,5 @@ def money(amount, currency=None) -> str:
 
 @register.filter
 def local_phone(e164) -> str:
-    """``+22670123456`` → ``70 12 34 56`` (see shop.forms.local_phone)."""
-    from shop.forms import local_phone as to_local
-
-    return to_local(str(e164 or ""))
+    """``+22670123456`` → ``70 12 34 56`` (``shop.phones.local``)."""
+    return phones.local(str(e164 or ""))

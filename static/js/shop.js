@@ -4,6 +4,8 @@
 //   the pressed one says what is happening ("Paiement en cours…").
 // - A form with data-autosubmit (the cart): a changed quantity is sent at
 //   once, so no "update" button is needed.
+// - The pay page: the wallet number field shows only for a choice marked
+//   data-needs-phone (without JS it stays visible; the server ignores it).
 (function () {
   "use strict";
   document.documentElement.className += " js";
@@ -32,8 +34,15 @@
     if (!form.hasAttribute("data-busy") && !form.hasAttribute("data-autosubmit")) return;
     if (!lock(form, event.submitter)) event.preventDefault();
   });
+  var phoneField = document.getElementById("payer-phone-field");
+  function showPhone() {
+    var chosen = document.querySelector("input[name=choice]:checked");
+    phoneField.hidden = !!chosen && !chosen.hasAttribute("data-needs-phone");
+  }
+  if (phoneField) showPhone();
   document.addEventListener("change", function (event) {
     var field = event.target;
+    if (phoneField && field.name === "choice") showPhone();
     var form = field.form;
     if (!form || !form.hasAttribute("data-autosubmit") || field.type !== "number") return;
     if (form.requestSubmit) form.requestSubmit(); else form.submit();

@@ -151,7 +151,41 @@ def test_pay_and_order_pages_fit_and_pass_axe(phone, client):
     no_sideways_scroll(phone)
     assert violations(phone) == []
     order2 = make_order(email="awa@example.bf", phone="+22676000000")
-    phone.goto(f"{phone.base}/payments/pay/{order2.token}/")
+    phone.goto(f"{phone.base}/paiement/{order2.token}/")
     no_sideways_scroll(phone)
     assert violations(phone) == []
     assert json.dumps(SESSION_KEY) and session
+
+
+def test_the_wallet_number_shows_only_for_an_offer_that_needs_one(phone):
+    order = make_order(country="BF", phone="+22670123456")
+    phone.goto(f"{phone.base}/paiement/{order.token}/")
+    field = phone.locator("#payer_phone")
+
+    phone.locator("input[name=choice]:not([data-needs-phone])").first.check()
+    assert not field.is_visible()
+    phone.locator("input[name=choice][data-needs-phone]").first.check()
+    assert field.is_visible() and field.input_value() == "70 12 34 56"
+
+
+def test_add_to_cart_stays_on_screen_below_a_tall_photo(phone):
+    from io import BytesIO
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    from shop.images import make_thumbnail
+
+    product = make_product(name="Tecno Spark 20", stock=5, description="Écran 6,6 pouces. " * 40)
+    picture = BytesIO()
+    Image.new("RGB", (900, 1600), (30, 90, 200)).save(picture, "JPEG")
+    product.image.save("tall.jpg", ContentFile(picture.getvalue()), save=True)
+    make_thumbnail(product)
+    phone.goto(f"{phone.base}{product.get_absolute_url()}")
+
+    button = phone.get_by_role("button", name="Ajouter au panier")
+    box = button.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 740, box
+    no_sideways_scroll(phone)
+    button.click()
+    phone.wait_for_url("**/panier/")

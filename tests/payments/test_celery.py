@@ -24,7 +24,7 @@ def test_payment_tasks_ack_late_and_requeue_on_worker_loss():
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
-    for task in (tasks.poll_payment, tasks.process_callback, tasks.sweep_payments):
+    for task in (tasks.poll_payment, tasks.process_callback, tasks.drain_callbacks, tasks.sweep_payments):
         assert task.acks_late is True
 
 

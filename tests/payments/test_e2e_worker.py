@@ -87,7 +87,7 @@ def buy(base: str, route: Route, product: Product) -> tuple[requests.Session, Pa
         "phone": route.phone,
     }
     pay = s.post(f"{base}/commande/", data=data, headers={"Referer": base}, timeout=10)
-    assert "/payments/pay/" in pay.url, pay.text[:500]
+    assert "/paiement/" in pay.url, pay.text[:500]
     choice = {"csrfmiddlewaretoken": csrf(pay.text), "choice": f"{route.provider}:{route.method}", "payer_phone": route.phone}
     answer = s.post(pay.url, data=choice, headers={"Referer": base}, allow_redirects=False, timeout=20)
     if answer.status_code == 200 and 'name="otp"' in answer.text:

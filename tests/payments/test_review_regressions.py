@@ -84,7 +84,7 @@ def test_nul_characters_in_a_callback_are_refused_and_stored(client):
     assert PaymentEvent.objects.get(kind="callback").valid is False
 
 
-@pytest.mark.parametrize("path", ["/commande/abc%00def0123456789abcdef/", "/payments/pay/abc%00def0123456789abcdef/"])
+@pytest.mark.parametrize("path", ["/commande/abc%00def0123456789abcdef/", "/paiement/abc%00def0123456789abcdef/"])
 def test_nul_characters_in_an_order_token_are_a_404(client, path):
     assert client.get(path).status_code == 404
 

@@ -153,7 +153,7 @@ def test_order_page_refreshes_itself_while_a_payment_is_pending(client):
     # Without JavaScript a meta refresh; with it, the waiting page's poller.
     assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in body
     assert '<script src="/static/js/wait.js" defer></script>' in body
-    assert f'data-url="/payments/pay/{order.token}/' in body
+    assert f'data-url="/paiement/{order.token}/' in body
 
 
 def test_order_page_without_a_pending_payment_does_not_refresh(client):

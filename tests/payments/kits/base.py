@@ -3,7 +3,8 @@ drive one provider through ``responses``: a *kit* per provider.
 
 A kit registers the vendor's documented answers at the provider's HTTP
 boundary and builds the callbacks the vendor would send. Payloads come from
-the vendor's documentation in ``shared/providers/``.
+the vendor samples in ``tests/payments/vendor_samples/`` and the provider
+modules' docstrings.
 """
 
 from __future__ import annotations
