@@ -6,9 +6,9 @@ refuses to go on, and ``ashtech_store.wsgi`` / ``asgi`` run them before
 serving a single request (``refuse_unsafe_start``): gunicorn does not run
 Django's checks by itself.
 
-* E001 (F-23): the public development ``SECRET_KEY`` with ``DEBUG`` off.
-* E002 (F-24): e-mail unset, printed or dropped with ``DEBUG`` off.
-* E010–E012 (F-06): the payment sandbox (anyone can "pay" on its page) with
+* E001: the public development ``SECRET_KEY`` with ``DEBUG`` off.
+* E002: e-mail unset, printed or dropped with ``DEBUG`` off.
+* E010–E012: the payment sandbox (anyone can "pay" on its page) with
   ``DEBUG`` off, with an https ``SITE_URL``, or with a real credential.
 """
 
@@ -22,19 +22,33 @@ TAG = "guard_rails"
 # Mail backends that never deliver: fine on a laptop, a leak or a loss in production.
 NON_DELIVERING = {
     "ashtech_store.mail.UnconfiguredEmailBackend": "EMAIL_URL is not set",
-    "django.core.mail.backends.console.EmailBackend": "e-mails (with their bearer order links) would be printed to the logs",
+    "django.core.mail.backends.console.EmailBackend": ("e-mails (with their bearer order links) would be printed to the logs"),
     "django.core.mail.backends.dummy.EmailBackend": "e-mails would be dropped",
 }
 # Provider settings that hold a credential (everything _secret fills in, and
 # the webhook secrets); sandbox dummies start with "sandbox-".
-CREDENTIAL_KEYS = {"api_key", "api_token", "api_client", "account_id", "license_key", "website_id", "webhook_secrets"}
+CREDENTIAL_KEYS = {
+    "api_key",
+    "api_token",
+    "api_client",
+    "account_id",
+    "license_key",
+    "website_id",
+    "webhook_secrets",
+}
 
 
 @checks.register(TAG)
 def check_secret_key(app_configs=None, **kwargs):
     if settings.DEBUG or settings.SECRET_KEY != settings.DEV_SECRET_KEY:
         return []
-    return [checks.Error("SECRET_KEY is the public development key while DEBUG is off.", hint="Set SECRET_KEY in the environment.", id="ashtech.E001")]
+    return [
+        checks.Error(
+            "SECRET_KEY is the public development key while DEBUG is off.",
+            hint="Set SECRET_KEY in the environment.",
+            id="ashtech.E001",
+        )
+    ]
 
 
 @checks.register(TAG)
@@ -60,10 +74,22 @@ def check_sandbox(app_configs=None, **kwargs):
     if not settings.DEBUG:
         errors.append(checks.Error("PAYMENTS_SANDBOX is on while DEBUG is off.", hint=hint, id="ashtech.E010"))
     if settings.SITE_URL.lower().startswith("https://"):
-        errors.append(checks.Error("PAYMENTS_SANDBOX is on with an https SITE_URL (a public site).", hint=hint, id="ashtech.E011"))
+        errors.append(
+            checks.Error(
+                "PAYMENTS_SANDBOX is on with an https SITE_URL (a public site).",
+                hint=hint,
+                id="ashtech.E011",
+            )
+        )
     real = real_credentials()
     if real:
-        errors.append(checks.Error(f"PAYMENTS_SANDBOX is on while real provider credentials are set: {', '.join(real)}.", hint=hint, id="ashtech.E012"))
+        errors.append(
+            checks.Error(
+                f"PAYMENTS_SANDBOX is on while real provider credentials are set: {', '.join(real)}.",
+                hint=hint,
+                id="ashtech.E012",
+            )
+        )
     return errors
 
 

@@ -1,4 +1,4 @@
-"""The shopper's own address, seen through the TLS proxy (F-04).
+"""The shopper's own address, seen through the TLS proxy.
 
 Behind the documented proxy every request's ``REMOTE_ADDR`` is the proxy, so
 rate limits keyed on it are shop-wide and the callback journal records only

@@ -1,4 +1,4 @@
-"""The e-mail backend of a production run whose EMAIL_URL is unset (F-24).
+"""The e-mail backend of a production run whose EMAIL_URL is unset.
 
 Confirmation e-mails carry a bearer link to the order page; printing them to
 the logs (Django's console backend, the old default) leaks it. This backend

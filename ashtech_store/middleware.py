@@ -26,7 +26,7 @@ class ContentSecurityPolicyMiddleware:
 
 class StaffSessionMiddleware:
     """Ends a staff session on the server ``STAFF_SESSION_AGE`` seconds after
-    login (F-10), whatever the browser keeps; see ashtech_store.staff_login."""
+    login, whatever the browser keeps; see ashtech_store.staff_login."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -23,7 +23,7 @@ if (BASE_DIR / ".env").exists():
 DEBUG = env.bool("DEBUG", default=False)
 DEV_SECRET_KEY = "django-insecure-dev-only-set-SECRET_KEY-in-production"
 SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
-# F-23: a public key signs sessions, CSRF tokens and password-reset links. This
+# a public key signs sessions, CSRF tokens and password-reset links. This
 # module refuses it outside DEBUG; a settings module built on top of this one
 # (tests, bench) is caught by the system check ashtech.E001 instead.
 if not DEBUG and SECRET_KEY == DEV_SECRET_KEY and env("DJANGO_SETTINGS_MODULE", default=__name__) == __name__:
@@ -100,7 +100,11 @@ else:
     # "database is locked"); WAL lets readers run beside the one writer.
     VAR_DIR.mkdir(exist_ok=True)
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -112,7 +116,7 @@ CACHES = {
 }
 CACHES["fragments"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 
-# F-10: sessions live on the server, so logging out (or a staff member being
+# sessions live on the server, so logging out (or a staff member being
 # removed) ends them everywhere; a copied cookie is worthless afterwards.
 # cached_db needs a cache every process shares (Redis, file); with a
 # per-process memory cache another worker could still hold a logged-out
@@ -147,7 +151,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 # Product pictures are served by the app in development; in production the
-# front proxy serves /media/ unless SERVE_MEDIA=true says otherwise (F-30).
+# front proxy serves /media/ unless SERVE_MEDIA=true says otherwise.
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -161,7 +165,7 @@ STORAGES = {
 WHITENOISE_MAX_AGE = 60 * 60 * 24 * 30
 
 # --- e-mail ------------------------------------------------------------------
-# F-24: outside DEBUG an unset EMAIL_URL never means "print to the logs" (the
+# outside DEBUG an unset EMAIL_URL never means "print to the logs" (the
 # confirmation carries a bearer link to the order): mail is refused and the
 # system check ashtech.E002 stops start-up.
 EMAIL_URL = env("EMAIL_URL", default="consolemail://" if DEBUG else "")
@@ -184,13 +188,13 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Webhook bodies are small; anything bigger is refused before parsing (C-16).
+# Webhook bodies are small; anything bigger is refused before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 CALLBACK_MAX_BYTES = env.int("CALLBACK_MAX_BYTES", default=65_536)
 # A refused callback is journalled with only this many bytes of its body.
 CALLBACK_REFUSED_BODY_BYTES = env.int("CALLBACK_REFUSED_BODY_BYTES", default=2048)
 
-# The client's address (F-04). Behind the TLS proxy every request comes from
+# The client's address. Behind the TLS proxy every request comes from
 # the proxy, so rate limits and PaymentEvent.remote_ip use the header the
 # proxy sets: "X-Real-IP" (the proxy overwrites it) or "X-Forwarded-For"
 # (the TRUSTED_PROXY_COUNT-th address from the right, the one our own proxy
@@ -202,7 +206,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 RATELIMIT_IP_META_KEY = "ashtech_store.client_ip.client_ip"
 
-# Rate limits (S-6): django-ratelimit, counted in the default cache.
+# Rate limits: django-ratelimit, counted in the default cache.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_VIEW = "shop.views.rate_limited"
 RATELIMIT_CHECKOUT = env("RATELIMIT_CHECKOUT", default="10/m")
@@ -214,7 +218,7 @@ RATELIMIT_ORDER_PAGE = env("RATELIMIT_ORDER_PAGE", default="60/m")
 RATELIMIT_LOGIN = env("RATELIMIT_LOGIN", default="10/m")
 # Callbacks per source address (vendors send a few a second at most).
 RATELIMIT_CALLBACK = env("RATELIMIT_CALLBACK", default="300/m")
-# Staff login (F-11): failed logins are counted per (username, address) and
+# Staff login: failed logins are counted per (username, address) and
 # per address; from LOGIN_FREE_FAILURES on, each new failure doubles the wait
 # (2, 4, 8 … seconds, at most LOGIN_MAX_DELAY). A correct password from
 # another address is never held back by someone else's failures.
@@ -234,7 +238,7 @@ PRODUCTS_PER_PAGE = 24
 STAFF_USERNAME = env("STAFF_USERNAME", default="staff")
 STAFF_PASSWORD = env("STAFF_PASSWORD", default="")
 CART_MAX_QUANTITY = 99
-# Denial of inventory (F-05): what one order may hold. Per line: the
+# Denial of inventory: what one order may hold. Per line: the
 # product's own max_per_order, else SHOP_MAX_PER_LINE. Order value in the
 # shop currency (0: the default for the currency).
 SHOP_MAX_PER_LINE = env.int("SHOP_MAX_PER_LINE", default=5)
@@ -244,7 +248,10 @@ SHOP_MAX_ORDER_VALUE = env.int("SHOP_MAX_ORDER_VALUE", default=0) or {"GNF": 20_
 SHOP_MAX_OPEN_ORDERS = env.int("SHOP_MAX_OPEN_ORDERS", default=3)
 # The short delivery promise shown on product and cart pages (the delivery
 # page, editable by staff, has the details). Empty hides it.
-SHOP_DELIVERY_LINE = env("SHOP_DELIVERY_LINE", default="Livraison à Ouagadougou sous 48 h, partout au Burkina en 3 à 5 jours.")
+SHOP_DELIVERY_LINE = env(
+    "SHOP_DELIVERY_LINE",
+    default="Livraison à Ouagadougou sous 48 h, partout au Burkina en 3 à 5 jours.",
+)
 # Order lookup by number + phone or e-mail: attempts per IP.
 SHOP_ORDER_LOOKUP_RATE = env("SHOP_ORDER_LOOKUP_RATE", default="5/m")
 # An order's stock is held at most this long (seconds) whatever its attempts do.
@@ -255,12 +262,12 @@ PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=False)
 # How long a shopper has to pay one attempt before it expires (seconds).
 PAYMENT_TTL = env.int("PAYMENT_TTL", default=30 * 60)
 # Growing delays between status checks; every one is far below a quarter of
-# the Redis visibility timeout (Q-4).
+# the Redis visibility timeout.
 PAYMENT_POLL_BACKOFF = [5, 10, 20, 40, 80, 160, 300]
 PAYMENT_SWEEP_INTERVAL = env.int("PAYMENT_SWEEP_INTERVAL", default=30)
 # A payment is "overdue" for the sweep this long after its next_check_at.
 PAYMENT_SWEEP_GRACE = env.int("PAYMENT_SWEEP_GRACE", default=20)
-# requests timeouts: (connect, read) seconds (S-9).
+# requests timeouts: (connect, read) seconds.
 PAYMENT_HTTP_TIMEOUT = (
     env.float("PAYMENT_HTTP_CONNECT_TIMEOUT", default=5.0),
     env.float("PAYMENT_HTTP_READ_TIMEOUT", default=15.0),
@@ -287,7 +294,7 @@ def _provider_url(name: str, production: str) -> str:
     return env(f"{name}_BASE_URL", default=default).rstrip("/")
 
 
-# Public dummy credentials exist only for a sandbox run in DEBUG (F-06); any
+# Public dummy credentials exist only for a sandbox run in DEBUG; any
 # other sandbox run is stopped by the system check ashtech.E010.
 _SANDBOX_DUMMIES = PAYMENTS_SANDBOX and DEBUG
 
@@ -304,7 +311,10 @@ def _redirect_hosts(name: str) -> list[str]:
 
 def _provider_config(entry: registry.Entry) -> dict:
     """One provider's settings, from the environment (payments/registry.py)."""
-    config = {"base_url": _provider_url(entry.env, entry.production_url), "redirect_hosts": _redirect_hosts(entry.env)}
+    config = {
+        "base_url": _provider_url(entry.env, entry.production_url),
+        "redirect_hosts": _redirect_hosts(entry.env),
+    }
     config.update({key: _secret(f"{entry.env}_{key.upper()}") for key in entry.credentials})
     if entry.webhook_secrets:
         # The sandbox signs with a public secret: only in a DEBUG sandbox.
@@ -332,14 +342,19 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
-# A checkout must answer even when the broker is down (F-3): give up fast,
+# A checkout must answer even when the broker is down: give up fast,
 # the payment schedule is in the database and the sweep re-queues it.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True  # Q-3, safe because every task is idempotent (Q-1)
+CELERY_TASK_ACKS_LATE = True  # safe because every task is idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Q-6: soft limit above connect + read timeout; hard limit = soft + 10 s.
+# soft limit above connect + read timeout; hard limit = soft + 10 s.
 CELERY_TASK_SOFT_TIME_LIMIT = int(sum(PAYMENT_HTTP_TIMEOUT)) + 10
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 10
 # Keep our logging (and its redaction) in worker processes.
@@ -352,10 +367,19 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The stored callbacks are the queue: the intake wakes this drain at most
     # once a second; the beat runs it too, in case a wake-up was lost.
-    "drain-callbacks": {"task": "payments.tasks.drain_callbacks", "schedule": float(PAYMENT_SWEEP_INTERVAL)},
-    "sweep-refunds": {"task": "backoffice.tasks.sweep_refunds", "schedule": float(PAYMENT_SWEEP_INTERVAL)},
+    "drain-callbacks": {
+        "task": "payments.tasks.drain_callbacks",
+        "schedule": float(PAYMENT_SWEEP_INTERVAL),
+    },
+    "sweep-refunds": {
+        "task": "backoffice.tasks.sweep_refunds",
+        "schedule": float(PAYMENT_SWEEP_INTERVAL),
+    },
     # Every night at 02:30 in TIME_ZONE (Celery takes Django's), when the shops sleep.
-    "reconcile-nightly": {"task": "backoffice.tasks.reconcile_recent", "schedule": crontab(hour=2, minute=30)},
+    "reconcile-nightly": {
+        "task": "backoffice.tasks.reconcile_recent",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- logging (no secrets: see payments.logging.RedactingFilter) --------------
@@ -368,7 +392,11 @@ LOGGING = {
         "json": {"()": "ashtech_store.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": env("LOG_FORMAT", default="plain"), "filters": ["redact"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="plain"),
+            "filters": ["redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {

@@ -1,4 +1,4 @@
-"""Staff login: failed passwords slow their sender down, nobody else (F-11).
+"""Staff login: failed passwords slow their sender down, nobody else.
 
 A plain rate limit per username let anyone lock the shop owner out with five
 bad passwords a minute. Here only **failures** count, in the default cache:
@@ -13,7 +13,7 @@ A correct password from another address is never held back, and a success
 clears that (username, address) counter. The client address is the real
 one behind the TLS proxy (``ashtech_store.client_ip``).
 
-The same module makes staff sessions short (F-10): they end when the browser
+The same module makes staff sessions short: they end when the browser
 closes and, on the server, ``STAFF_SESSION_AGE`` seconds after login
 (``StaffSessionMiddleware`` in ``ashtech_store.middleware``).
 """

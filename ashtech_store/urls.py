@@ -7,8 +7,8 @@ from django_ratelimit.decorators import ratelimit
 
 from . import health, staff_login
 
-# Staff login: failed passwords slow down their sender only (F-11), and at
-# most RATELIMIT_LOGIN posts a minute per client address (S-6). Both see the
+# Staff login: failed passwords slow down their sender only, and at
+# most RATELIMIT_LOGIN posts a minute per client address. Both see the
 # real client behind the proxy (ashtech_store.client_ip).
 _login = staff_login.throttled(admin.site.login)
 _login = ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_LOGIN, method="POST", block=True)(_login)

@@ -34,7 +34,17 @@ class OrderEventInline(ReadOnly, admin.TabularInline):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ["created_at", "order", "provider", "channel", "amount", "currency", "status", "needs_review", "requested_by"]
+    list_display = [
+        "created_at",
+        "order",
+        "provider",
+        "channel",
+        "amount",
+        "currency",
+        "status",
+        "needs_review",
+        "requested_by",
+    ]
     list_filter = ["status", "provider", "channel", "needs_review"]
     search_fields = ["=reference", "provider_reference", "external_reference"]
     inlines = [RefundEventInline]

@@ -28,7 +28,8 @@ def numbers(now=None) -> dict:
     )
     done = Q(status=Refund.Status.SUCCEEDED)
     refunds = Refund.objects.aggregate(
-        today=Sum("amount", filter=done & Q(finalised_at__gte=today)), last_30=Sum("amount", filter=done & Q(finalised_at__gte=month))
+        today=Sum("amount", filter=done & Q(finalised_at__gte=today)),
+        last_30=Sum("amount", filter=done & Q(finalised_at__gte=month)),
     )
     per_provider = list(
         Payment.objects.filter(created_at__gte=month)

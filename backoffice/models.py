@@ -24,7 +24,14 @@ class OrderEvent(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("commande"))
     from_status = models.CharField(_("de"), max_length=20, choices=Order.Status.choices)
     to_status = models.CharField(_("vers"), max_length=20, choices=Order.Status.choices)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("par"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
     note = models.CharField(_("note"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("le"), auto_now_add=True, db_index=True)
 
@@ -67,7 +74,12 @@ class Refund(models.Model):
     external_reference = models.CharField(_("référence externe"), max_length=120, blank=True)
     note = models.TextField(_("note"), blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("demandé par")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("demandé par"),
     )
     # Set under lock by the one call that sends the request to the provider.
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
@@ -160,10 +172,22 @@ class Resolution(models.Model):
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="resolutions")
     refund = models.ForeignKey(Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="resolutions")
-    mismatch = models.ForeignKey(ReconciliationMismatch, on_delete=models.PROTECT, null=True, blank=True, related_name="resolutions")
+    mismatch = models.ForeignKey(
+        ReconciliationMismatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resolutions",
+    )
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     note = models.TextField(_("note"))
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("par"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
     created_at = models.DateTimeField(_("le"), auto_now_add=True)
 
     class Meta:

@@ -50,11 +50,19 @@ def compare(payment: Payment, result: StatusResult) -> tuple[str, str, str] | No
     if there == Outcome.SUCCEEDED and not here:
         return ReconciliationMismatch.Kind.PAID_THERE, payment.status, f"succeeded {result.amount}"
     if here and there == Outcome.SUCCEEDED and result.amount is not None and result.amount != payment.amount:
-        return ReconciliationMismatch.Kind.AMOUNT, f"{payment.amount} {payment.currency}", f"{result.amount} {result.currency or ''}".strip()
+        return (
+            ReconciliationMismatch.Kind.AMOUNT,
+            f"{payment.amount} {payment.currency}",
+            f"{result.amount} {result.currency or ''}".strip(),
+        )
     if here and there in NEGATIVE + (Outcome.PENDING,):
         return ReconciliationMismatch.Kind.PAID_HERE, payment.status, there.value
     if there == Outcome.UNKNOWN and payment.provider_reference and (here or payment.status == PaymentStatus.PENDING):
-        return ReconciliationMismatch.Kind.UNKNOWN_THERE, payment.status, (result.message or "unknown")[:60]
+        return (
+            ReconciliationMismatch.Kind.UNKNOWN_THERE,
+            payment.status,
+            (result.message or "unknown")[:60],
+        )
     return None
 
 
@@ -107,7 +115,13 @@ def _may_ask(payment: Payment) -> bool:
 
 
 def _ask(provider, payment: Payment) -> StatusResult:
-    view = PaymentView(str(payment.reference), payment.provider_reference, payment.amount, payment.currency, payment.method)
+    view = PaymentView(
+        str(payment.reference),
+        payment.provider_reference,
+        payment.amount,
+        payment.currency,
+        payment.method,
+    )
     try:
         result = provider.fetch_status(view)
     except ProviderError as exc:
@@ -120,21 +134,43 @@ def _ask(provider, payment: Payment) -> StatusResult:
 
 def _journal(payment: Payment | None, provider) -> None:
     for exchange in provider.exchanges_for_journal():
-        record(payment, provider.code, PaymentEvent.Kind.REQUEST, f"reconcile: {exchange['method']} {exchange['url']}", exchange)
+        record(
+            payment,
+            provider.code,
+            PaymentEvent.Kind.REQUEST,
+            f"reconcile: {exchange['method']} {exchange['url']}",
+            exchange,
+        )
     provider.exchanges.clear()
 
 
 def _keep(payment: Payment, result: StatusResult, kind: str, ours: str, theirs: str) -> tuple[ReconciliationMismatch, bool]:
-    evidence = {"outcome": result.outcome.value, "amount": result.amount, "currency": result.currency, "message": result.message[:200]}
+    evidence = {
+        "outcome": result.outcome.value,
+        "amount": result.amount,
+        "currency": result.currency,
+        "message": result.message[:200],
+    }
     existing = ReconciliationMismatch.objects.filter(payment=payment, kind=kind).first()
     if existing:
         return existing, False
     try:
         with transaction.atomic():
             mismatch = ReconciliationMismatch.objects.create(
-                payment=payment, provider=payment.provider, kind=kind, ours=ours[:60], theirs=theirs[:60], evidence=evidence
+                payment=payment,
+                provider=payment.provider,
+                kind=kind,
+                ours=ours[:60],
+                theirs=theirs[:60],
+                evidence=evidence,
             )
-            record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"reconciliation mismatch: {kind}", evidence)
+            record(
+                payment,
+                payment.provider,
+                PaymentEvent.Kind.DECISION,
+                f"reconciliation mismatch: {kind}",
+                evidence,
+            )
     except IntegrityError:  # a concurrent run kept it first
         return ReconciliationMismatch.objects.get(payment=payment, kind=kind), False
     return mismatch, True

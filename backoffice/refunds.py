@@ -105,7 +105,13 @@ def journal(refund: Refund, kind: str, message: str, data: dict | None = None, b
 
 def _journal_exchanges(refund: Refund, provider) -> None:
     rows = [
-        RefundEvent(refund=refund, kind=RefundEvent.Kind.REQUEST, message=f"{x['method']} {x['url']}"[:300], data=x) for x in provider.exchanges_for_journal()
+        RefundEvent(
+            refund=refund,
+            kind=RefundEvent.Kind.REQUEST,
+            message=f"{x['method']} {x['url']}"[:300],
+            data=x,
+        )
+        for x in provider.exchanges_for_journal()
     ]
     provider.exchanges.clear()
     if rows:
@@ -152,7 +158,13 @@ def request_refund(payment_id: int, amount: int, reason: str, by=None, request_k
             payee=payment.payer_phone or payment.order.phone,
             requested_by=by,
         )
-        journal(refund, RefundEvent.Kind.DECISION, "refund requested", {"amount": amount, "currency": refund.currency, "reason": reason[:300]}, by=by)
+        journal(
+            refund,
+            RefundEvent.Kind.DECISION,
+            "refund requested",
+            {"amount": amount, "currency": refund.currency, "reason": reason[:300]},
+            by=by,
+        )
     return refund
 
 
@@ -165,11 +177,24 @@ def _check_amount(payment: Payment, amount: int) -> None:
     if amount > state.left:
         raise RefundRefused(
             _("Au plus %(left)s %(cur)s peuvent encore être remboursés sur ce paiement (payé %(paid)s, déjà remboursé ou en cours %(done)s).")
-            % {"left": state.left, "cur": payment.currency, "paid": state.paid, "done": state.refunded}
+            % {
+                "left": state.left,
+                "cur": payment.currency,
+                "paid": state.paid,
+                "done": state.refunded,
+            }
         )
 
 
-def record_outside_refund(payment_id: int, amount: int, method: str, external_reference: str, note: str, by=None, request_key: str | None = None) -> Refund:
+def record_outside_refund(
+    payment_id: int,
+    amount: int,
+    method: str,
+    external_reference: str,
+    note: str,
+    by=None,
+    request_key: str | None = None,
+) -> Refund:
     """Record money staff gave back outside the shop (Lygos, LengoPay,
     DEXCHANGE have no refund API; or any provider by hand). It counts in
     the totals like any refund."""
@@ -199,7 +224,13 @@ def record_outside_refund(payment_id: int, amount: int, method: str, external_re
             status=Refund.Status.SUCCEEDED,
             finalised_at=now,
         )
-        journal(refund, RefundEvent.Kind.DECISION, "refund made outside the shop recorded", {"method": method, "external_reference": external_reference}, by=by)
+        journal(
+            refund,
+            RefundEvent.Kind.DECISION,
+            "refund made outside the shop recorded",
+            {"method": method, "external_reference": external_reference},
+            by=by,
+        )
         _after_success(order, refund)
     return refund
 
@@ -259,11 +290,20 @@ def _requested_without_answer(refund: Refund) -> Refund:
         return refund
     if refund.provider in REPLAYABLE:
         return _call(refund)  # same idempotency key: the provider replays, never pays twice
-    return flag_refund(refund.pk, "refund sent without a readable answer and this provider has no idempotency key: check its back office before anything else")
+    return flag_refund(
+        refund.pk,
+        "refund sent without a readable answer and this provider has no idempotency key: check its back office before anything else",
+    )
 
 
 def _payment_view(payment: Payment) -> PaymentView:
-    return PaymentView(str(payment.reference), payment.provider_reference, payment.amount, payment.currency, payment.method)
+    return PaymentView(
+        str(payment.reference),
+        payment.provider_reference,
+        payment.amount,
+        payment.currency,
+        payment.method,
+    )
 
 
 def apply_refund_status(refund_id: int, result: StatusResult, source: str) -> Refund:
@@ -272,9 +312,19 @@ def apply_refund_status(refund_id: int, result: StatusResult, source: str) -> Re
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
-        info = {"source": source, "outcome": result.outcome.value, "amount": result.amount, "message": result.message[:200]}
+        info = {
+            "source": source,
+            "outcome": result.outcome.value,
+            "amount": result.amount,
+            "message": result.message[:200],
+        }
         if refund.is_final:
-            journal(refund, RefundEvent.Kind.DECISION, f"ignored ({result.outcome.value}): already {refund.status}", info)
+            journal(
+                refund,
+                RefundEvent.Kind.DECISION,
+                f"ignored ({result.outcome.value}): already {refund.status}",
+                info,
+            )
             return refund
         if result.provider_reference and not refund.provider_reference:
             refund.provider_reference = result.provider_reference[:512]
@@ -305,7 +355,16 @@ def _finish(refund: Refund, status: str, info: dict) -> None:
     refund.status = status
     refund.finalised_at = timezone.now()
     refund.next_check_at = None
-    refund.save(update_fields=["status", "finalised_at", "next_check_at", "provider_reference", "last_error", "updated_at"])
+    refund.save(
+        update_fields=[
+            "status",
+            "finalised_at",
+            "next_check_at",
+            "provider_reference",
+            "last_error",
+            "updated_at",
+        ]
+    )
     journal(refund, RefundEvent.Kind.DECISION, f"{status} ({info['source']})", info)
 
 
@@ -316,7 +375,15 @@ def _still_pending(refund: Refund, outcome: Outcome, result: StatusResult, info:
         refund.last_error = result.message[:500]
     if refund.created_at < timezone.now() - POLL_LIMIT:
         refund.next_check_at = None
-        refund.save(update_fields=["status", "provider_reference", "last_error", "next_check_at", "updated_at"])
+        refund.save(
+            update_fields=[
+                "status",
+                "provider_reference",
+                "last_error",
+                "next_check_at",
+                "updated_at",
+            ]
+        )
         _flag(refund, "refund still not final after 3 days: check with the provider", info)
         return
     refund.save(update_fields=["status", "provider_reference", "last_error", "updated_at"])
@@ -372,7 +439,13 @@ def _after_success(order: Order, refund: Refund) -> None:
     paid = sum(p.amount for p in paid_payments(order))
     refunded = Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).aggregate(n=Sum("amount"))["n"] or 0
     if paid and refunded >= paid and (order.status, Order.Status.CANCELLED) in workflow.TRANSITIONS:
-        workflow.move(order, Order.Status.CANCELLED, by=refund.requested_by, note=_("remboursée en totalité"), actor=workflow.REFUND)
+        workflow.move(
+            order,
+            Order.Status.CANCELLED,
+            by=refund.requested_by,
+            note=_("remboursée en totalité"),
+            actor=workflow.REFUND,
+        )
 
 
 def sweep_refunds(now=None, batch: int = 100) -> list[int]:
@@ -413,7 +486,8 @@ def restock_returned(order_id: int, by=None, note: str = "") -> bool:
         if refunded < paid:
             raise RefundRefused(
                 _(
-                    "Remboursement partiel (%(refunded)s sur %(paid)s %(cur)s) : le stock n'est rendu d'un coup qu'après un remboursement complet. "
+                    "Remboursement partiel (%(refunded)s sur %(paid)s %(cur)s) : le stock n'est "
+                    "rendu d'un coup qu'après un remboursement complet. "
                     "Ajoutez à la main, sur la fiche produit, les articles revenus."
                 )
                 % {"refunded": refunded, "paid": paid, "cur": order.currency}
@@ -422,6 +496,10 @@ def restock_returned(order_id: int, by=None, note: str = "") -> bool:
             raise RefundRefused(_("Le stock de cette commande a déjà été rendu."))
         shop_services.release_stock(order)
         OrderEvent.objects.create(
-            order=order, from_status=order.status, to_status=order.status, by=by, note=(note or _("marchandise revenue, stock rendu"))[:500]
+            order=order,
+            from_status=order.status,
+            to_status=order.status,
+            by=by,
+            note=(note or _("marchandise revenue, stock rendu"))[:500],
         )
     return True

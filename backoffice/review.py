@@ -39,11 +39,41 @@ class Item:
 def queue() -> list[Item]:
     items = []
     for p in Payment.objects.filter(needs_review=True).select_related("order").prefetch_related("events"):
-        items.append(Item("payment", p.pk, p.updated_at, p.order, p, p.review_reason, list(p.events.all())[-8:]))
+        items.append(
+            Item(
+                "payment",
+                p.pk,
+                p.updated_at,
+                p.order,
+                p,
+                p.review_reason,
+                list(p.events.all())[-8:],
+            )
+        )
     for r in Refund.objects.filter(needs_review=True).select_related("order", "payment").prefetch_related("events"):
-        items.append(Item("refund", r.pk, r.updated_at, r.order, r.payment, r.review_reason, list(r.events.all())[-8:]))
+        items.append(
+            Item(
+                "refund",
+                r.pk,
+                r.updated_at,
+                r.order,
+                r.payment,
+                r.review_reason,
+                list(r.events.all())[-8:],
+            )
+        )
     for m in ReconciliationMismatch.objects.filter(resolved_at__isnull=True).select_related("payment__order"):
-        items.append(Item("mismatch", m.pk, m.found_at, m.payment.order, m.payment, f"{m.get_kind_display()} : {m.ours} / {m.theirs}", [m.evidence]))
+        items.append(
+            Item(
+                "mismatch",
+                m.pk,
+                m.found_at,
+                m.payment.order,
+                m.payment,
+                f"{m.get_kind_display()} : {m.ours} / {m.theirs}",
+                [m.evidence],
+            )
+        )
     return sorted(items, key=lambda i: i.at)
 
 
@@ -116,7 +146,11 @@ def _fulfil(order: Order, payment: Payment, by, note: str) -> None:
     if not shop_services.mark_paid(order):
         return
     OrderEvent.objects.create(
-        order=order, from_status=frm, to_status=Order.Status.PAID, by=by, note=(_("examen : commande honorée — %(note)s") % {"note": note})[:500]
+        order=order,
+        from_status=frm,
+        to_status=Order.Status.PAID,
+        by=by,
+        note=(_("examen : commande honorée — %(note)s") % {"note": note})[:500],
     )
     record(
         payment,
@@ -144,4 +178,10 @@ def _close(kind: str, target, by, action: str, note: str) -> None:
         refunds.journal(locked, RefundEvent.Kind.DECISION, message, {"note": note[:300]}, by=by)
     else:
         ReconciliationMismatch.objects.filter(pk=target.pk).update(resolved_at=timezone.now())
-        record(target.payment, target.provider, PaymentEvent.Kind.DECISION, message, {"mismatch": target.kind, "note": note[:300]})
+        record(
+            target.payment,
+            target.provider,
+            PaymentEvent.Kind.DECISION,
+            message,
+            {"mismatch": target.kind, "note": note[:300]},
+        )

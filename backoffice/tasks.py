@@ -10,7 +10,13 @@ from django.utils import timezone
 
 from . import refunds
 
-RETRY = {"autoretry_for": (OperationalError, InterfaceError), "retry_backoff": 5, "retry_backoff_max": 300, "retry_jitter": True, "max_retries": 8}
+RETRY = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 @shared_task(acks_late=True, **RETRY)

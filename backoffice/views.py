@@ -39,7 +39,16 @@ def _context(request, title: str, **extra) -> dict:
 @require_http_methods(["GET"])
 def review_queue(request):
     _need(request, REVIEW_PERM)
-    return render(request, "backoffice/review.html", _context(request, _("À examiner"), items=review.queue(), can_refund=request.user.has_perm(REFUND_PERM)))
+    return render(
+        request,
+        "backoffice/review.html",
+        _context(
+            request,
+            _("À examiner"),
+            items=review.queue(),
+            can_refund=request.user.has_perm(REFUND_PERM),
+        ),
+    )
 
 
 @require_http_methods(["POST"])
@@ -50,7 +59,14 @@ def resolve(request, kind: str, pk: int):
         _need(request, REFUND_PERM)
     amount = request.POST.get("amount", "").strip()
     try:
-        review.resolve(kind, pk, action, request.POST.get("note", ""), request.user, amount=int(amount) if amount.isdigit() else None)
+        review.resolve(
+            kind,
+            pk,
+            action,
+            request.POST.get("note", ""),
+            request.user,
+            amount=int(amount) if amount.isdigit() else None,
+        )
         messages.success(request, _("Résolu."))
     except review.ResolutionRefused as exc:
         messages.error(request, exc.message)
@@ -72,9 +88,16 @@ def reconciliation(request):
     report = None
     if request.method == "POST":
         report = reconcile(since=since, provider=request.POST.get("provider") or None)
-        messages.info(request, _("%(n)s paiements vérifiés, %(new)s nouveaux écarts.") % {"n": report.checked, "new": len(report.new)})
+        messages.info(
+            request,
+            _("%(n)s paiements vérifiés, %(new)s nouveaux écarts.") % {"n": report.checked, "new": len(report.new)},
+        )
     rows = ReconciliationMismatch.objects.filter(payment__created_at__gte=since).select_related("payment__order")
-    return render(request, "backoffice/reconciliation.html", _context(request, _("Rapprochement"), rows=rows, since=since.date(), report=report))
+    return render(
+        request,
+        "backoffice/reconciliation.html",
+        _context(request, _("Rapprochement"), rows=rows, since=since.date(), report=report),
+    )
 
 
 def reconciliation_csv(request):
@@ -87,7 +110,11 @@ def reconciliation_csv(request):
 
 def dashboard(request):
     _need(request, "shop.view_order")
-    return render(request, "backoffice/dashboard.html", _context(request, _("Tableau de bord"), n=dashboard_numbers.numbers()))
+    return render(
+        request,
+        "backoffice/dashboard.html",
+        _context(request, _("Tableau de bord"), n=dashboard_numbers.numbers()),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -115,7 +142,13 @@ def refund_order(request, pk: int):
                     request_key=key,
                 )
             else:
-                refund = refunds.request_refund(payment.pk, amount, request.POST.get("reason", ""), by=request.user, request_key=key)
+                refund = refunds.request_refund(
+                    payment.pk,
+                    amount,
+                    request.POST.get("reason", ""),
+                    by=request.user,
+                    request_key=key,
+                )
                 refunds.send_refund(refund.pk)
             messages.success(request, _("Remboursement enregistré."))
             return redirect(reverse("admin:shop_order_change", args=[order.pk]))
@@ -123,5 +156,13 @@ def refund_order(request, pk: int):
             messages.error(request, exc.message)
     rows = [(p, refunds.refundable(p).left, p.provider in refunds.API_PROVIDERS) for p in payments]
     return render(
-        request, "backoffice/refund.html", _context(request, _("Rembourser %(n)s") % {"n": order.number}, order=order, rows=rows, key=secrets.token_urlsafe(24))
+        request,
+        "backoffice/refund.html",
+        _context(
+            request,
+            _("Rembourser %(n)s") % {"n": order.number},
+            order=order,
+            rows=rows,
+            key=secrets.token_urlsafe(24),
+        ),
     )

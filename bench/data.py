@@ -2,7 +2,8 @@
 with ``DJANGO_SETTINGS_MODULE=bench.settings`` against the bench database:
 
     python -m bench.data catalogue OUT.json   1 000 products in 10 categories, with pictures
-    python -m bench.data orders N OUT.txt     N unpaid orders without an attempt (their payment page paths)
+    python -m bench.data orders N OUT.txt     N unpaid orders without an attempt
+                                              (their payment page paths)
     python -m bench.data payments OUT.tsv     Ligdicash attempts to send callbacks for
     python -m bench.data counts [analyze]     rows written so far (JSON on stdout), after ANALYZE
     python -m bench.data queries STATE OUT    SQL queries of one request per target
@@ -46,12 +47,33 @@ CATEGORIES = [
     ("Photo", "photo", "#1b7c83", "Caméra"),
     ("Maison connectée", "maison-connectee", "#57606a", "Ampoule"),
 ]
-BRANDS = ["Tecno", "Itel", "Infinix", "Samsung", "Xiaomi", "Nokia", "HP", "Lenovo", "Dell", "Oraimo", "JBL", "Sony", "TP-Link", "Anker", "Hisense"]
+BRANDS = [
+    "Tecno",
+    "Itel",
+    "Infinix",
+    "Samsung",
+    "Xiaomi",
+    "Nokia",
+    "HP",
+    "Lenovo",
+    "Dell",
+    "Oraimo",
+    "JBL",
+    "Sony",
+    "TP-Link",
+    "Anker",
+    "Hisense",
+]
 PER_CATEGORY = 100
 # Products the cart and checkout targets buy: a stock no run can exhaust.
 POOL = 85
 BIG_STOCK = 10_000_000
-CUSTOMER = {"full_name": "Awa Ouédraogo", "email": "awa@example.bf", "phone": "+22670123456", "country": "BF"}
+CUSTOMER = {
+    "full_name": "Awa Ouédraogo",
+    "email": "awa@example.bf",
+    "phone": "+22670123456",
+    "country": "BF",
+}
 
 
 def catalogue(out: str) -> None:
@@ -74,7 +96,8 @@ def catalogue(out: str) -> None:
                     category=category,
                     name=product_name,
                     slug=f"{slugify(product_name)}-{position}{n:03d}",
-                    description=f"{product_name} : garantie 12 mois, livraison à Ouagadougou, Abidjan et Dakar. "
+                    description=f"{product_name} : garantie 12 mois, "
+                    "livraison à Ouagadougou, Abidjan et Dakar. "
                     "Paiement Orange Money, Moov Money, Wave ou carte. " * 2,
                     price=rng.randrange(2_500, 700_000, 500),
                     stock=stock,
@@ -94,7 +117,12 @@ def catalogue(out: str) -> None:
     analyze()
     slugs = list(Product.objects.order_by("id").values_list("slug", flat=True))
     detail = Product.objects.filter(stock__gt=10, stock__lt=BIG_STOCK).order_by("id")[len(slugs) // 2 :].first()
-    state = {"products": len(slugs), "categories": Category.objects.count(), "pool": pool, "detail_slug": detail.slug}
+    state = {
+        "products": len(slugs),
+        "categories": Category.objects.count(),
+        "pool": pool,
+        "detail_slug": detail.slug,
+    }
     Path(out).write_text(json.dumps(state))
     print(f"catalogue: {state['products']} products in {state['categories']} categories, {len(pool)} with stock {BIG_STOCK:,}")
 
@@ -113,10 +141,12 @@ def orders(n: int, out: str) -> None:
         total = sum(p.price for p in products)
         with transaction.atomic():
             new = Order.objects.bulk_create(
-                [Order(currency=settings.SHOP_CURRENCY, total=total, language="fr", **CUSTOMER) for _ in range(missing)], batch_size=1000
+                [Order(currency=settings.SHOP_CURRENCY, total=total, language="fr", **CUSTOMER) for _ in range(missing)],
+                batch_size=1000,
             )
             OrderLine.objects.bulk_create(
-                (OrderLine(order=o, product=p, product_name=p.name, unit_price=p.price, quantity=1) for o in new for p in products), batch_size=5000
+                (OrderLine(order=o, product=p, product_name=p.name, unit_price=p.price, quantity=1) for o in new for p in products),
+                batch_size=5000,
             )
         tokens += [o.token for o in new]
     from django.urls import reverse
@@ -144,7 +174,13 @@ def carts(n: int, pool_json: str, csrf: str, out: str) -> None:
     rows = []
     for i in range(n):
         cart = {str(pid): 1 for pid in groups[i % len(groups)]}
-        rows.append(Session(session_key=secrets.token_hex(16), session_data=store.encode({"cart": cart}), expire_date=expires))
+        rows.append(
+            Session(
+                session_key=secrets.token_hex(16),
+                session_data=store.encode({"cart": cart}),
+                expire_date=expires,
+            )
+        )
     Session.objects.bulk_create(rows, batch_size=2000)
     Path(out).write_text("".join(f"sessionid={r.session_key}; csrftoken={csrf}\t{csrf}\n" for r in rows))
     print(f"carts: {n} sessions with a cart of 5 lines")
@@ -194,8 +230,16 @@ def callback_body(reference: str, token: str, amount: int, date: str) -> bytes:
             "montant": str(amount),
             "status": "completed",
             "custom_data": [
-                {"id_invoice": 29505444, "keyof_customdata": "order_id", "valueof_customdata": "bench"},
-                {"id_invoice": 29505444, "keyof_customdata": "transaction_id", "valueof_customdata": reference},
+                {
+                    "id_invoice": 29505444,
+                    "keyof_customdata": "order_id",
+                    "valueof_customdata": "bench",
+                },
+                {
+                    "id_invoice": 29505444,
+                    "keyof_customdata": "transaction_id",
+                    "valueof_customdata": reference,
+                },
             ],
             "operator_name": "ORANGE BURKINA",
             "operator_id": "11",
@@ -225,11 +269,21 @@ def queries(state_file: str, out: str) -> None:
         with CaptureQueriesContext(connection) as ctx:
             response = once()
         sql = [q["sql"] for q in ctx.captured_queries]
-        # Django (4.2+) logs BEGIN/COMMIT/ROLLBACK and savepoints too, and assertNumQueries counts them.
+        # Django (4.2+) logs BEGIN/COMMIT/ROLLBACK and savepoints too, and
+        # assertNumQueries counts them.
         tx = sum(1 for q in sql if q.split(" ", 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))
-        results[name] = {"status": response.status_code, "expected": expect, "queries": len(sql), "transaction_control": tx, "sql": sql}
+        results[name] = {
+            "status": response.status_code,
+            "expected": expect,
+            "queries": len(sql),
+            "transaction_control": tx,
+            "sql": sql,
+        }
         if response.status_code != expect:
-            print(f"queries: {name} answered {response.status_code}, expected {expect}", file=sys.stderr)
+            print(
+                f"queries: {name} answered {response.status_code}, expected {expect}",
+                file=sys.stderr,
+            )
         return response
 
     measure("hello", "get", "/bench/hello/", 200)
@@ -238,12 +292,23 @@ def queries(state_file: str, out: str) -> None:
     measure("list_later", "get", f"/produits/?page={state['later_page']}", 200)
     measure("detail", "get", f"/produit/{state['detail_slug']}/", 200)
     measure("cart", "get", "/panier/", 200, cookie=state["cart_session"])
-    form = {"full_name": "Awa Ouédraogo", "email": "awa@example.bf", "country": "BF", "phone": "70 12 34 56", "address": "Ouagadougou"}
+    form = {
+        "full_name": "Awa Ouédraogo",
+        "email": "awa@example.bf",
+        "country": "BF",
+        "phone": "70 12 34 56",
+        "address": "Ouagadougou",
+    }
     client.cookies["sessionid"] = state["checkout_sessions"][0]
     warm = client.post("/commande/", {**form, "checkout_key": f"bench-queries-warm-{uuid.uuid4().hex}"})
     client.post(warm.headers.get("Location", "/"), {"choice": "ligdicash:hosted"})  # warm-up of the payment start
     response = measure(
-        "checkout", "post", "/commande/", 302, cookie=state["checkout_sessions"][1], data={**form, "checkout_key": f"bench-queries-{uuid.uuid4().hex}"}
+        "checkout",
+        "post",
+        "/commande/",
+        302,
+        cookie=state["checkout_sessions"][1],
+        data={**form, "checkout_key": f"bench-queries-{uuid.uuid4().hex}"},
     )
     pay_path = response.headers.get("Location", "")
     measure("pay", "post", pay_path, 302, data={"choice": "ligdicash:hosted"})
@@ -251,11 +316,35 @@ def queries(state_file: str, out: str) -> None:
     if payment is None:
         print("queries: the payment start created no payment", file=sys.stderr)
     else:
-        body = callback_body(str(payment.reference), payment.provider_reference, payment.amount, "2023-10-29 09:46:27+00")
-        warm = callback_body(str(payment.reference), payment.provider_reference, payment.amount, "2023-10-29 09:46:26+00")
+        body = callback_body(
+            str(payment.reference),
+            payment.provider_reference,
+            payment.amount,
+            "2023-10-29 09:46:27+00",
+        )
+        warm = callback_body(
+            str(payment.reference),
+            payment.provider_reference,
+            payment.amount,
+            "2023-10-29 09:46:26+00",
+        )
         client.post("/payments/callback/ligdicash/", warm, content_type="application/json")
-        measure("callback_new", "post", "/payments/callback/ligdicash/", 200, data=body, content_type="application/json")
-        measure("callback_dup", "post", "/payments/callback/ligdicash/", 200, data=body, content_type="application/json")
+        measure(
+            "callback_new",
+            "post",
+            "/payments/callback/ligdicash/",
+            200,
+            data=body,
+            content_type="application/json",
+        )
+        measure(
+            "callback_dup",
+            "post",
+            "/payments/callback/ligdicash/",
+            200,
+            data=body,
+            content_type="application/json",
+        )
     Path(out).write_text(json.dumps(results, indent=1))
     print("queries: " + ", ".join(f"{k}={v['queries']}" for k, v in results.items()))
 

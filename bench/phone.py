@@ -8,7 +8,8 @@ lazy images included; FCP is the browser's ``first-contentful-paint``.
 
 Usage, against a running shop (``make run`` or any server):
 
-    python bench/phone.py prepare            # attach a real 4000×3000 photo to a product (Django setup)
+    python bench/phone.py prepare            # attach a real 4000×3000 photo to a product (Django
+    setup)
     python bench/phone.py measure --base http://127.0.0.1:8000 --product tecno-spark-20 [--runs 3]
 
 ``prepare`` runs inside the project (it needs DATABASE_URL / DEBUG like
@@ -31,10 +32,15 @@ PHONE = {
     "device_scale_factor": 2,
     "is_mobile": True,
     "has_touch": True,
-    "user_agent": "Mozilla/5.0 (Linux; Android 12; itel A70) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+    "user_agent": ("Mozilla/5.0 (Linux; Android 12; itel A70) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"),
     "locale": "fr-FR",
 }
-SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400 * 1000 / 8, "uploadThroughput": 400 * 1000 / 8}
+SLOW_3G = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400 * 1000 / 8,
+    "uploadThroughput": 400 * 1000 / 8,
+}
 
 
 def real_photo(width: int = 4000, height: int = 3000) -> bytes:
@@ -46,7 +52,11 @@ def real_photo(width: int = 4000, height: int = 3000) -> bytes:
     photo = Image.merge("RGB", [backdrop, noise, Image.eval(backdrop, lambda v: 255 - v)])
     draw = ImageDraw.Draw(photo)
     draw.rounded_rectangle((width // 4, height // 8, 3 * width // 4, 7 * height // 8), radius=120, fill=(30, 30, 40))
-    draw.rounded_rectangle((width // 4 + 80, height // 8 + 160, 3 * width // 4 - 80, 7 * height // 8 - 220), radius=40, fill=(90, 140, 220))
+    draw.rounded_rectangle(
+        (width // 4 + 80, height // 8 + 160, 3 * width // 4 - 80, 7 * height // 8 - 220),
+        radius=40,
+        fill=(90, 140, 220),
+    )
     photo = Image.blend(photo, Image.effect_noise((width, height), 40).convert("RGB"), 0.15).filter(ImageFilter.SMOOTH)
     out = BytesIO()
     photo.save(out, "JPEG", quality=88)
@@ -85,7 +95,10 @@ def _load(browser, url: str, setup=None) -> dict:
         cdp.send("Network.emulateNetworkConditions", SLOW_3G)
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
         sizes: dict[str, float] = {}
-        cdp.on("Network.loadingFinished", lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]))
+        cdp.on(
+            "Network.loadingFinished",
+            lambda e: sizes.__setitem__(e["requestId"], e["encodedDataLength"]),
+        )
         page.goto(url, wait_until="networkidle", timeout=120_000)
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         page.wait_for_load_state("networkidle")

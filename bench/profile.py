@@ -38,7 +38,13 @@ from bench import data  # noqa: E402
 from payments.models import Payment  # noqa: E402
 from shop.models import Product  # noqa: E402
 
-FORM = {"full_name": "Awa Ouédraogo", "email": "awa@example.bf", "country": "BF", "phone": "70 12 34 56", "address": "Ouagadougou"}
+FORM = {
+    "full_name": "Awa Ouédraogo",
+    "email": "awa@example.bf",
+    "country": "BF",
+    "phone": "70 12 34 56",
+    "address": "Ouagadougou",
+}
 
 
 def cpu() -> float:
@@ -77,7 +83,12 @@ class Targets:
         """A function making one request of the target (n + 1 of them available)."""
         c = self.client
         if name in ("hello", "home", "list", "detail"):
-            path = {"hello": "/bench/hello/", "home": "/", "list": "/produits/", "detail": f"/produit/{self.detail}/"}[name]
+            path = {
+                "hello": "/bench/hello/",
+                "home": "/",
+                "list": "/produits/",
+                "detail": f"/produit/{self.detail}/",
+            }[name]
             return lambda: c.get(path)
         if name == "cart":
             session = self.sessions(1)[0]
@@ -100,7 +111,10 @@ class Targets:
 
             def pay():
                 response = c.post(next(paths), {"choice": "ligdicash:hosted"})
-                assert response.status_code == 302 and "ligdicash" in response["Location"], (response.status_code, response.get("Location"))
+                assert response.status_code == 302 and "ligdicash" in response["Location"], (
+                    response.status_code,
+                    response.get("Location"),
+                )
                 return response
 
             return pay
@@ -129,7 +143,11 @@ class Targets:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("targets", nargs="*", default=["hello", "home", "list", "detail", "cart", "checkout", "pay", "callback"])
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        default=["hello", "home", "list", "detail", "cart", "checkout", "pay", "callback"],
+    )
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=40)

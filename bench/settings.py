@@ -24,7 +24,7 @@ SECURE_SSL_REDIRECT = False
 # The load comes from one IP: do not throttle it.
 RATELIMIT_ENABLE = False
 
-# Persistent connections, as in production (QUALITY.md reference setup).
+# Persistent connections, as in production.
 DATABASES["default"]["CONN_MAX_AGE"] = 600
 
 # Collected static files (WhiteNoise, manifest + compressed) and the generated
@@ -44,7 +44,11 @@ if not _stub.startswith("http://127.0.0.1:"):
     raise ImproperlyConfigured("bench: LIGDICASH_BASE_URL must be the local stub (http://127.0.0.1:PORT)")
 PAYMENTS_SANDBOX = False
 PAYMENT_PROVIDERS = {code: {**config, "base_url": f"{_stub}/unconfigured/{code}"} for code, config in PAYMENT_PROVIDERS.items()}
-PAYMENT_PROVIDERS["ligdicash"] = {"base_url": _stub, "api_key": "bench-ligdicash-apikey", "api_token": "bench-ligdicash-token"}
+PAYMENT_PROVIDERS["ligdicash"] = {
+    "base_url": _stub,
+    "api_key": "bench-ligdicash-apikey",
+    "api_token": "bench-ligdicash-token",
+}
 for _code, _config in PAYMENT_PROVIDERS.items():
     if _code != "ligdicash":
         _config.update({key: "" for key in _config if key not in ("base_url",)})

@@ -26,10 +26,26 @@ class PaymentEventInline(admin.TabularInline):
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
-    list_display = ["reference", "order_link", "provider", "method", "amount", "currency", "status", "needs_review", "created_at"]
+    list_display = [
+        "reference",
+        "order_link",
+        "provider",
+        "method",
+        "amount",
+        "currency",
+        "status",
+        "needs_review",
+        "created_at",
+    ]
     list_filter = ["provider", "status", "needs_review", "created_at"]
     list_select_related = ["order"]
-    search_fields = ["=reference", "provider_reference", "order__email", "order__phone", "=order__token"]
+    search_fields = [
+        "=reference",
+        "provider_reference",
+        "order__email",
+        "order__phone",
+        "=order__token",
+    ]
     date_hierarchy = "created_at"
     actions = ["recheck_now"]
     inlines = [PaymentEventInline]
@@ -78,7 +94,19 @@ class PaymentEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "provider", "kind", "message", "valid", "payment"]
     list_filter = ["provider", "kind", "valid"]
     search_fields = ["message", "=payment__reference"]
-    readonly_fields = ["payment", "provider", "kind", "message", "data", "headers", "remote_ip", "valid", "dedup_key", "created_at", "body_text"]
+    readonly_fields = [
+        "payment",
+        "provider",
+        "kind",
+        "message",
+        "data",
+        "headers",
+        "remote_ip",
+        "valid",
+        "dedup_key",
+        "created_at",
+        "body_text",
+    ]
     exclude = ["body"]
 
     @admin.display(description=_("corps reçu"))

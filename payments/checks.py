@@ -41,7 +41,7 @@ def check_provider_credentials(app_configs=None, **kwargs):
             warnings.append(
                 checks.Warning(
                     f"{entry.code} signs its callbacks but {entry.env}_WEBHOOK_SECRETS is empty.",
-                    hint="Copy the webhook secret from the provider's dashboard (several, comma-separated, during a rotation).",
+                    hint=("Copy the webhook secret from the provider's dashboard (several, comma-separated, during a rotation)."),
                     id="payments.W004",
                 )
             )

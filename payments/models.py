@@ -35,12 +35,18 @@ class Payment(models.Model):
     payer_phone = models.CharField(_("téléphone payeur"), max_length=20, blank=True)
     amount = models.PositiveBigIntegerField(_("montant"))
     currency = models.CharField(_("devise"), max_length=3)
-    status = models.CharField(_("statut"), max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True)
+    status = models.CharField(
+        _("statut"),
+        max_length=12,
+        choices=PaymentStatus.choices,
+        default=PaymentStatus.PENDING,
+        db_index=True,
+    )
     provider_reference = models.CharField(_("référence prestataire"), max_length=512, blank=True, db_index=True)
     redirect_url = models.URLField(_("page de paiement"), max_length=2000, blank=True)
     instructions = models.JSONField(_("instructions"), default=dict, blank=True)
     # True when initiation ended without a clear answer (timeout): a retry
-    # asks the provider about this reference before creating anything (P-1).
+    # asks the provider about this reference before creating anything.
     initiation_unknown = models.BooleanField(default=False)
     # Set when the provider's answer to the initiation is stored; while it is
     # empty (and the attempt young) the initiation is in flight: nobody may
@@ -69,7 +75,11 @@ class Payment(models.Model):
         verbose_name_plural = _("paiements")
         constraints = [
             # One live attempt per order at a time (duplicate submits, two tabs).
-            models.UniqueConstraint(fields=["order"], condition=Q(status="pending"), name="one_pending_payment_per_order"),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(status="pending"),
+                name="one_pending_payment_per_order",
+            ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
         ]
         indexes = [models.Index(fields=["status", "next_check_at"], name="payment_due")]
@@ -97,12 +107,12 @@ class PaymentEvent(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     message = models.CharField(max_length=300, blank=True)
     data = models.JSONField(default=dict, blank=True)
-    # Callback intake (W-1): the raw request.
+    # Callback intake: the raw request.
     body = models.BinaryField(null=True, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     remote_ip = models.GenericIPAddressField(null=True, blank=True)
     valid = models.BooleanField(null=True, help_text=_("Résultat de la vérification locale de la notification."))
-    # (provider, event id) of a callback: a replay hits this constraint (W-5).
+    # (provider, event id) of a callback: a replay hits this constraint.
     dedup_key = models.CharField(max_length=300, unique=True, null=True, blank=True)
     # Replays of a deduplicated callback are counted here, not stored again.
     deliveries = models.PositiveIntegerField(default=1)
@@ -115,7 +125,11 @@ class PaymentEvent(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             # Small: only the callbacks not acted on yet.
-            models.Index(fields=["id"], name="callback_queue", condition=Q(kind="callback", valid=True, processed_at__isnull=True)),
+            models.Index(
+                fields=["id"],
+                name="callback_queue",
+                condition=Q(kind="callback", valid=True, processed_at__isnull=True),
+            ),
         ]
         verbose_name = _("événement de paiement")
         verbose_name_plural = _("événements de paiement")

@@ -1,4 +1,4 @@
-"""Keep secrets and personal numbers out of PaymentEvent rows and logs (S-8).
+"""Keep secrets and personal numbers out of PaymentEvent rows and logs.
 
 Credentials never leave ``settings.PAYMENT_PROVIDERS``: headers that carry
 them are replaced, OTPs are dropped, phone numbers keep their last 2 digits.
@@ -11,8 +11,29 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-SECRET_HEADERS = {"authorization", "apikey", "api-key", "x-api-key", "cookie", "x-novasend-signature", "x-signature", "x-signature-value"}
-SECRET_KEYS = {"otp", "password", "pin", "api_key", "apikey", "api-key", "token_secret", "license_key", "secret", "websiteid", "accountid"}
+SECRET_HEADERS = {
+    "authorization",
+    "apikey",
+    "api-key",
+    "x-api-key",
+    "cookie",
+    "x-novasend-signature",
+    "x-signature",
+    "x-signature-value",
+}
+SECRET_KEYS = {
+    "otp",
+    "password",
+    "pin",
+    "api_key",
+    "apikey",
+    "api-key",
+    "token_secret",
+    "license_key",
+    "secret",
+    "websiteid",
+    "accountid",
+}
 # Every key a vendor puts a wallet number under (lower case): Ligdicash
 # ``customer``, Novasend ``recipient``/``phoneNumber``, DEXCHANGE ``Number`` /
 # ``PHONE_NUMBER``, LengoPay ``account`` (v2) / ``Client`` (v1), Lygos ``phone``.

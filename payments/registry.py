@@ -60,7 +60,10 @@ PROVIDERS: tuple[Entry, ...] = (
         ("license_key", "website_id"),
         # Every callback is verified with the status endpoint; the v1 path is
         # the fallback when the v2 one answers 404 / 405.
-        options={"status_path": "/api/v2/cashin/transaction", "status_fallback_path": "/api/v1/transaction/status"},
+        options={
+            "status_path": "/api/v2/cashin/transaction",
+            "status_fallback_path": "/api/v1/transaction/status",
+        },
     ),
     Entry(
         "dexchange",

@@ -1,9 +1,9 @@
 """Celery tasks: thin wrappers that take ids and call ``payments.services``.
 
-Every task is idempotent (Q-1): it re-reads the rows under lock, so a
-redelivery after a worker crash (``acks_late`` + ``reject_on_worker_lost``,
-Q-3) or a duplicate enqueue changes nothing twice. Database and provider
-outages are retried with back-off and jitter, capped (Q-5, F-7).
+Every task is idempotent: it re-reads the rows under lock, so a
+redelivery after a worker crash (``acks_late`` + ``reject_on_worker_lost``)
+or a duplicate enqueue changes nothing twice. Database and provider
+outages are retried with back-off and jitter, capped.
 """
 
 from __future__ import annotations
@@ -47,11 +47,11 @@ def poll_payment(payment_id: int, scheduled_for: str | None = None) -> str:
 
 @shared_task(acks_late=True, **RETRY)
 def process_callback(event_id: int) -> str:
-    """Act on a stored callback (W-6: the status API decides).
+    """Act on a stored callback (the status API decides).
 
     If handling crashes, the payment change rolls back (one atomic block in
     ``apply_status``), the traceback is journalled next to the raw callback,
-    and the poller or ``manage.py recheck_payment`` re-runs it (C-20)."""
+    and the poller or ``manage.py recheck_payment`` re-runs it."""
     try:
         payment = services.process_callback(event_id)
     except (OperationalError, InterfaceError):
@@ -75,5 +75,10 @@ def sweep_payments() -> int:
     """Periodic safety net (beat): re-queue overdue checks."""
     report = services.sweep()
     if report.enqueued or report.emails or report.orders_expired:
-        log.info("sweep: %s checks enqueued, %s e-mails sent, %s orders expired", len(report.enqueued), report.emails, report.orders_expired)
+        log.info(
+            "sweep: %s checks enqueued, %s e-mails sent, %s orders expired",
+            len(report.enqueued),
+            report.emails,
+            report.orders_expired,
+        )
     return len(report.enqueued)

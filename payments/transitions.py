@@ -114,7 +114,11 @@ def decide(state: PaymentState, result: StatusResult, order: OrderState, source:
     if outcome == Outcome.SUCCEEDED:
         problems = money_problems(state, result)
         if problems:
-            return Decision(Action.HOLD_MISMATCH, "success with mismatching money", flag="success with mismatching money: " + "; ".join(problems))
+            return Decision(
+                Action.HOLD_MISMATCH,
+                "success with mismatching money",
+                flag="success with mismatching money: " + "; ".join(problems),
+            )
         flag = "second successful payment for an order already paid: refund it" if order.paid else ""
         return Decision(Action.SUCCEED, f"succeeded ({source})", status=PaymentStatus.SUCCEEDED, flag=flag)
     status = OUTCOME_TO_STATUS[outcome]
@@ -131,7 +135,13 @@ def _not_definite(state: PaymentState, outcome: Outcome, source: str, now: datet
     # take money on its page or phone: the ended attempt is watched.
     unsure = outcome == Outcome.UNKNOWN or not state.has_status_api
     flag = "status unknown at the deadline: check with the provider" if unsure else ""
-    return Decision(Action.EXPIRE, f"expired at the deadline ({outcome.value})", status=PaymentStatus.EXPIRED, flag=flag, watch=not unsure)
+    return Decision(
+        Action.EXPIRE,
+        f"expired at the deadline ({outcome.value})",
+        status=PaymentStatus.EXPIRED,
+        flag=flag,
+        watch=not unsure,
+    )
 
 
 def _ended(state: PaymentState, outcome: Outcome, source: str, now: datetime) -> Decision:
@@ -149,7 +159,11 @@ def _ended(state: PaymentState, outcome: Outcome, source: str, now: datetime) ->
         # never drop that; keep asking for a while.
         return Decision(Action.START_WATCH, "callback about an ended attempt, status unknown", watch=True)
     if state.watched(now):
-        return Decision(Action.KEEP_WATCHING, f"ended attempt still {outcome.value} at the provider ({source})", reschedule=source in SCHEDULING_SOURCES)
+        return Decision(
+            Action.KEEP_WATCHING,
+            f"ended attempt still {outcome.value} at the provider ({source})",
+            reschedule=source in SCHEDULING_SOURCES,
+        )
     if state.watch_until is not None:
         flag = "status still unknown when the watch of this ended attempt ran out: check with the provider" if outcome == Outcome.UNKNOWN else ""
         return Decision(Action.WATCH_OVER, f"watch over ({outcome.value})", flag=flag)

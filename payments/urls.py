@@ -25,7 +25,12 @@ def _moved(name: str):
 urlpatterns = [
     # Before the token paths: "retour" and "annulation" would read as tokens.
     path("paiement/retour/<uuid:reference>/", views.provider_return, name="return"),
-    path("paiement/annulation/<uuid:reference>/", views.provider_return, {"cancelled": True}, name="cancel"),
+    path(
+        "paiement/annulation/<uuid:reference>/",
+        views.provider_return,
+        {"cancelled": True},
+        name="cancel",
+    ),
     path("paiement/<token:token>/", views.pay, name="pay"),
     path("paiement/<token:token>/<uuid:reference>/", views.wait, name="wait"),
     path("paiement/<token:token>/<uuid:reference>/statut.json", views.status_json, name="status"),

@@ -3,7 +3,7 @@
 Thin views: they parse the request, call ``payments.services`` and render.
 The order's token in the URL is what proves a guest holds the order; every
 lookup joins on it, so another order's token or a bare payment reference
-gives 404 (S-4, I-15).
+gives 404.
 """
 
 from __future__ import annotations
@@ -45,7 +45,12 @@ def _payer_phone(raw: str, order: Order, countries: tuple[str, ...]) -> str:
 
 @never_cache
 @ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_PAYMENT_START, method="POST", block=True)
-@ratelimit(key=session_or_ip, rate=lambda g, r: settings.RATELIMIT_PAYMENT_START_PER_SESSION, method="POST", block=True)
+@ratelimit(
+    key=session_or_ip,
+    rate=lambda g, r: settings.RATELIMIT_PAYMENT_START_PER_SESSION,
+    method="POST",
+    block=True,
+)
 @require_http_methods(["GET", "POST"])
 def pay(request, token: str):
     """Choose how to pay an order, then start the attempt."""
@@ -74,7 +79,11 @@ def pay(request, token: str):
     payer_phone = ""
     if method.needs_phone:
         try:
-            payer_phone = _payer_phone(request.POST.get("payer_phone", ""), order, method.countries or offer["provider"].countries)
+            payer_phone = _payer_phone(
+                request.POST.get("payer_phone", ""),
+                order,
+                method.countries or offer["provider"].countries,
+            )
         except phones.InvalidPhone as exc:
             context["error"] = str(exc)
             context["payer_phone"] = request.POST.get("payer_phone", "")[:30]
@@ -160,7 +169,7 @@ def status_json(request, token: str, reference: uuid.UUID):
 @require_GET
 def provider_return(request, reference: uuid.UUID, cancelled: bool = False):
     """Where the provider sends the shopper back. The query string proves
-    nothing (I-16): we ask the provider, apply, and show the truth."""
+    nothing: we ask the provider, apply, and show the truth."""
     payment = get_object_or_404(Payment.objects.select_related("order"), reference=reference)
     # The first return re-checks even an ended attempt: the shopper may have
     # paid on the vendor's page after we superseded or expired it.
@@ -177,7 +186,8 @@ def provider_return(request, reference: uuid.UUID, cancelled: bool = False):
 
 
 # --- the webhook ---------------------------------------------------------------------
-@csrf_exempt  # a provider callback cannot carry our CSRF token; receive_callback verifies what it can
+# a provider callback cannot carry our CSRF token; receive_callback verifies what it can
+@csrf_exempt
 @ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_CALLBACK, method="POST", block=False)
 @require_POST
 def callback(request, provider: str):

@@ -114,7 +114,10 @@ class ProductAdmin(admin.ModelAdmin):
             obj.stock = services.adjust_stock(obj.pk, int(typed) - seen)
         except services.StockChangeRefused:
             obj.stock = Product.objects.values_list("stock", flat=True).get(pk=obj.pk)
-            messages.error(request, _("Stock de « %(name)s » non modifié : des commandes l'ont réservé entre-temps.") % {"name": obj.name})
+            messages.error(
+                request,
+                _("Stock de « %(name)s » non modifié : des commandes l'ont réservé entre-temps.") % {"name": obj.name},
+            )
 
 
 class OrderLineInline(admin.TabularInline):
@@ -144,7 +147,16 @@ def _move_action(to: str, description):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "created_at", "full_name", "phone", "total", "currency", "status", "paid_at"]
+    list_display = [
+        "number",
+        "created_at",
+        "full_name",
+        "phone",
+        "total",
+        "currency",
+        "status",
+        "paid_at",
+    ]
     list_filter = ["status", "created_at", "country"]
     date_hierarchy = "created_at"
     search_fields = ["=token", "email", "phone", "full_name"]
@@ -178,7 +190,11 @@ class OrderAdmin(admin.ModelAdmin):
         from django.urls import reverse
         from django.utils.html import format_html
 
-        return format_html('<a href="{}">{}</a>', reverse("backoffice:refund", args=[obj.pk]), _("Rembourser cette commande"))
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("backoffice:refund", args=[obj.pk]),
+            _("Rembourser cette commande"),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -1,7 +1,7 @@
 """The session cart: product ids and quantities, nothing else.
 
 Prices, names and stock are always read from the database when the cart is
-shown or checked out, so a shopper can never set a price (S-3).
+shown or checked out, so a shopper can never set a price.
 """
 
 from __future__ import annotations

@@ -25,7 +25,12 @@ log = logging.getLogger(__name__)
 def render_confirmation(order: Order) -> tuple[str, str, str]:
     """Subject, text and HTML bodies of the confirmation, in the order's language."""
     with translation.override(order.language or settings.LANGUAGE_CODE):
-        context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL, "shop_name": settings.SHOP_NAME}
+        context = {
+            "order": order,
+            "lines": list(order.lines.all()),
+            "site_url": settings.SITE_URL,
+            "shop_name": settings.SHOP_NAME,
+        }
         subject = _("Votre commande %(number)s est payée") % {"number": order.number}
         text = render_to_string("shop/email/order_paid.txt", context)
         html = render_to_string("shop/email/order_paid.html", context)
@@ -56,7 +61,12 @@ def alert_staff(subject: str, body: str) -> None:
     log.warning("staff alert: %s", subject)
     if settings.SHOP_ALERT_EMAILS:
         try:
-            EmailMultiAlternatives(f"[{settings.SHOP_NAME}] {subject}", body, settings.DEFAULT_FROM_EMAIL, settings.SHOP_ALERT_EMAILS).send()
+            EmailMultiAlternatives(
+                f"[{settings.SHOP_NAME}] {subject}",
+                body,
+                settings.DEFAULT_FROM_EMAIL,
+                settings.SHOP_ALERT_EMAILS,
+            ).send()
         except Exception:
             log.exception("staff alert not sent")
 
@@ -67,7 +77,12 @@ def send_order_shipped(order_id: int) -> bool:
     try:
         order = Order.objects.get(pk=order_id)
         with translation.override(order.language or settings.LANGUAGE_CODE):
-            context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL, "shop_name": settings.SHOP_NAME}
+            context = {
+                "order": order,
+                "lines": list(order.lines.all()),
+                "site_url": settings.SITE_URL,
+                "shop_name": settings.SHOP_NAME,
+            }
             subject = _("Votre commande %(number)s est expédiée") % {"number": order.number}
             text = render_to_string("backoffice/email/order_shipped.txt", context)
         EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [order.email]).send()

@@ -1,4 +1,4 @@
-"""Shopper-facing forms. Every bad input becomes a message in the page (I-1…I-13)."""
+"""Shopper-facing forms. Every bad input becomes a message in the page."""
 
 from __future__ import annotations
 
@@ -48,7 +48,10 @@ class ProductIdField(forms.CharField):
 
 class AddToCartForm(forms.Form):
     product_id = ProductIdField(max_length=20, widget=forms.HiddenInput)
-    quantity = QuantityField(label=_("Quantité"), widget=forms.NumberInput(attrs={"min": 1, "max": 99, "inputmode": "numeric"}))
+    quantity = QuantityField(
+        label=_("Quantité"),
+        widget=forms.NumberInput(attrs={"min": 1, "max": 99, "inputmode": "numeric"}),
+    )
 
 
 class RemoveFromCartForm(forms.Form):
@@ -75,7 +78,11 @@ def country_choices():
 
 
 class CheckoutForm(forms.Form):
-    full_name = forms.CharField(label=_("Nom complet"), max_length=120, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    full_name = forms.CharField(
+        label=_("Nom complet"),
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
     email = forms.EmailField(
         label=_("Adresse e-mail"),
         max_length=254,
@@ -89,8 +96,18 @@ class CheckoutForm(forms.Form):
         help_text=_("Par exemple 70 12 34 56 ou +226 70 12 34 56."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
-    address = forms.CharField(label=_("Adresse de livraison (facultative)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    note = forms.CharField(label=_("Note (facultative)"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    address = forms.CharField(
+        label=_("Adresse de livraison (facultative)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    note = forms.CharField(
+        label=_("Note (facultative)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     # A double-submit guard the shopper can neither see nor fix: a tampered
     # value (too long, NUL byte…) is dropped in clean_checkout_key, never an
     # invisible error that would block the form.

@@ -87,7 +87,19 @@ def keys(*parts, each: tuple[str, ...]) -> list[str]:
 
 def grid_key(products, empty_message: str) -> str:
     """The key of a product grid: everything its cards show, in this language."""
-    shown = [(p.pk, p.slug, p.name, p.price, p.stock, p.thumbnail.name, repr(p.renditions), p.category.name) for p in products]
+    shown = [
+        (
+            p.pk,
+            p.slug,
+            p.name,
+            p.price,
+            p.stock,
+            p.thumbnail.name,
+            repr(p.renditions),
+            p.category.name,
+        )
+        for p in products
+    ]
     return "shop:grid:" + _digest((get_language(), str(empty_message), shown))
 
 
@@ -140,7 +152,12 @@ def grid(products, empty_message: str) -> Fragment:
         html = get(grid_cache_key)
         if html is not None:
             return mark_safe(html)  # rendered by our own template, autoescaped there
-        return render(grid_cache_key, "shop/_grid.html", {"products": products, "empty_message": empty_message}, GRID_TIMEOUT)
+        return render(
+            grid_cache_key,
+            "shop/_grid.html",
+            {"products": products, "empty_message": empty_message},
+            GRID_TIMEOUT,
+        )
 
     return Fragment(render_grid)
 

@@ -42,6 +42,8 @@ class FriendlyErrors:
         if not settings.DEBUG or request.path.startswith("/admin/"):
             return None  # production: Django's own handler renders 500.html
         log.error(
-            "Internal Server Error: %s", request.path, exc_info=sys.exc_info() if sys.exc_info()[0] else (type(exception), exception, exception.__traceback__)
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=sys.exc_info() if sys.exc_info()[0] else (type(exception), exception, exception.__traceback__),
         )
         return HttpResponseServerError(render_to_string("500.html"))

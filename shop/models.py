@@ -49,8 +49,13 @@ class Product(models.Model):
     price = models.PositiveIntegerField(_("prix"), help_text=_("Montant entier dans la devise de la boutique."))
     stock = models.PositiveIntegerField(_("stock"), default=0)
     is_active = models.BooleanField(_("en vente"), default=True)
-    # F-05: units one order may hold; empty = the shop's SHOP_MAX_PER_LINE.
-    max_per_order = models.PositiveSmallIntegerField(_("maximum par commande"), null=True, blank=True, help_text=_("Vide : la limite générale de la boutique."))
+    # units one order may hold; empty = the shop's SHOP_MAX_PER_LINE.
+    max_per_order = models.PositiveSmallIntegerField(
+        _("maximum par commande"),
+        null=True,
+        blank=True,
+        help_text=_("Vide : la limite générale de la boutique."),
+    )
     image = models.ImageField(_("image"), upload_to="products/", blank=True)
     thumbnail = models.ImageField(_("vignette"), upload_to="products/thumbs/", blank=True, editable=False)
     # Phone-sized WebP copies of ``image`` made on upload (shop.images):
@@ -122,7 +127,7 @@ class Product(models.Model):
 
     @property
     def per_order_limit(self) -> int:
-        """Units of this product one order may hold (F-05)."""
+        """Units of this product one order may hold."""
         return self.max_per_order or settings.SHOP_MAX_PER_LINE
 
     @property
@@ -149,9 +154,15 @@ class Order(models.Model):
         EXPIRED = "expired", _("Expirée")
 
     token = models.CharField(_("jeton"), max_length=64, unique=True, default=new_order_token, editable=False)
-    # One checkout form = one order, however often it is submitted (I-6).
+    # One checkout form = one order, however often it is submitted.
     checkout_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
-    status = models.CharField(_("statut"), max_length=20, choices=Status.choices, default=Status.PENDING_PAYMENT, db_index=True)
+    status = models.CharField(
+        _("statut"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.PENDING_PAYMENT,
+        db_index=True,
+    )
     full_name = models.CharField(_("nom complet"), max_length=120)
     email = models.EmailField(_("e-mail"), max_length=254)
     phone = models.CharField(_("téléphone"), max_length=20, help_text=_("Format E.164"))
@@ -163,7 +174,7 @@ class Order(models.Model):
     total = models.PositiveBigIntegerField(_("total"))
     # True while the order's lines hold stock (set by place_order, cleared by release_stock).
     stock_reserved = models.BooleanField(_("stock réservé"), default=True)
-    # F-05: the hard end of the stock hold, set once by place_order
+    # the hard end of the stock hold, set once by place_order
     # (ORDER_RESERVATION_TTL); a new payment attempt never extends it.
     reserved_until = models.DateTimeField(_("réservé jusqu'au"), null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True, db_index=True)
@@ -193,7 +204,11 @@ class Order(models.Model):
 
     @property
     def is_payable(self) -> bool:
-        return self.status in {self.Status.PENDING_PAYMENT, self.Status.CANCELLED, self.Status.EXPIRED}
+        return self.status in {
+            self.Status.PENDING_PAYMENT,
+            self.Status.CANCELLED,
+            self.Status.EXPIRED,
+        }
 
 
 class OrderLine(models.Model):
@@ -224,7 +239,10 @@ class Page(models.Model):
 
     slug = models.SlugField(_("adresse"), max_length=60, unique=True)
     title = models.CharField(_("titre"), max_length=120)
-    body = models.TextField(_("texte"), help_text=_("Texte simple : une ligne vide sépare deux paragraphes ; les liens sont reconnus."))
+    body = models.TextField(
+        _("texte"),
+        help_text=_("Texte simple : une ligne vide sépare deux paragraphes ; les liens sont reconnus."),
+    )
     title_en = models.CharField(_("titre (anglais)"), max_length=120, blank=True)
     body_en = models.TextField(_("texte (anglais)"), blank=True, help_text=_("Vide : le texte français est affiché."))
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)

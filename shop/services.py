@@ -2,7 +2,7 @@
 
 Stock only moves with conditional UPDATEs (``stock = stock - q WHERE stock >=
 q``), taken in product-id order, so concurrent checkouts never oversell and
-never deadlock (M-5), and staff edits apply a delta instead of overwriting a
+never deadlock, and staff edits apply a delta instead of overwriting a
 number a checkout just changed.
 """
 
@@ -34,7 +34,10 @@ class OutOfStock(Exception):
     def message(self) -> str:
         if self.available <= 0:
             return _("« %(name)s » est en rupture de stock.") % {"name": self.product.name}
-        return _("Il ne reste que %(n)s « %(name)s » en stock.") % {"n": self.available, "name": self.product.name}
+        return _("Il ne reste que %(n)s « %(name)s » en stock.") % {
+            "n": self.available,
+            "name": self.product.name,
+        }
 
 
 class EmptyCart(Exception):
@@ -42,7 +45,7 @@ class EmptyCart(Exception):
 
 
 class OrderLimit(Exception):
-    """An order beyond what one shopper may hold (F-05); ``message`` is for them."""
+    """An order beyond what one shopper may hold; ``message`` is for them."""
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -50,7 +53,7 @@ class OrderLimit(Exception):
 
 
 def check_cart_limits(quantities: dict[int, int], products: dict[int, Product]) -> None:
-    """Raise OrderLimit when a cart breaks a cap of one order (F-05): units per
+    """Raise OrderLimit when a cart breaks a cap of one order: units per
     line (the product's ``max_per_order``, else SHOP_MAX_PER_LINE), number of
     lines (SHOP_MAX_ORDER_LINES) or value (SHOP_MAX_ORDER_VALUE). The cart
     and the checkout both apply it, so no order is ever placed beyond them."""
@@ -135,9 +138,9 @@ def place_order(
 
     ``quantities`` maps product ids to quantities (from the session cart);
     prices are read here, server-side. A second call with the same
-    ``checkout_key`` returns the first order (double submit, I-6): the caller
+    ``checkout_key`` returns the first order (double submit): the caller
     passes only a key it issued to this shopper (the checkout keeps them in
-    the session, F-22). The caps of one order always apply (F-05);
+    the session). The caps of one order always apply;
     ``session_orders`` (the order tokens the shopper's browser holds, given
     by the checkout) also turns on the limit of open unpaid orders per
     phone, e-mail and session. The order's stock is held until
@@ -175,7 +178,13 @@ def place_order(
                 reserved_until=timezone.now() + timedelta(seconds=settings.ORDER_RESERVATION_TTL),
             )
             OrderLine.objects.bulk_create(
-                OrderLine(order=order, product=products[pid], product_name=products[pid].name, unit_price=products[pid].price, quantity=q)
+                OrderLine(
+                    order=order,
+                    product=products[pid],
+                    product_name=products[pid].name,
+                    unit_price=products[pid].price,
+                    quantity=q,
+                )
                 for pid, q in sorted(quantities.items())
             )
     except IntegrityError:
@@ -213,7 +222,10 @@ def reserve_stock_again(order: Order) -> None:
         return
     lines = list(order.lines.select_related("product"))
     with transaction.atomic():
-        _take_stock({line.product_id: line.quantity for line in lines}, {line.product_id: line.product for line in lines})
+        _take_stock(
+            {line.product_id: line.quantity for line in lines},
+            {line.product_id: line.product for line in lines},
+        )
         bump_catalogue_on_commit()
         order.stock_reserved = True
         order.status = Order.Status.PENDING_PAYMENT

@@ -1,4 +1,4 @@
-"""Free text typed by a shopper, made safe to store and compare (I-11)."""
+"""Free text typed by a shopper, made safe to store and compare."""
 
 from __future__ import annotations
 

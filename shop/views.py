@@ -2,7 +2,7 @@
 
 Each view does its queries up front (templates never hit the database, see
 tests/shop/test_queries.py) and keeps to a constant query count whatever the
-page size (P-1, P-2, P-3, P-6).
+page size.
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from django_ratelimit.decorators import ratelimit
 
 from ashtech_store.client_ip import session_or_ip
@@ -35,7 +40,7 @@ from .models import Category, Order, Page, Product
 
 SORTS = {"new": ("-created_at", "-id"), "price": ("price", "id"), "-price": ("-price", "id")}
 MAX_QUERY_LENGTH = 100
-# Checkout keys issued to this browser (F-22): only these are honoured.
+# Checkout keys issued to this browser: only these are honoured.
 CHECKOUT_KEYS = "checkout_keys"
 KEPT_CHECKOUT_KEYS = 5
 # The order page's self-refresh while a payment is pending (like the waiting page).
@@ -87,12 +92,16 @@ def product_list(request, slug: str | None = None):
         listing = mark_safe(html)  # rendered by our own template, autoescaped there
     else:
         listing = _listing(page, category, query, sort, filters, key)
-    return render(request, "shop/product_list.html", {"category": category, "query": query, "listing": listing})
+    return render(
+        request,
+        "shop/product_list.html",
+        {"category": category, "query": query, "listing": listing},
+    )
 
 
 def _page_number(raw: str) -> int:
     """The page asked for as a number, so the cache key and the rendered page
-    always agree (F-27): not a whole ASCII number → 1; a number below 1 or
+    always agree: not a whole ASCII number → 1; a number below 1 or
     absurdly large → 0, which _listing renders as the last page."""
     if not re.fullmatch(r"-?[0-9]+", raw):
         return 1
@@ -133,7 +142,13 @@ def _listing(page_number: int, category, query: str, sort: str, filters: tuple, 
     except EmptyPage:
         page = paginator.page(paginator.num_pages)
     products = list(page.object_list)
-    params = {"q": query, "sort": sort, "stock": "1" if in_stock else "", "min": min_price, "max": max_price}
+    params = {
+        "q": query,
+        "sort": sort,
+        "stock": "1" if in_stock else "",
+        "min": min_price,
+        "max": max_price,
+    }
     base_query = urlencode({k: v for k, v in params.items() if v not in ("", None)})
     context = {
         "category": category,
@@ -176,7 +191,13 @@ def product_detail(request, slug: str):
     else:
         info = fragments.cached(info_key, "shop/_product_info.html", lambda: {"product": _product(slug)})
         description = fragments.cached(description_key, "shop/_product_description.html", lambda: {"product": _product(slug)})
-    context = {"facts": facts, "info": info, "description": description, "add_key": secrets.token_urlsafe(16), "delivery": _delivery_line()}
+    context = {
+        "facts": facts,
+        "info": info,
+        "description": description,
+        "add_key": secrets.token_urlsafe(16),
+        "delivery": _delivery_line(),
+    }
     return render(request, "shop/product_detail.html", context)
 
 
@@ -207,7 +228,12 @@ def cart_detail(request):
 
 
 def _cart_page(request, cart: Cart, lines, error: str = "", status: int = 200):
-    context = {"lines": lines, "total": cart_total(lines), "error": error, "delivery": _delivery_line()}
+    context = {
+        "lines": lines,
+        "total": cart_total(lines),
+        "error": error,
+        "delivery": _delivery_line(),
+    }
     return render(request, "shop/cart.html", context, status=status)
 
 
@@ -269,7 +295,10 @@ def _quantity_problem(product: Product, quantity: int) -> str:
     if quantity > product.stock:
         if product.stock == 0:
             return _("« %(name)s » est en rupture de stock.") % {"name": product.name}
-        return _("Il ne reste que %(n)s « %(name)s » en stock.") % {"n": product.stock, "name": product.name}
+        return _("Il ne reste que %(n)s « %(name)s » en stock.") % {
+            "n": product.stock,
+            "name": product.name,
+        }
     if quantity > settings.CART_MAX_QUANTITY:
         return _("Saisissez une quantité entière entre 1 et %(max)s.") % {"max": settings.CART_MAX_QUANTITY}
     return ""
@@ -294,7 +323,10 @@ def cart_update(request):
             continue
         raw_quantity = raw_quantity.strip()
         if not re.fullmatch(r"[0-9]{1,3}", raw_quantity) or int(raw_quantity) > settings.CART_MAX_QUANTITY:
-            return _cart_error(request, _("Saisissez une quantité entière entre 1 et %(max)s.") % {"max": settings.CART_MAX_QUANTITY})
+            return _cart_error(
+                request,
+                _("Saisissez une quantité entière entre 1 et %(max)s.") % {"max": settings.CART_MAX_QUANTITY},
+            )
         wanted[int(raw_id)] = int(raw_quantity)
     wanted = {pid: q for pid, q in wanted.items() if q > 0}
     products = Product.objects.available().in_bulk(list(wanted))
@@ -321,7 +353,7 @@ def cart_remove(request):
 
 
 def _issue_checkout_key(request) -> str:
-    """A new double-submit key, remembered in this browser's session (F-22)."""
+    """A new double-submit key, remembered in this browser's session."""
     key = secrets.token_urlsafe(24)
     issued = [k for k in request.session.get(CHECKOUT_KEYS, []) if isinstance(k, str)]
     request.session[CHECKOUT_KEYS] = [key, *issued][:KEPT_CHECKOUT_KEYS]
@@ -330,13 +362,18 @@ def _issue_checkout_key(request) -> str:
 
 def _issued_here(request, key: str) -> str | None:
     """``key`` when this session was given it, else None: a key copied from
-    another browser never returns that browser's order (F-22)."""
+    another browser never returns that browser's order."""
     return key if key and key in request.session.get(CHECKOUT_KEYS, []) else None
 
 
 @never_cache
 @ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_CHECKOUT, method="POST", block=True)
-@ratelimit(key=session_or_ip, rate=lambda g, r: settings.RATELIMIT_CHECKOUT_PER_SESSION, method="POST", block=True)
+@ratelimit(
+    key=session_or_ip,
+    rate=lambda g, r: settings.RATELIMIT_CHECKOUT_PER_SESSION,
+    method="POST",
+    block=True,
+)
 @require_http_methods(["GET", "POST"])
 def checkout(request):
     cart = Cart(request)
@@ -382,14 +419,19 @@ def checkout(request):
     else:
         form = CheckoutForm(initial={"checkout_key": _issue_checkout_key(request)})
         status = 200
-    return render(request, "shop/checkout.html", {"form": form, "lines": lines, "total": cart_total(lines)}, status=status)
+    return render(
+        request,
+        "shop/checkout.html",
+        {"form": form, "lines": lines, "total": cart_total(lines)},
+        status=status,
+    )
 
 
 @never_cache
 @ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_ORDER_PAGE, block=True)
 @require_GET
 def order_detail(request, token: str):
-    """The guest's order page: reached only by its 256-bit token (S-4)."""
+    """The guest's order page: reached only by its 256-bit token."""
     order = get_object_or_404(Order, token=token)
     remember_order(request, order)
     lines = list(order.lines.all())
@@ -433,14 +475,17 @@ def my_orders(request):
 def order_lookup(request):
     """Open an order by number + phone or e-mail. A wrong number and a wrong
     contact give the same answer, so it never tells whether a number exists;
-    the rate limit keeps guessing useless (I-21)."""
+    the rate limit keeps guessing useless."""
     form = OrderLookupForm(request.POST)
     if form.is_valid():
         order = Order.objects.filter(pk=form.cleaned_data["number"]).first()
         if order is not None and form.matches(order):
             remember_order(request, order)
             return redirect(order)
-        form.add_error(None, _("Aucune commande ne correspond à ce numéro et à ce téléphone ou e-mail. Vérifiez-les et réessayez."))
+        form.add_error(
+            None,
+            _("Aucune commande ne correspond à ce numéro et à ce téléphone ou e-mail. Vérifiez-les et réessayez."),
+        )
     tokens = held_orders(request)
     orders = list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
     return render(request, "shop/my_orders.html", {"orders": orders, "form": form}, status=400)

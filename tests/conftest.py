@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 
 from ashtech_store.celery import app
-from tests.sandbox_config import sandbox_providers
+from tests.support.sandbox_config import sandbox_providers
 
 IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
@@ -61,7 +61,7 @@ def _close_other_connections() -> None:
 @pytest.fixture
 def sandbox_shop(live_server, settings, worker):
     """The live shop with the sandbox mounted and every provider pointed at it."""
-    settings.ROOT_URLCONF = "tests.payments.sandbox_urls"
+    settings.ROOT_URLCONF = "tests.support.sandbox_urls"
     settings.SITE_URL = live_server.url
     settings.PAYMENTS_SANDBOX = True
     settings.ALLOWED_HOSTS = ["*"]

@@ -2,9 +2,9 @@
 and kill (tests/faults). The values come from the test that starts them."""
 
 from ashtech_store.settings import env
-from tests.sandbox_config import sandbox_providers
 from tests.settings import *  # noqa: F403
 from tests.settings import PAYMENT_PROVIDERS
+from tests.support.sandbox_config import sandbox_providers
 
 SITE_URL = env("FAULT_SITE_URL")
 PAYMENTS_SANDBOX = True

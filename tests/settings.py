@@ -28,7 +28,11 @@ CELERY_TASK_PUBLISH_RETRY = False
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 PAYMENT_PROVIDERS = {
-    "ligdicash": {"base_url": "https://ligdicash.test", "api_key": "test-ligdi-apikey-7Q2", "api_token": "test-ligdi-token-9XK"},
+    "ligdicash": {
+        "base_url": "https://ligdicash.test",
+        "api_key": "test-ligdi-apikey-7Q2",
+        "api_token": "test-ligdi-token-9XK",
+    },
     "novasend": {
         "base_url": "https://novasend.test",
         "api_key": "test-nova-key-4RT",
@@ -36,7 +40,11 @@ PAYMENT_PROVIDERS = {
         "account_id": "merchant_test01",
         "webhook_secrets": ["test-nova-whsec-old", "test-nova-whsec-new"],
     },
-    "lygos": {"base_url": "https://lygos.test/v1", "api_key": "test-lygos-key-5MN", "webhook_secrets": ["test-lygos-whsec-old", "test-lygos-whsec-new"]},
+    "lygos": {
+        "base_url": "https://lygos.test/v1",
+        "api_key": "test-lygos-key-5MN",
+        "webhook_secrets": ["test-lygos-whsec-old", "test-lygos-whsec-new"],
+    },
     "lengopay": {
         "base_url": "https://lengopay.test",
         "license_key": "test-lengo-license-3JD",

@@ -1,36 +1,13 @@
-"""Production shape: deploy checks (S-1), the compose file, CI entry point."""
+"""Production shape: deploy checks, the compose file, CI entry point."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-ROOT = Path(settings.BASE_DIR)
-
-
-def production_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PAYMENTS_", "SECURE_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="ashtech_store.settings",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        DEBUG="false",
-        ALLOWED_HOSTS="shop.example.com",
-        SITE_URL="https://shop.example.com",
-        SECURE_SSL_REDIRECT="true",
-        SECURE_HSTS_SECONDS="31536000",
-        SECURE_COOKIES="true",
-        CACHE_URL="redis://127.0.0.1:6379/1",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        EMAIL_URL="smtp+tls://shop:secret@smtp.example.com:587",
-        SILENCED_SYSTEM_CHECKS="",
-    )
-    return env
+from tests.support.deploy import ROOT, production_env
 
 
 def test_deploy_checks_pass_with_production_settings():
@@ -49,7 +26,12 @@ def test_deploy_checks_fail_with_the_development_secret_key():
     env = production_env()
     env.pop("SECRET_KEY")
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0 and "SECRET_KEY" in result.stdout + result.stderr
 
@@ -78,7 +60,13 @@ def test_env_example_lists_every_setting_read_from_the_environment():
     read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_]+)"', source))
     read |= set(re.findall(r'_secret\("([A-Z_]+)"', source))
     read |= {f"{name}_BASE_URL" for name in re.findall(r'_provider_url\("([A-Z]+)"', source)}
-    internal = {"STATICFILES_STORAGE", "CELERY_TASK_ALWAYS_EAGER", "SILENCED_SYSTEM_CHECKS", "DATA_UPLOAD_MAX_MEMORY_SIZE", "DJANGO_SETTINGS_MODULE"}
+    internal = {
+        "STATICFILES_STORAGE",
+        "CELERY_TASK_ALWAYS_EAGER",
+        "SILENCED_SYSTEM_CHECKS",
+        "DATA_UPLOAD_MAX_MEMORY_SIZE",
+        "DJANGO_SETTINGS_MODULE",
+    }
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert not sorted(read - listed - internal)
 
@@ -92,5 +80,10 @@ def test_compose_file_is_accepted_by_docker_compose(tmp_path):
         pytest.skip("no docker-compose client here")
     shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")
-    result = subprocess.run([binary, "-f", str(tmp_path / "docker-compose.yml"), "config", "--quiet"], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [binary, "-f", str(tmp_path / "docker-compose.yml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from ashtech_store.logging import JsonFormatter
 from payments.redaction import RedactingFilter
-from tests.factories import make_order, make_product
+from tests.support.factories import make_order, make_product
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Configuration guard rails and staff access (security review 2026-11-29):
-the real client address (F-04), the sandbox kept out of production (F-06),
-SECRET_KEY, e-mail and media defaults (F-23, F-24, F-30), server-side staff
-sessions (F-10), staff login back-off (F-11) and ensure_staff (F-28)."""
+the real client address, the sandbox kept out of production,
+SECRET_KEY, e-mail and media defaults, server-side staff
+sessions, staff login back-off and ensure_staff."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from ashtech_store import checks, staff_login
 from ashtech_store.client_ip import client_ip
 from payments.sandbox.models import SandboxPayment
 from payments.sandbox.tasks import deliver_callback
-from tests.test_deploy import ROOT, production_env
+from tests.support.deploy import ROOT, production_env
 
-# --- F-04: one function knows the client's address -------------------------------
+# --- one function knows the client's address -------------------------------
 PROXY = "10.0.0.2"
 
 
@@ -82,7 +82,7 @@ def test_django_ratelimit_keys_ip_limits_on_the_same_function(settings):
     assert _get_ip(request_from(HTTP_X_REAL_IP="203.0.113.7")) == "203.0.113.7"
 
 
-# --- F-06: the sandbox never runs in production ------------------------------------
+# --- the sandbox never runs in production ------------------------------------
 def ids(errors) -> set[str]:
     return {e.id for e in errors}
 
@@ -93,8 +93,15 @@ def sandbox_on(settings):
     settings.DEBUG = True
     settings.SITE_URL = "http://127.0.0.1:8000"
     settings.PAYMENT_PROVIDERS = {
-        "ligdicash": {"base_url": "http://127.0.0.1:8000/sandbox/ligdicash", "api_key": "sandbox-ligdicash_api_key", "api_token": "sandbox-x"},
-        "novasend": {"base_url": "http://127.0.0.1:8000/sandbox/novasend", "webhook_secrets": ["sandbox-novasend-webhook"]},
+        "ligdicash": {
+            "base_url": "http://127.0.0.1:8000/sandbox/ligdicash",
+            "api_key": "sandbox-ligdicash_api_key",
+            "api_token": "sandbox-x",
+        },
+        "novasend": {
+            "base_url": "http://127.0.0.1:8000/sandbox/novasend",
+            "webhook_secrets": ["sandbox-novasend-webhook"],
+        },
     }
     return settings
 
@@ -115,7 +122,10 @@ def test_the_sandbox_on_an_https_site_is_an_error(sandbox_on):
     assert ids(checks.check_sandbox()) == {"ashtech.E011"}
 
 
-@pytest.mark.parametrize(("provider", "key", "value"), [("ligdicash", "api_key", "live-key-123"), ("novasend", "webhook_secrets", ["whsec-live"])])
+@pytest.mark.parametrize(
+    ("provider", "key", "value"),
+    [("ligdicash", "api_key", "live-key-123"), ("novasend", "webhook_secrets", ["whsec-live"])],
+)
 def test_the_sandbox_with_a_real_credential_is_an_error(sandbox_on, provider, key, value):
     sandbox_on.PAYMENT_PROVIDERS[provider][key] = value
 
@@ -126,11 +136,19 @@ def test_the_sandbox_with_a_real_credential_is_an_error(sandbox_on, provider, ke
 
 
 def run_manage(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_manage_py_refuses_the_review_s_production_sandbox():
-    """The review's F-06 reproduction passed `check --deploy --fail-level WARNING`."""
+    """The review's reproduction of the sandbox in production passed
+    `check --deploy --fail-level WARNING`."""
     env = production_env()
     env.update(PAYMENTS_SANDBOX="true", LIGDICASH_API_KEY="real-key", LIGDICASH_API_TOKEN="real-token")
 
@@ -145,7 +163,14 @@ def test_the_wsgi_application_refuses_to_start_with_the_sandbox_in_production():
     env = production_env()
     env.update(PAYMENTS_SANDBOX="true")
 
-    result = subprocess.run([sys.executable, "-c", "import ashtech_store.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import ashtech_store.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert result.returncode != 0 and "ashtech.E010" in result.stderr
 
@@ -167,10 +192,10 @@ def test_dummy_credentials_and_public_webhook_secrets_exist_only_with_debug():
     assert settings_of(env, expression) == "('sandbox-ligdicash_api_key', ['sandbox-novasend-webhook'])"
 
 
-# --- F-06: the sandbox's own endpoints call and send browsers only to the shop ----
+# --- the sandbox's own endpoints call and send browsers only to the shop ----
 @pytest.fixture
 def sandbox_urls(settings):
-    settings.ROOT_URLCONF = "tests.payments.sandbox_urls"
+    settings.ROOT_URLCONF = "tests.support.sandbox_urls"
     settings.PAYMENTS_SANDBOX = True
     return settings
 
@@ -208,7 +233,14 @@ def test_the_sandbox_page_still_returns_the_shopper_to_the_shop(client, sandbox_
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("target", ["http://127.0.0.1:8310/internal-admin-endpoint", "https://shop.test.evil.example/x", "https://shop.test@evil.example/"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:8310/internal-admin-endpoint",
+        "https://shop.test.evil.example/x",
+        "https://shop.test@evil.example/",
+    ],
+)
 def test_sandbox_callbacks_never_leave_the_shop(rsps, sandbox_urls, target):
     sp = sandbox_payment(callback_url=target, status=SandboxPayment.Status.SUCCEEDED)
 
@@ -229,12 +261,19 @@ def test_sandbox_callbacks_to_the_shop_are_delivered(rsps, sandbox_urls):
     assert {call.request.url for call in rsps.calls} == {target}
 
 
-# --- F-23, F-24, F-30: production defaults -------------------------------------
+# --- production defaults -------------------------------------
 def test_the_development_secret_key_stops_start_up_with_debug_off():
     env = production_env()
     env.pop("SECRET_KEY")
 
-    result = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
 
@@ -255,7 +294,13 @@ def test_an_unset_email_url_stops_start_up_with_debug_off():
     assert result.returncode != 0 and "ashtech.E002" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("backend", ["django.core.mail.backends.console.EmailBackend", "ashtech_store.mail.UnconfiguredEmailBackend"])
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.mail.backends.console.EmailBackend",
+        "ashtech_store.mail.UnconfiguredEmailBackend",
+    ],
+)
 def test_mail_to_the_logs_or_nowhere_is_an_error_in_production(settings, backend):
     settings.DEBUG = False
     settings.EMAIL_BACKEND = backend
@@ -267,7 +312,12 @@ def test_unconfigured_mail_is_refused_not_printed(settings, capsys):
     settings.EMAIL_BACKEND = "ashtech_store.mail.UnconfiguredEmailBackend"
 
     with pytest.raises(ImproperlyConfigured):
-        mail.send_mail("Commande", "Suivre votre commande : https://shop.test/commande/secret/", None, ["a@example.bf"])
+        mail.send_mail(
+            "Commande",
+            "Suivre votre commande : https://shop.test/commande/secret/",
+            None,
+            ["a@example.bf"],
+        )
 
     assert "secret" not in capsys.readouterr().out
 
@@ -281,13 +331,18 @@ def test_media_is_not_served_by_django_in_production_by_default():
     assert settings_of(env, "settings.SERVE_MEDIA") == "True"
 
 
-# --- F-10: staff sessions end on the server ---------------------------------------
+# --- staff sessions end on the server ---------------------------------------
 @pytest.fixture
 def staff(db):
     return get_user_model().objects.create_user("boss", password="right-horse-battery", is_staff=True, is_superuser=True)
 
 
-def log_in(client: Client, password: str = "right-horse-battery", ip: str = "203.0.113.7", username: str = "boss"):
+def log_in(
+    client: Client,
+    password: str = "right-horse-battery",
+    ip: str = "203.0.113.7",
+    username: str = "boss",
+):
     return client.post("/admin/login/?next=/admin/", {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
@@ -321,7 +376,7 @@ def test_a_staff_session_ends_with_the_browser_and_after_its_lifetime(staff, set
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-# --- F-11: failed staff logins slow their sender, nobody else ----------------------
+# --- failed staff logins slow their sender, nobody else ----------------------
 @pytest.mark.django_db
 def test_failures_from_one_address_never_lock_out_the_right_password_from_another(staff):
     attacker = Client()
@@ -368,16 +423,24 @@ def test_login_back_off_sees_the_client_behind_the_proxy(staff, settings):
     settings.TRUSTED_PROXY_HEADER = "X-Real-IP"
     attacker = Client()
     for n in range(6):
-        attacker.post("/admin/login/", {"username": "boss", "password": f"g{n}"}, REMOTE_ADDR=PROXY, HTTP_X_REAL_IP="198.51.100.66")
+        attacker.post(
+            "/admin/login/",
+            {"username": "boss", "password": f"g{n}"},
+            REMOTE_ADDR=PROXY,
+            HTTP_X_REAL_IP="198.51.100.66",
+        )
 
     owner = Client().post(
-        "/admin/login/?next=/admin/", {"username": "boss", "password": "right-horse-battery"}, REMOTE_ADDR=PROXY, HTTP_X_REAL_IP="203.0.113.7"
+        "/admin/login/?next=/admin/",
+        {"username": "boss", "password": "right-horse-battery"},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_REAL_IP="203.0.113.7",
     )
 
     assert owner.status_code == 302
 
 
-# --- F-28: ensure_staff ----------------------------------------------------------
+# --- ensure_staff ----------------------------------------------------------
 @pytest.mark.django_db
 def test_ensure_staff_keeps_a_password_changed_in_the_admin(settings, tmp_path):
     settings.VAR_DIR = tmp_path

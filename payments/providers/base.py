@@ -137,7 +137,7 @@ class PaymentView:
 class CallbackInfo:
     reference: str = ""  # ours, when the vendor echoes it
     provider_reference: str = ""
-    event_id: str = ""  # what makes this delivery unique (W-5)
+    event_id: str = ""  # what makes this delivery unique
     authentic: bool | None = None  # None: the vendor does not sign
     # Only for LengoPay with its status endpoint configured off
     # (LENGOPAY_STATUS_PATH empty): the result the callback carries.
@@ -150,7 +150,7 @@ class ProviderError(Exception):
 
     ``retryable`` is True for timeouts, connection errors, 5xx and 429;
     ``unknown`` is True when the provider may have acted anyway (timeout
-    after sending), so the attempt's outcome is unknown (P-1).
+    after sending), so the attempt's outcome is unknown.
     """
 
     def __init__(
@@ -189,7 +189,7 @@ def parse_amount(value: Any) -> int | None:
     """An amount from a vendor as a whole number, or None when unusable.
 
     Accepts ints, integral floats and numeric strings ("100", "153.00");
-    refuses NaN, infinities, negatives, fractions and garbage (M-8).
+    refuses NaN, infinities, negatives, fractions and garbage.
     """
     if value is None or isinstance(value, bool):
         return None
@@ -205,7 +205,7 @@ def parse_amount(value: Any) -> int | None:
 
 
 def check_amount(value: Any) -> int:
-    """Raise before any provider call unless ``value`` is a positive int (I-22)."""
+    """Raise before any provider call unless ``value`` is a positive int."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         if isinstance(value, float) and math.isfinite(value) and value.is_integer() and value > 0:
             return int(value)
@@ -316,7 +316,15 @@ class Provider:
     def auth_headers(self) -> dict[str, str]:
         return {}
 
-    def request(self, method: str, path: str, *, json_body: Any = None, headers: dict | None = None, params: dict | None = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        headers: dict | None = None,
+        params: dict | None = None,
+    ) -> requests.Response:
         """One HTTP call with timeouts; returns the response for any status
         below 500 except 429, raises ``ProviderError`` otherwise."""
         url = self.base_url + path
@@ -333,21 +341,45 @@ class Provider:
         try:
             # Never follow a redirect: requests would forward credential headers
             # (Apikey, api-key) to whatever host the Location names.
-            response = self.session.request(method, url, json=json_body, headers=all_headers, params=params, timeout=self.timeout, allow_redirects=False)
+            response = self.session.request(
+                method,
+                url,
+                json=json_body,
+                headers=all_headers,
+                params=params,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
         except requests.Timeout as exc:
             record.update(error="timeout", elapsed_ms=int((time.monotonic() - started) * 1000))
             # A read timeout after sending: the provider may have acted.
-            raise ProviderError(f"{self.code}: timeout", kind="timeout", retryable=True, unknown=not isinstance(exc, requests.ConnectTimeout)) from exc
+            raise ProviderError(
+                f"{self.code}: timeout",
+                kind="timeout",
+                retryable=True,
+                unknown=not isinstance(exc, requests.ConnectTimeout),
+            ) from exc
         except requests.RequestException as exc:
-            record.update(error=f"connection: {type(exc).__name__}", elapsed_ms=int((time.monotonic() - started) * 1000))
-            raise ProviderError(f"{self.code}: connection error {type(exc).__name__}", kind="connection", retryable=True) from exc
+            record.update(
+                error=f"connection: {type(exc).__name__}",
+                elapsed_ms=int((time.monotonic() - started) * 1000),
+            )
+            raise ProviderError(
+                f"{self.code}: connection error {type(exc).__name__}",
+                kind="connection",
+                retryable=True,
+            ) from exc
         record.update(
             status=response.status_code,
             elapsed_ms=int((time.monotonic() - started) * 1000),
             response=self._journal_body(response),
         )
         if 300 <= response.status_code < 400:
-            raise ProviderError(f"{self.code}: HTTP {response.status_code} redirect not followed", kind="redirect", status_code=response.status_code)
+            raise ProviderError(
+                f"{self.code}: HTTP {response.status_code} redirect not followed",
+                kind="redirect",
+                status_code=response.status_code,
+            )
         if response.status_code == 429:
             raise ProviderError(
                 f"{self.code}: rate limited",
@@ -357,12 +389,17 @@ class Provider:
                 retry_after=_retry_after(response),
             )
         if response.status_code >= 500:
-            raise ProviderError(f"{self.code}: HTTP {response.status_code}", kind="http", status_code=response.status_code, retryable=True)
+            raise ProviderError(
+                f"{self.code}: HTTP {response.status_code}",
+                kind="http",
+                status_code=response.status_code,
+                retryable=True,
+            )
         return response
 
     def exchanges_for_journal(self) -> list[dict]:
         """The recorded exchanges with every configured credential masked,
-        whatever key it travelled under (S-8)."""
+        whatever key it travelled under."""
         return [scrub(record, credentials_of(self.config)) for record in self.exchanges]
 
     @staticmethod
@@ -373,7 +410,10 @@ class Provider:
         if not content:
             return None
         if len(content) > JOURNAL_MAX_BYTES:
-            return {"truncated_body": content[:2000].decode("utf-8", "replace"), "size": len(content)}
+            return {
+                "truncated_body": content[:2000].decode("utf-8", "replace"),
+                "size": len(content),
+            }
         try:
             return redact(response.json())
         except (ValueError, RecursionError):
@@ -407,7 +447,7 @@ class Provider:
 
     @staticmethod
     def load_json_object(body: bytes) -> dict:
-        """A callback body as a JSON object, or ``CallbackRejected`` (C-15)."""
+        """A callback body as a JSON object, or ``CallbackRejected``."""
         try:
             data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:

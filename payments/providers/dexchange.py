@@ -130,9 +130,18 @@ STATUS_MAP = {
 }
 
 ERRORS = {
-    400: ("rejected", _("DEXCHANGE a refusé la demande de paiement : paramètres invalides ou montant inférieur au minimum de 100 FCFA.")),
-    401: ("config", _("Le paiement DEXCHANGE est momentanément indisponible. Choisissez un autre moyen de paiement.")),
-    403: ("maintenance", _("DEXCHANGE est en maintenance. Réessayez plus tard ou choisissez un autre moyen de paiement.")),
+    400: (
+        "rejected",
+        _("DEXCHANGE a refusé la demande de paiement : paramètres invalides ou montant inférieur au minimum de 100 FCFA."),
+    ),
+    401: (
+        "config",
+        _("Le paiement DEXCHANGE est momentanément indisponible. Choisissez un autre moyen de paiement."),
+    ),
+    403: (
+        "maintenance",
+        _("DEXCHANGE est en maintenance. Réessayez plus tard ou choisissez un autre moyen de paiement."),
+    ),
 }
 
 
@@ -148,7 +157,12 @@ class DexchangeProvider(Provider):
     # empty): it can arrive before the create answer is stored.
     callbacks_may_precede_reference = True
     methods = (
-        Method("hosted", _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"), Flow.REDIRECT, wallets=("Orange Money", "Wave", "Free Money")),
+        Method(
+            "hosted",
+            _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"),
+            Flow.REDIRECT,
+            wallets=("Orange Money", "Wave", "Free Money"),
+        ),
     )
 
     def auth_headers(self) -> dict[str, str]:
@@ -177,7 +191,13 @@ class DexchangeProvider(Provider):
                 unknown=True,
             )
         if response.status_code >= 400:
-            kind, user_message = ERRORS.get(response.status_code, ("rejected", _("DEXCHANGE n'a pas pu créer le lien de paiement. Réessayez plus tard.")))
+            kind, user_message = ERRORS.get(
+                response.status_code,
+                (
+                    "rejected",
+                    _("DEXCHANGE n'a pas pu créer le lien de paiement. Réessayez plus tard."),
+                ),
+            )
             raise ProviderError(
                 f"dexchange: get-link answered HTTP {response.status_code} {_messages(self.json_object(response))}",
                 kind=kind,
@@ -188,7 +208,11 @@ class DexchangeProvider(Provider):
         initiation = read_created(request.reference, self.json_object(response))
         if initiation is None:
             # 2xx without a usable link: the link may exist; a retry gets 409, never a second one.
-            raise ProviderError("dexchange: no usable transactionId in the get-link answer", kind="malformed", unknown=True)
+            raise ProviderError(
+                "dexchange: no usable transactionId in the get-link answer",
+                kind="malformed",
+                unknown=True,
+            )
         return initiation
 
     # --- status ------------------------------------------------------------------

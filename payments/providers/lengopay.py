@@ -142,8 +142,22 @@ class LengopayProvider(Provider):
     countries = ("GN",)
     required_settings = ("license_key", "website_id")
     methods = (
-        Method("lp-om-gn", _("Orange Money Guinée"), Flow.PUSH, needs_phone=True, countries=("GN",), wallets=("Orange Money",)),
-        Method("lp-momo-gn", _("MTN MoMo Guinée"), Flow.PUSH, needs_phone=True, countries=("GN",), wallets=("MTN MoMo",)),
+        Method(
+            "lp-om-gn",
+            _("Orange Money Guinée"),
+            Flow.PUSH,
+            needs_phone=True,
+            countries=("GN",),
+            wallets=("Orange Money",),
+        ),
+        Method(
+            "lp-momo-gn",
+            _("MTN MoMo Guinée"),
+            Flow.PUSH,
+            needs_phone=True,
+            countries=("GN",),
+            wallets=("MTN MoMo",),
+        ),
     )
     # Push flow: LengoPay never sends a shopper to a page of its own.
     redirect_hosts = ()
@@ -218,7 +232,10 @@ class LengopayProvider(Provider):
             return StatusResult(Outcome.UNKNOWN, message="no pay_id yet")
         if not self.has_status_api:
             return StatusResult(Outcome.PENDING, message=NO_STATUS_API)
-        body = {"pay_id": padded_pay_id(payment.provider_reference), "websiteid": self.config["website_id"]}
+        body = {
+            "pay_id": padded_pay_id(payment.provider_reference),
+            "websiteid": self.config["website_id"],
+        }
         response = self.request("POST", _path(self.status_path), json_body=body)
         fallback = self.status_fallback_path
         if response.status_code in FALLBACK_ON and fallback and _path(fallback) != _path(self.status_path):
@@ -273,7 +290,12 @@ class LengopayProvider(Provider):
             raise CallbackRejected("success without an amount")
         reference = normalise_pay_id(pay_id)
         result = None if self.has_status_api else read_status({**data, "pay_id": reference})
-        return CallbackInfo(provider_reference=reference, event_id=f"{reference}:{status}"[:200], authentic=None, result=result)
+        return CallbackInfo(
+            provider_reference=reference,
+            event_id=f"{reference}:{status}"[:200],
+            authentic=None,
+            result=result,
+        )
 
 
 def read_status(data: dict) -> StatusResult:

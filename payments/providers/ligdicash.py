@@ -134,7 +134,12 @@ class LigdicashProvider(Provider):
     # lifecycle): an attempt we ended is watched for a week.
     late_payment_window = 7 * 24 * 3600
     methods = (
-        Method("hosted", _("Page de paiement Ligdicash (Orange, Moov, carte…)"), Flow.REDIRECT, wallets=("Orange Money", "Moov Money", "Carte bancaire")),
+        Method(
+            "hosted",
+            _("Page de paiement Ligdicash (Orange, Moov, carte…)"),
+            Flow.REDIRECT,
+            wallets=("Orange Money", "Moov Money", "Carte bancaire"),
+        ),
         Method(
             "orange_bf",
             _("Orange Money Burkina (code OTP)"),
@@ -144,11 +149,21 @@ class LigdicashProvider(Provider):
             countries=("BF",),
             wallets=("Orange Money",),
         ),
-        Method("moov_bf", _("Moov Money Burkina (validation sur le téléphone)"), Flow.PUSH, needs_phone=True, countries=("BF",), wallets=("Moov Money",)),
+        Method(
+            "moov_bf",
+            _("Moov Money Burkina (validation sur le téléphone)"),
+            Flow.PUSH,
+            needs_phone=True,
+            countries=("BF",),
+            wallets=("Moov Money",),
+        ),
     )
 
     def auth_headers(self) -> dict[str, str]:
-        return {"Apikey": self.config["api_key"], "Authorization": f"Bearer {self.config['api_token']}"}
+        return {
+            "Apikey": self.config["api_key"],
+            "Authorization": f"Bearer {self.config['api_token']}",
+        }
 
     # --- initiation ------------------------------------------------------------
     def initiate(self, request: PaymentRequest) -> Initiation:
@@ -158,7 +173,11 @@ class LigdicashProvider(Provider):
         response = self.request("POST", CREATE_STRAIGHT if direct else CREATE_REDIRECT, json_body=payload)
         data = self.json_object(response)
         if response.status_code >= 400 or data is None:
-            raise ProviderError(f"ligdicash: create answered HTTP {response.status_code}", kind="rejected", status_code=response.status_code)
+            raise ProviderError(
+                f"ligdicash: create answered HTTP {response.status_code}",
+                kind="rejected",
+                status_code=response.status_code,
+            )
         token = str(data.get("token") or "")
         if str(data.get("response_code")) != ACCEPTED or not token:
             # response_text carries "Echec (CodeXX)" (vendor text, "Payin - Réponse", note 2).
@@ -232,7 +251,7 @@ class LigdicashProvider(Provider):
             amount=amount,
             currency="XOF" if outcome == Outcome.SUCCEEDED else None,
             provider_reference=str(data.get("token") or ""),
-            message=f"status={status or '?'} response_code={code or '?'} response_text={str(data.get('response_text') or '')[:60]}",
+            message=(f"status={status or '?'} response_code={code or '?'} response_text={str(data.get('response_text') or '')[:60]}"),
             raw=data,
         )
 
@@ -271,7 +290,14 @@ class LigdicashProvider(Provider):
         if response.status_code >= 400 or str(data.get("response_code")) != ACCEPTED or not token:
             code = str(data.get("response_text") or data.get("description") or response.status_code)[:120]
             return StatusResult(Outcome.FAILED, message=f"payout refused ({code})", raw=data)
-        return StatusResult(Outcome.PENDING, amount=amount, currency="XOF", provider_reference=token, message="payout accepted", raw=data)
+        return StatusResult(
+            Outcome.PENDING,
+            amount=amount,
+            currency="XOF",
+            provider_reference=token,
+            message="payout accepted",
+            raw=data,
+        )
 
     def refund_status(self, reference: str, provider_reference: str, payment: PaymentView) -> StatusResult:
         """The payout's status, read like a payin's confirm answer."""

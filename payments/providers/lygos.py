@@ -55,7 +55,7 @@ Flows:
 * status — ``GET /gateway/payin/{order_id}`` → ``{order_id, status}``
   ([vendor text], payin sample) — H for the shape. It carries no money, so on
   success we read ``amount`` / ``currency`` from ``GET /gateway/{id}`` for the
-  services' check (M-4). If that read times out or answers 5xx the outcome is
+  services' check. If that read times out or answers 5xx the outcome is
   *unknown* (the poller retries soon); if it cannot give an amount (no gateway
   id, 4xx, garbage, a gateway of another order) the success is returned with
   ``amount=None`` and the services flag it for review instead of paying.
@@ -172,7 +172,14 @@ class LygosProvider(Provider):
     currencies = ("XOF", "XAF")
     countries = ("BJ", "CM", "BF", "CG", "CD", "CI", "GA", "KE", "RW", "SN", "TZ", "ZM")
     required_settings = ("api_key",)
-    methods = (Method("hosted", _("Page de paiement Lygos (mobile money)"), Flow.REDIRECT, wallets=("Orange Money", "MTN MoMo", "Moov Money", "Wave")),)
+    methods = (
+        Method(
+            "hosted",
+            _("Page de paiement Lygos (mobile money)"),
+            Flow.REDIRECT,
+            wallets=("Orange Money", "MTN MoMo", "Moov Money", "Wave"),
+        ),
+    )
     minimum_amount = 100
     callback_content_types = (JSON,)
     redirect_hosts = REDIRECT_HOSTS
@@ -206,7 +213,7 @@ class LygosProvider(Provider):
         data = self.json_object(response)
         if data is None:
             # A 2xx we cannot read: the gateway may exist; the status by
-            # order_id and a retry (409 → lookup) settle it (P-1).
+            # order_id and a retry (409 → lookup) settle it.
             raise ProviderError("lygos: gateway answer is not a JSON object", kind="malformed", unknown=True)
         return self._initiation(data, request)
 
@@ -235,12 +242,18 @@ class LygosProvider(Provider):
         return Initiation(provider_reference=gateway_id, redirect_url=link, raw=data)
 
     def _gateway_of_order(self, reference: str) -> dict | None:
-        """The existing gateway of our order, from ``GET /gateway`` (the only lookup the API has)."""
+        """The existing gateway of our order, from ``GET /gateway`` (the API's
+        only lookup)."""
         try:
             response = self.request("GET", GATEWAYS)
         except ProviderError as exc:
             # The gateway exists but cannot be read now: unknown, not failed.
-            raise ProviderError(f"lygos: gateway list unavailable after 409 ({exc.kind})", kind=exc.kind, retryable=True, unknown=True) from exc
+            raise ProviderError(
+                f"lygos: gateway list unavailable after 409 ({exc.kind})",
+                kind=exc.kind,
+                retryable=True,
+                unknown=True,
+            ) from exc
         if response.status_code >= 400:
             return None
         try:
@@ -259,9 +272,18 @@ class LygosProvider(Provider):
             error = _detail_type(data)
             if error in API_KEY_ERRORS:
                 return StatusResult(Outcome.UNKNOWN, message=f"HTTP 404 {error}", raw=data)
-            return StatusResult(Outcome.PENDING, provider_reference=payment.provider_reference, message="no payin for this order yet", raw=data)
+            return StatusResult(
+                Outcome.PENDING,
+                provider_reference=payment.provider_reference,
+                message="no payin for this order yet",
+                raw=data,
+            )
         if response.status_code >= 400:
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code} {_detail_type(data)}".strip(), raw=data)
+            return StatusResult(
+                Outcome.UNKNOWN,
+                message=f"HTTP {response.status_code} {_detail_type(data)}".strip(),
+                raw=data,
+            )
         if data is None:
             return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
         result = self.read_status(data, payment.reference)
@@ -284,7 +306,7 @@ class LygosProvider(Provider):
         return StatusResult(outcome, message=message, raw={"payin": data})
 
     def _with_money(self, result: StatusResult, payment: PaymentView) -> StatusResult:
-        """Add the gateway's amount and currency to a success (M-4)."""
+        """Add the gateway's amount and currency to a success."""
         payin = (result.raw or {}).get("payin")
         if not payment.provider_reference:
             return _success(result, payment, None, "no gateway id: amount unknown", payin, None)
@@ -299,7 +321,14 @@ class LygosProvider(Provider):
             )
         gateway = self.json_object(response)
         if response.status_code >= 400 or gateway is None:
-            return _success(result, payment, None, f"gateway read answered HTTP {response.status_code}", payin, gateway)
+            return _success(
+                result,
+                payment,
+                None,
+                f"gateway read answered HTTP {response.status_code}",
+                payin,
+                gateway,
+            )
         if gateway.get("order_id") not in (None, "") and gateway.get("order_id") != payment.reference:
             return _success(result, payment, None, "gateway belongs to another order", payin, gateway)
         return _success(result, payment, gateway, "", payin, gateway)
@@ -373,7 +402,14 @@ def _order_id(data: dict) -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------
-def _success(result: StatusResult, payment: PaymentView, gateway: dict | None, problem: str, payin: Any, raw_gateway: Any) -> StatusResult:
+def _success(
+    result: StatusResult,
+    payment: PaymentView,
+    gateway: dict | None,
+    problem: str,
+    payin: Any,
+    raw_gateway: Any,
+) -> StatusResult:
     amount = parse_amount(gateway.get("amount")) if gateway else None
     currency = gateway.get("currency") if gateway and isinstance(gateway.get("currency"), str) else None
     message = result.message + (f"; {problem}" if problem else "")

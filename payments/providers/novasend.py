@@ -29,7 +29,7 @@ Vendor facts this module relies on, with their source and confidence
   ``X-Idempotency-Key``, required (H; vendor text and docs.novasend.app:
   "UUID to ensure request uniqueness … same response will be returned").
   Its value is our attempt reference (a UUID), so every retry of the same
-  attempt replays the same session (W-9, P-1).
+  attempt replays the same session.
 * create answer (vendor text, "Exemple de Réponse"): ``reference`` is
   Novasend's id (``tr_…``), ``customerReference`` is ours; both are kept
   (the vendor text: "Toujours stocker reference et customerReference").
@@ -81,26 +81,35 @@ for sessions (CM is XAF: not offered).
 
 Status mapping (first matching row wins):
 
-=================================================  =========  ===============================================
+=================================================  =========
+===============================================
 Novasend                                            ours       note
-=================================================  =========  ===============================================
+=================================================  =========
+===============================================
 ``customerReference`` ≠ our reference               unknown    an answer about another payment
 ``type`` present and ≠ ``payin``                    unknown
-``transaction.status`` completed                    succeeded  amount = ``transaction.amount`` ("153.00"),
-                                                               currency = ``transaction.currency``; unknown
+``transaction.status`` completed                    succeeded  amount = ``transaction.amount``
+("153.00"),
+                                                               currency = ``transaction.currency``;
+                                                               unknown
                                                                if the amount is unusable, or if
-                                                               ``confirmationStatus`` declined/expired,
-                                                               ``status`` expired or ``failure`` contradict it
+                                                               ``confirmationStatus``
+                                                               declined/expired,
+                                                               ``status`` expired or ``failure``
+                                                               contradict it
 ``transaction.status`` failed                       failed
 ``transaction.status`` anything but pending         unknown
-``confirmationStatus`` declined                     failed     "doit être considéré comme non valide"
+``confirmationStatus`` declined                     failed     "doit être considéré comme non
+valide"
 ``confirmationStatus`` expired                      expired
 ``status`` expired                                  expired
 ``failure`` is a non-empty object                   failed     "Détails d'erreur en cas d'échec"
 ``transaction.status`` pending                      pending
-no transaction, ``status`` processing / processed   pending    processed = the shopper confirmed, not paid
+no transaction, ``status`` processing / processed   pending    processed = the shopper confirmed,
+not paid
 anything else (no JSON object, unknown strings)     unknown
-=================================================  =========  ===============================================
+=================================================  =========
+===============================================
 """
 
 from __future__ import annotations
@@ -156,11 +165,16 @@ REFUND_STATUS = {
 # say nothing on it (L): harmless if ignored.
 LANGUAGE = {"Accept-Language": "fr"}
 
-TRANSACTION_STATUS = {"completed": Outcome.SUCCEEDED, "failed": Outcome.FAILED, "pending": Outcome.PENDING}
+TRANSACTION_STATUS = {
+    "completed": Outcome.SUCCEEDED,
+    "failed": Outcome.FAILED,
+    "pending": Outcome.PENDING,
+}
 CONFIRMATION_STATUS = {"declined": Outcome.FAILED, "expired": Outcome.EXPIRED}
 SESSION_IN_PROGRESS = {"processing", "processed"}
 HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
-# Novasend's own ids: ``tr_…`` (sessions, transactions), ``mtr_…`` (the vendor text's status sample).
+# Novasend's own ids: ``tr_…`` (sessions, transactions), ``mtr_…`` (the vendor text's status
+# sample).
 NOVASEND_ID = re.compile(r"m?tr_[0-9A-Za-z]+")
 
 
@@ -231,14 +245,23 @@ class NovasendProvider(Provider):
         link = data.get("paymentUrl")
         if data.get("confirmationRequired") is True and isinstance(link, str) and link.startswith(("https://", "http://")):
             return Initiation(provider_reference=theirs, redirect_url=link, raw=data)
-        return Initiation(provider_reference=theirs, instructions={"flow": Flow.PUSH.value, "method": "mobile_money"}, raw=data)
+        return Initiation(
+            provider_reference=theirs,
+            instructions={"flow": Flow.PUSH.value, "method": "mobile_money"},
+            raw=data,
+        )
 
     def _session_by_our_reference(self, reference: str) -> dict | None:
         try:
             response = self.request("GET", PAYIN.format(reference=quote(reference, safe="")), headers=LANGUAGE)
         except ProviderError as exc:
             # A session may exist and cannot be read now: unknown, not failed.
-            raise ProviderError(f"novasend: session lookup unavailable after 409 ({exc.kind})", kind=exc.kind, retryable=True, unknown=True) from exc
+            raise ProviderError(
+                f"novasend: session lookup unavailable after 409 ({exc.kind})",
+                kind=exc.kind,
+                retryable=True,
+                unknown=True,
+            ) from exc
         data = self.json_object(response)
         if response.status_code >= 400 or data is None or str(data.get("customerReference") or "") != reference:
             return None
@@ -268,13 +291,22 @@ class NovasendProvider(Provider):
         if not payment.provider_reference:
             return StatusResult(Outcome.FAILED, message="no Novasend reference for this payment")
         path = REFUND.format(reference=quote(payment.provider_reference, safe=""))
-        response = self.request("POST", path, json_body={"amount": amount, "reason": reason[:200]}, headers={**LANGUAGE, IDEMPOTENCY_HEADER: reference})
+        response = self.request(
+            "POST",
+            path,
+            json_body={"amount": amount, "reason": reason[:200]},
+            headers={**LANGUAGE, IDEMPOTENCY_HEADER: reference},
+        )
         data = self.json_object(response)
         if response.status_code == 409:
             # The key or the payin is busy (v1.0 "Errors" page, L): the refund may exist.
             return StatusResult(Outcome.UNKNOWN, message="refund answered 409", raw=data)
         if response.status_code >= 400:
-            return StatusResult(Outcome.FAILED, message=f"refund refused: {_vendor_text(data) or response.status_code}"[:200], raw=data)
+            return StatusResult(
+                Outcome.FAILED,
+                message=f"refund refused: {_vendor_text(data) or response.status_code}"[:200],
+                raw=data,
+            )
         if data is None:
             return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
         return self.read_refund(data, amount)
@@ -312,12 +344,27 @@ class NovasendProvider(Provider):
         theirs = str(data.get("reference") or "")
         echoed = data.get("customerReference")
         if reference and echoed not in (None, "") and str(echoed) != reference:
-            return StatusResult(Outcome.UNKNOWN, provider_reference=theirs, message="answer names another payment", raw=data)
+            return StatusResult(
+                Outcome.UNKNOWN,
+                provider_reference=theirs,
+                message="answer names another payment",
+                raw=data,
+            )
         if data.get("type") not in (None, "payin"):
-            return StatusResult(Outcome.UNKNOWN, provider_reference=theirs, message=f"type={data.get('type')!r}", raw=data)
+            return StatusResult(
+                Outcome.UNKNOWN,
+                provider_reference=theirs,
+                message=f"type={data.get('type')!r}",
+                raw=data,
+            )
         transaction = data.get("transaction")
         if transaction is not None and not isinstance(transaction, dict):
-            return StatusResult(Outcome.UNKNOWN, provider_reference=theirs, message="transaction is not an object", raw=data)
+            return StatusResult(
+                Outcome.UNKNOWN,
+                provider_reference=theirs,
+                message="transaction is not an object",
+                raw=data,
+            )
         transaction = transaction or {}
         status = _word(data.get("status"))
         confirmation = _word(data.get("confirmationStatus"))
@@ -349,7 +396,15 @@ class NovasendProvider(Provider):
         if secrets:
             _verify_signature(body, header(headers, SIGNATURE_HEADER), secrets)
         data = self.load_json_object(body)
-        for key in ("id", "reference", "customerReference", "type", "status", "confirmationStatus", "eventId"):
+        for key in (
+            "id",
+            "reference",
+            "customerReference",
+            "type",
+            "status",
+            "confirmationStatus",
+            "eventId",
+        ):
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise CallbackRejected(f"{key} is not a string")
         for key in ("amount", "chargedAmount"):
@@ -358,7 +413,12 @@ class NovasendProvider(Provider):
         ours, theirs = _webhook_references(data)
         if not ours and not theirs:
             raise CallbackRejected("no payment reference")
-        return CallbackInfo(reference=ours, provider_reference=theirs, event_id=_event_id(data, ours or theirs), authentic=True if secrets else None)
+        return CallbackInfo(
+            reference=ours,
+            provider_reference=theirs,
+            event_id=_event_id(data, ours or theirs),
+            authentic=True if secrets else None,
+        )
 
     def _webhook_secrets(self) -> list[str]:
         secrets = self.config.get("webhook_secrets") or []
@@ -419,7 +479,12 @@ def _event_id(data: dict, key: str) -> str:
     if data.get("eventId"):
         return data["eventId"]
     transaction = data.get("transaction") if isinstance(data.get("transaction"), dict) else {}
-    parts = (data.get("type"), data.get("status"), data.get("confirmationStatus"), transaction.get("status"))
+    parts = (
+        data.get("type"),
+        data.get("status"),
+        data.get("confirmationStatus"),
+        transaction.get("status"),
+    )
     return ":".join([key, *(str(part or "") for part in parts)])
 
 
@@ -484,4 +549,9 @@ def _refusal(response, data: dict | None) -> ProviderError:
     else:
         user = _("Novasend a refusé la demande (HTTP %(code)s).") % {"code": code}
     label = (data or {}).get("error") or ""
-    return ProviderError(f"novasend: HTTP {code} {label}".strip(), kind="rejected", status_code=code, user_message=user)
+    return ProviderError(
+        f"novasend: HTTP {code} {label}".strip(),
+        kind="rejected",
+        status_code=code,
+        user_message=user,
+    )

@@ -55,7 +55,7 @@ def shop_url(url: str) -> str:
 
     The sandbox takes callback, return and cancel URLs from whoever calls its
     emulated vendor API; it must never POST to, or send a browser to, any
-    other address (no SSRF, no open redirect, F-06)."""
+    other address (no SSRF, no open redirect)."""
     site = settings.SITE_URL.rstrip("/")
     if not isinstance(url, str) or not site:
         return ""

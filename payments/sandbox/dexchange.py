@@ -100,7 +100,13 @@ def get_link(request):
         cancel_url=data["failureUrl"],
         request_data=data,
     )
-    transaction = {"success": True, "transactionId": sp.token, "PaymentUrl": page_url(sp), "externalTransactionId": reference, "Status": "PENDING"}
+    transaction = {
+        "success": True,
+        "transactionId": sp.token,
+        "PaymentUrl": page_url(sp),
+        "externalTransactionId": reference,
+        "Status": "PENDING",
+    }
     return _answer("Transaction initiated successfully", transaction, status=201)
 
 
@@ -182,7 +188,11 @@ def webhook_body(sp: SandboxPayment) -> dict:
 def callback_request(sp: SandboxPayment):
     if not sp.callback_url:
         return None
-    return sp.callback_url, json.dumps(webhook_body(sp)).encode(), {"Content-Type": "application/json"}
+    return (
+        sp.callback_url,
+        json.dumps(webhook_body(sp)).encode(),
+        {"Content-Type": "application/json"},
+    )
 
 
 def browser_target(sp: SandboxPayment) -> str:

@@ -36,7 +36,11 @@ from .models import SandboxPayment
 NAME = "LengoPay"
 TYPE_ACCOUNTS = {"lp-om-gn", "lp-momo-gn"}
 STATUS = {"pending": "PENDING", "succeeded": "SUCCESS", "failed": "FAILED", "expired": "FAILED"}
-MESSAGE = {"SUCCESS": "Transaction Successful", "FAILED": "Transaction Failed", "PENDING": "Transaction Pending"}
+MESSAGE = {
+    "SUCCESS": "Transaction Successful",
+    "FAILED": "Transaction Failed",
+    "PENDING": "Transaction Pending",
+}
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"  # "2023-11-20 09:37:53" (app/doc2.md)
 
 
@@ -121,7 +125,12 @@ def status_v2(sp: SandboxPayment) -> dict:
 
 def status_v1(sp: SandboxPayment) -> dict:
     """The v1 status answer ``{status, pay_id, date, amount}``."""
-    return {"status": STATUS[sp.status], "pay_id": padded(sp.token), "date": sp.updated_at.strftime(DATE_FORMAT), "amount": sp.amount}
+    return {
+        "status": STATUS[sp.status],
+        "pay_id": padded(sp.token),
+        "date": sp.updated_at.strftime(DATE_FORMAT),
+        "amount": sp.amount,
+    }
 
 
 def _status_endpoint(shape):
@@ -147,13 +156,23 @@ transaction_status = _status_endpoint(status_v1)
 
 def callback_body(sp: SandboxPayment) -> dict:
     status = STATUS[sp.status]
-    return {"pay_id": sp.token, "status": status, "amount": sp.amount, "message": MESSAGE[status], "account": sp.phone}
+    return {
+        "pay_id": sp.token,
+        "status": status,
+        "amount": sp.amount,
+        "message": MESSAGE[status],
+        "account": sp.phone,
+    }
 
 
 def callback_request(sp: SandboxPayment):
     if not sp.callback_url or sp.status == SandboxPayment.Status.PENDING:
         return None
-    return sp.callback_url, json.dumps(callback_body(sp)).encode(), {"Content-Type": "application/json"}
+    return (
+        sp.callback_url,
+        json.dumps(callback_body(sp)).encode(),
+        {"Content-Type": "application/json"},
+    )
 
 
 def browser_target(sp: SandboxPayment) -> str:

@@ -33,7 +33,12 @@ from .models import SandboxPayment
 
 NAME = "Ligdicash"
 # Ligdicash never expires an invoice; an "expired" sandbox payment reads as a cancelled one.
-STATUS = {"pending": "pending", "succeeded": "completed", "failed": "notcompleted", "expired": "notcompleted"}
+STATUS = {
+    "pending": "pending",
+    "succeeded": "completed",
+    "failed": "notcompleted",
+    "expired": "notcompleted",
+}
 # The sub-code a refused payment carries on confirm; the confirm sub-code table is not
 # published, this one is the sandbox's choice.
 FAILED_TEXT = "Echec (Code05)"
@@ -47,7 +52,16 @@ def _authorised(request) -> bool:
 
 
 def _refused(code: str, status: int = 200) -> JsonResponse:
-    return JsonResponse({"response_code": "01", "token": "", "response_text": code, "description": "", "wiki": WIKI}, status=status)
+    return JsonResponse(
+        {
+            "response_code": "01",
+            "token": "",
+            "response_text": code,
+            "description": "",
+            "wiki": WIKI,
+        },
+        status=status,
+    )
 
 
 def _create(request, direct: bool):
@@ -235,7 +249,16 @@ def payout_create(request):
         phone=str(commande["customer"]),
         request_data={"commande": commande},
     )
-    return JsonResponse({"response_code": "00", "token": sp.token, "response_text": "", "description": "", "custom_data": custom, "wiki": WIKI})
+    return JsonResponse(
+        {
+            "response_code": "00",
+            "token": sp.token,
+            "response_text": "",
+            "description": "",
+            "custom_data": custom,
+            "wiki": WIKI,
+        }
+    )
 
 
 @vendor_endpoint(("GET",))

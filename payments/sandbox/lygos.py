@@ -49,7 +49,10 @@ from .models import SandboxPayment
 NAME = "Lygos Pay"
 STATUS = {"pending": "pending", "succeeded": "success", "failed": "failed", "expired": "failed"}
 USER_ID = "3c90c3cc-0d44-4b50-8888-8dd25736052a"
-COUNTRY = {"XOF": {"name": "Côte d'Ivoire", "iso_code": "CIV"}, "XAF": {"name": "Cameroon", "iso_code": "CMR"}}
+COUNTRY = {
+    "XOF": {"name": "Côte d'Ivoire", "iso_code": "CIV"},
+    "XAF": {"name": "Cameroon", "iso_code": "CMR"},
+}
 
 
 def _detail(status: int, message: str, kind: str) -> JsonResponse:
@@ -117,7 +120,10 @@ def gateways(request):
         return JsonResponse([], safe=False)
     data = json_body(request)
     if data is None:
-        return JsonResponse({"detail": [_invalid("body", "Input should be a valid dictionary", "dict_type")]}, status=422)
+        return JsonResponse(
+            {"detail": [_invalid("body", "Input should be a valid dictionary", "dict_type")]},
+            status=422,
+        )
     problems = _problems(data)
     if problems:
         return JsonResponse({"detail": problems}, status=422)
@@ -165,7 +171,13 @@ def payin(request, order_id: str):
 
 def webhook_body(sp: SandboxPayment) -> bytes:
     """The sandbox's webhook payload (Lygos publishes none; see the docstring)."""
-    body = {"id": sp.token, "order_id": sp.merchant_reference, "status": STATUS[sp.status], "amount": sp.amount, "currency": sp.currency}
+    body = {
+        "id": sp.token,
+        "order_id": sp.merchant_reference,
+        "status": STATUS[sp.status],
+        "amount": sp.amount,
+        "currency": sp.currency,
+    }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -178,7 +190,11 @@ def callback_request(sp: SandboxPayment):
         return None
     body = webhook_body(sp)
     timestamp = str(int(time.time() * 1000))
-    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: sign_webhook(secrets[0].strip(), body, timestamp)}
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign_webhook(secrets[0].strip(), body, timestamp),
+    }
     return settings.SITE_URL + reverse("payments:callback", args=["lygos"]), body, headers
 
 

@@ -47,7 +47,12 @@ FEE_PERCENT = 2
 
 
 def _error(status: int, label: str, message: str, sub_errors: list | None = None) -> JsonResponse:
-    body = {"statusCode": status, "message": message, "error": label, "correlationId": str(uuid.uuid4())}
+    body = {
+        "statusCode": status,
+        "message": message,
+        "error": label,
+        "correlationId": str(uuid.uuid4()),
+    }
     if sub_errors:
         body["subErrors"] = sub_errors
     return JsonResponse(body, status=status)

@@ -25,11 +25,17 @@ def deliver_callback(self, sandbox_payment_id: int) -> list[int] | None:
     deliveries = built if isinstance(built, list) else [built]
     codes = []
     for url, body, headers in deliveries:
-        if not shop_url(url):  # the sandbox only ever calls the shop itself (F-06: no SSRF)
+        if not shop_url(url):  # the sandbox only ever calls the shop itself (no SSRF)
             log.warning("sandbox callback to a URL outside SITE_URL refused")
             continue
         try:
-            response = requests.post(url, data=body, headers=headers, timeout=settings.PAYMENT_HTTP_TIMEOUT, allow_redirects=False)
+            response = requests.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=settings.PAYMENT_HTTP_TIMEOUT,
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             log.warning("sandbox callback to %s failed: %s", url, type(exc).__name__)
             raise self.retry(exc=exc) from None

@@ -19,8 +19,11 @@ def page(request, provider: str, token: str):
     if request.method == "POST" and sp.status == SandboxPayment.Status.PENDING:
         action = request.POST.get("action")
         if action in ("pay", "refuse"):
-            sp = settle(sp, SandboxPayment.Status.SUCCEEDED if action == "pay" else SandboxPayment.Status.FAILED)
+            sp = settle(
+                sp,
+                SandboxPayment.Status.SUCCEEDED if action == "pay" else SandboxPayment.Status.FAILED,
+            )
             target = shop_url(module.browser_target(sp))
-            if target:  # never a redirect off the shop (F-06)
+            if target:  # never a redirect off the shop
                 return HttpResponseRedirect(target)
     return render(request, "sandbox/page.html", {"sp": sp, "provider_name": getattr(module, "NAME", provider)})

@@ -68,7 +68,11 @@ def check_payment(payment_id: int, source: str = "poll", timeout: tuple[float, f
         result = None if provider.has_status_api else result_from_callbacks(payment, provider)
         result = result or provider.fetch_status(payment_view(payment))
     except ProviderError as exc:
-        result = StatusResult(Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config)), retry_after=exc.retry_after)
+        result = StatusResult(
+            Outcome.UNKNOWN,
+            message=scrub(str(exc), credentials_of(provider.config)),
+            retry_after=exc.retry_after,
+        )
     except Exception as exc:  # an answer the module cannot read must not wedge the payment
         log.exception("status of payment %s: unreadable answer", payment.pk)
         result = StatusResult(Outcome.UNKNOWN, message=f"unreadable status answer ({type(exc).__name__})")
@@ -87,7 +91,10 @@ def result_from_callbacks(payment: Payment, provider: Provider) -> StatusResult 
             info = provider.parse_callback(bytes(body or b""), headers or {})
         except Exception:  # a row that no longer parses is skipped, not fatal
             continue
-        if info.result is not None and info.result.outcome not in (Outcome.PENDING, Outcome.UNKNOWN):
+        if info.result is not None and info.result.outcome not in (
+            Outcome.PENDING,
+            Outcome.UNKNOWN,
+        ):
             return info.result
     return None
 
@@ -111,9 +118,18 @@ def apply_status(payment_id: int, result: StatusResult, source: str) -> Payment:
             needs_review=payment.needs_review,
             has_status_api=provider.has_status_api,
         )
-        order_state = OrderState(paid=order.status == Order.Status.PAID or bool(order.paid_at), stock_reserved=order.stock_reserved)
+        order_state = OrderState(
+            paid=order.status == Order.Status.PAID or bool(order.paid_at),
+            stock_reserved=order.stock_reserved,
+        )
         decision = decide(state, result, order_state, source, timezone.now())
-        info = {"source": source, "outcome": result.outcome.value, "amount": result.amount, "currency": result.currency, "message": result.message[:200]}
+        info = {
+            "source": source,
+            "outcome": result.outcome.value,
+            "amount": result.amount,
+            "currency": result.currency,
+            "message": result.message[:200],
+        }
         APPLIERS[decision.action](order, payment, decision, result, provider, info)
         return payment
 
@@ -130,7 +146,13 @@ def _reschedule(order, payment, decision, result, provider, info) -> None:
     if result.outcome == Outcome.UNKNOWN:
         payment.last_error = result.message[:500]
     payment.save(update_fields=["check_count", "next_check_at", "last_error", "updated_at"])
-    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"{decision.message}, next check in {delay:.0f}s", info)
+    record(
+        payment,
+        payment.provider,
+        PaymentEvent.Kind.DECISION,
+        f"{decision.message}, next check in {delay:.0f}s",
+        info,
+    )
     due, pk = payment.next_check_at, payment.pk
     transaction.on_commit(lambda: enqueue_poll(pk, due))
 
@@ -140,7 +162,13 @@ def _expire(order, payment, decision, result, provider, info) -> None:
         payment.needs_review = True
         payment.review_reason = _append(payment.review_reason, decision.flag)
     record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
-    finalise(payment, order, PaymentStatus.EXPIRED, "deadline passed", watch=decision.watch and not payment.needs_review)
+    finalise(
+        payment,
+        order,
+        PaymentStatus.EXPIRED,
+        "deadline passed",
+        watch=decision.watch and not payment.needs_review,
+    )
 
 
 def _finalise_as_told(order, payment, decision, result, provider, info) -> None:
@@ -168,7 +196,11 @@ def _succeed(order, payment, decision, result, provider, info) -> None:
         try:
             shop_services.reserve_stock_again(order)
         except shop_services.OutOfStock as exc:
-            flag(payment, order, f"paid after its stock was released and {exc.product.name} is now short: refund or restock")
+            flag(
+                payment,
+                order,
+                f"paid after its stock was released and {exc.product.name} is now short: refund or restock",
+            )
             return
     if shop_services.mark_paid(order):
         order_id = order.pk
@@ -194,7 +226,10 @@ def _start_watch(order, payment, decision, result, provider, info) -> None:
 
 def _keep_watching(order, payment, decision, result, provider, info) -> None:
     if decision.reschedule:
-        payment.next_check_at = min(timezone.now() + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL), payment.watch_until)
+        payment.next_check_at = min(
+            timezone.now() + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL),
+            payment.watch_until,
+        )
         payment.save(update_fields=["next_check_at", "updated_at"])
         due, pk = payment.next_check_at, payment.pk
         transaction.on_commit(lambda: enqueue_poll(pk, due))
@@ -235,7 +270,14 @@ def finish_locally(payment_id: int, status: str, reason: str, keep_stock: bool =
         order, payment = lock(payment_id)
         if payment.is_final:
             return payment
-        finalise(payment, order, status, reason, keep_stock=keep_stock, watch=watch and status != PaymentStatus.FAILED)
+        finalise(
+            payment,
+            order,
+            status,
+            reason,
+            keep_stock=keep_stock,
+            watch=watch and status != PaymentStatus.FAILED,
+        )
         return payment
 
 
@@ -265,14 +307,26 @@ def start_watch(payment: Payment, provider: Provider, reason: str, at_least: tim
     payment.next_check_at = now + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL)
     due, pk = payment.next_check_at, payment.pk
     transaction.on_commit(lambda: enqueue_poll(pk, due))
-    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"watched until {payment.watch_until.isoformat()}: {reason}")
+    record(
+        payment,
+        payment.provider,
+        PaymentEvent.Kind.DECISION,
+        f"watched until {payment.watch_until.isoformat()}: {reason}",
+    )
 
 
 def watched(payment: Payment, now=None) -> bool:
     return bool(payment.watch_until and payment.watch_until >= (now or timezone.now()))
 
 
-def finalise(payment: Payment, order: Order, status: str, reason: str, keep_stock: bool = False, watch: bool = False) -> None:
+def finalise(
+    payment: Payment,
+    order: Order,
+    status: str,
+    reason: str,
+    keep_stock: bool = False,
+    watch: bool = False,
+) -> None:
     payment.status = status
     payment.finalised_at = timezone.now()
     payment.next_check_at = None
@@ -280,13 +334,30 @@ def finalise(payment: Payment, order: Order, status: str, reason: str, keep_stoc
         payment.last_error = reason[:500]
     if watch and status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
         start_watch(payment, get_provider(payment.provider), reason)
-    payment.save(update_fields=["status", "finalised_at", "next_check_at", "watch_until", "last_error", "needs_review", "review_reason", "updated_at"])
+    payment.save(
+        update_fields=[
+            "status",
+            "finalised_at",
+            "next_check_at",
+            "watch_until",
+            "last_error",
+            "needs_review",
+            "review_reason",
+            "updated_at",
+        ]
+    )
     if keep_stock or order.status != Order.Status.PENDING_PAYMENT:
         return
     if order.payments.filter(status=PaymentStatus.PENDING).exclude(pk=payment.pk).exists():
         return
     if shop_services.release_stock(order, ORDER_STATUS_AFTER.get(status, Order.Status.PENDING_PAYMENT)):
-        record(payment, payment.provider, PaymentEvent.Kind.DECISION, "order stock released", {"order": order.pk})
+        record(
+            payment,
+            payment.provider,
+            PaymentEvent.Kind.DECISION,
+            "order stock released",
+            {"order": order.pk},
+        )
 
 
 def flag(payment: Payment, order: Order, reason: str, info: dict | None = None) -> None:
@@ -303,4 +374,14 @@ def _append(existing: str, reason: str) -> str:
     return f"{existing}\n{reason}".strip() if reason not in existing else existing
 
 
-__all__ = ["Decision", "apply_status", "cancel_payment", "check_payment", "finish_locally", "flag", "payment_view", "start_watch", "watched"]
+__all__ = [
+    "Decision",
+    "apply_status",
+    "cancel_payment",
+    "check_payment",
+    "finish_locally",
+    "flag",
+    "payment_view",
+    "start_watch",
+    "watched",
+]

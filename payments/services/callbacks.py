@@ -52,7 +52,12 @@ def receive_callback(provider_code: str, request) -> Receipt:
     and enqueue a status check of its payment; answer at once."""
     provider = get_provider(provider_code)
     headers = {k: v for k, v in request.headers.items() if k.lower() != "cookie"}
-    stored = {"provider": provider.code, "kind": PaymentEvent.Kind.CALLBACK, "headers": redact_headers(headers), "remote_ip": client_ip(request)}
+    stored = {
+        "provider": provider.code,
+        "kind": PaymentEvent.Kind.CALLBACK,
+        "headers": redact_headers(headers),
+        "remote_ip": client_ip(request),
+    }
     length = _content_length(request)
     if length is None or length > settings.CALLBACK_MAX_BYTES:
         PaymentEvent.objects.create(**stored, valid=False, message=f"refused: body too large ({length} bytes)")
@@ -60,7 +65,11 @@ def receive_callback(provider_code: str, request) -> Receipt:
     content_type = (request.content_type or "").lower()
     body = request.body
     # Refused bodies are kept for the record, but only their beginning.
-    refused = {**stored, "body": mask_phones_in_body(body[: settings.CALLBACK_REFUSED_BODY_BYTES]), "valid": False}
+    refused = {
+        **stored,
+        "body": mask_phones_in_body(body[: settings.CALLBACK_REFUSED_BODY_BYTES]),
+        "valid": False,
+    }
     if content_type not in provider.callback_content_types:
         PaymentEvent.objects.create(**refused, message=f"refused: content type {content_type[:50]!r}")
         return Receipt(415 if body else 400, {"error": "unsupported content type"})
@@ -78,9 +87,21 @@ def receive_callback(provider_code: str, request) -> Receipt:
         message = "callback for a payment not known yet (kept)"
     else:
         message = "signed callback" if info.authentic else "unsigned callback (hint only)"
-    data = {"reference": info.reference[:64], "provider_reference": info.provider_reference[:512], "signed": bool(info.authentic)}
+    data = {
+        "reference": info.reference[:64],
+        "provider_reference": info.provider_reference[:512],
+        "signed": bool(info.authentic),
+    }
     try:
-        event = _insert_once(**stored, payment=payment, body=mask_phones_in_body(body), valid=True, dedup_key=dedup_key, message=message, data=data)
+        event = _insert_once(
+            **stored,
+            payment=payment,
+            body=mask_phones_in_body(body),
+            valid=True,
+            dedup_key=dedup_key,
+            message=message,
+            data=data,
+        )
     except IntegrityError:
         # A replay (or Ligdicash's second encoding of the same event): counted
         # on the first row, not stored again, and acts on nothing.
@@ -149,12 +170,22 @@ def enqueue_callback(event_id: int, payment_id: int) -> None:
             cache.delete(DRAIN_KEY)  # it ran already (eager ignores the countdown): the next callback wakes it again
     except Exception as exc:  # broker down: the stored row, the beat's drain and the poller cover it
         cache.delete(DRAIN_KEY)
-        log.warning("callback event %s: drain not woken (%s); payment %s stays on the poll schedule", event_id, type(exc).__name__, payment_id)
+        log.warning(
+            "callback event %s: drain not woken (%s); payment %s stays on the poll schedule",
+            event_id,
+            type(exc).__name__,
+            payment_id,
+        )
 
 
 def queued_callbacks():
     """Stored, locally valid callbacks of a known payment not acted on yet."""
-    return PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True, processed_at__isnull=True, payment__isnull=False)
+    return PaymentEvent.objects.filter(
+        kind=PaymentEvent.Kind.CALLBACK,
+        valid=True,
+        processed_at__isnull=True,
+        payment__isnull=False,
+    )
 
 
 def drain_callbacks(batch: int = 200) -> int:
@@ -243,7 +274,17 @@ def _check_soon(payment_id: int, due) -> Payment:
                 payment.save(update_fields=["next_check_at", "updated_at"])
                 transaction.on_commit(lambda: enqueue_poll(payment_id, due))
         elif payment.status != PaymentStatus.SUCCEEDED and not payment.needs_review:
-            start_watch(payment, get_provider(payment.provider), "callback about an ended attempt", at_least=timedelta(hours=1))
+            start_watch(
+                payment,
+                get_provider(payment.provider),
+                "callback about an ended attempt",
+                at_least=timedelta(hours=1),
+            )
             payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
-        record(payment, payment.provider, PaymentEvent.Kind.DECISION, "callback: checked moments ago, next check brought forward")
+        record(
+            payment,
+            payment.provider,
+            PaymentEvent.Kind.DECISION,
+            "callback: checked moments ago, next check brought forward",
+        )
         return payment

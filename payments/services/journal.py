@@ -16,14 +16,26 @@ log = logging.getLogger(__name__)
 
 
 def record(payment: Payment | None, provider: str, kind: str, message: str, data: Any = None) -> PaymentEvent:
-    return PaymentEvent.objects.create(payment=payment, provider=provider, kind=kind, message=str(message)[:300], data=redact(data) if data is not None else {})
+    return PaymentEvent.objects.create(
+        payment=payment,
+        provider=provider,
+        kind=kind,
+        message=str(message)[:300],
+        data=redact(data) if data is not None else {},
+    )
 
 
 def record_exchanges(payment: Payment, provider: Provider, *also: PaymentEvent) -> None:
     """Store the provider's outbound requests/answers (already redacted),
     and any further events, in one INSERT."""
     events = [
-        PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.REQUEST, message=f"{x['method']} {x['url']}"[:300], data=x)
+        PaymentEvent(
+            payment=payment,
+            provider=provider.code,
+            kind=PaymentEvent.Kind.REQUEST,
+            message=f"{x['method']} {x['url']}"[:300],
+            data=x,
+        )
         for x in provider.exchanges_for_journal()
     ]
     events.extend(also)
@@ -44,7 +56,7 @@ def journal_safely(payment: Payment, provider: Provider, *also: PaymentEvent) ->
 
 
 def record_failure(event_id: int, trace: str) -> None:
-    """Journal a crash while handling a stored callback (C-20)."""
+    """Journal a crash while handling a stored callback."""
     event = PaymentEvent.objects.filter(pk=event_id).values("payment_id", "provider").first()
     if event:
         PaymentEvent.objects.create(

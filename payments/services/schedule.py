@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 
 def poll_delay(check_count: int, provider: Provider | None = None, retry_after: float | None = None) -> float:
-    """Growing delay before the next status check, with jitter (Q-5), never
-    below the provider's minimum interval nor a 429's Retry-After (P-4)."""
+    """Growing delay before the next status check, with jitter, never
+    below the provider's minimum interval nor a 429's Retry-After."""
     backoff = settings.PAYMENT_POLL_BACKOFF
     base = backoff[min(check_count, len(backoff) - 1)]
     delay = base * random.uniform(0.85, 1.15)
@@ -32,7 +32,7 @@ def enqueue_poll(payment_id: int, due, now: bool = False) -> None:
     ``next_check_at``). The task runs only if that is still the schedule, so a
     rescheduled payment never has two poll chains (Novasend's rate limit).
 
-    A broker outage is logged, not raised (F-3): the schedule is in the
+    A broker outage is logged, not raised: the schedule is in the
     database and the sweep will pick the payment up. ``now``: run at once
     (the sweep, whose lease moved ``next_check_at`` forward)."""
     from ..tasks import poll_payment
@@ -41,7 +41,11 @@ def enqueue_poll(payment_id: int, due, now: bool = False) -> None:
     try:
         poll_payment.apply_async((payment_id, due.isoformat()), countdown=countdown)
     except Exception as exc:  # kombu/redis errors vary by transport
-        log.warning("poll of payment %s not enqueued (%s); the sweep will do it", payment_id, type(exc).__name__)
+        log.warning(
+            "poll of payment %s not enqueued (%s); the sweep will do it",
+            payment_id,
+            type(exc).__name__,
+        )
 
 
 def is_scheduled(payment_id: int, due_iso: str | None) -> bool:

@@ -23,7 +23,18 @@ from shop.models import Order
 
 from ..models import Payment, PaymentEvent, PaymentStatus
 from ..providers import UnknownProvider, get_provider
-from ..providers.base import Flow, Initiation, InvalidAmount, Method, Outcome, PaymentRequest, Provider, ProviderError, StatusResult, check_amount
+from ..providers.base import (
+    Flow,
+    Initiation,
+    InvalidAmount,
+    Method,
+    Outcome,
+    PaymentRequest,
+    Provider,
+    ProviderError,
+    StatusResult,
+    check_amount,
+)
 from ..redaction import credentials_of, scrub
 from .apply import apply_status, cancel_payment, check_payment, finish_locally, watch_ended
 from .callbacks import link_orphan_callbacks
@@ -128,7 +139,11 @@ def _reuse_or_supersede(order: Order, provider: Provider, method: Method) -> Pay
     if _in_flight(live):
         # A double submit or a provider switch while the first call is still
         # out: superseding it would lose what the provider answers (two charges).
-        raise PaymentStartError(_("Un paiement est en train de démarrer pour cette commande. Patientez quelques secondes."), payment=live, follow=True)
+        raise PaymentStartError(
+            _("Un paiement est en train de démarrer pour cette commande. Patientez quelques secondes."),
+            payment=live,
+            follow=True,
+        )
     if live.provider == provider.code and live.method == method.code and method.flow != Flow.OTP:
         # Re-initiate only after an unknown outcome, and claim that
         # atomically: a second tab or a double click gets the same attempt,
@@ -226,7 +241,11 @@ def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | Non
     if provider.callbacks_may_precede_reference:
         link_orphan_callbacks(payment)
     if initiation.outcome in (Outcome.FAILED, Outcome.SUCCEEDED):
-        payment = apply_status(payment.pk, StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"), source="initiate")
+        payment = apply_status(
+            payment.pk,
+            StatusResult(initiation.outcome, raw=initiation.raw, message="initiation answer"),
+            source="initiate",
+        )
     return payment
 
 
@@ -245,7 +264,15 @@ def _call_provider(payment: Payment, order: Order, otp: str, provider: Provider)
     except Exception as exc:  # an answer the module chokes on (too deep, odd types): the vendor may have acted
         log.exception("initiation of payment %s: unreadable answer", payment.pk)
         journal_safely(payment, provider)
-        _initiation_failed(payment, provider, ProviderError(f"{provider.code}: unreadable answer ({type(exc).__name__})", kind="malformed", unknown=True))
+        _initiation_failed(
+            payment,
+            provider,
+            ProviderError(
+                f"{provider.code}: unreadable answer ({type(exc).__name__})",
+                kind="malformed",
+                unknown=True,
+            ),
+        )
     raise AssertionError("unreachable: _initiation_failed always raises")
 
 
@@ -274,9 +301,22 @@ def _keep_answer(payment: Payment, provider: Provider, initiation: Initiation, r
             transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
         else:
             watch_ended(payment.pk, "initiated after the attempt ended")
-    decision = {"provider_reference": payment.provider_reference[:80], "redirect": bool(payment.redirect_url)}
-    message = "initiated" if still_pending else "initiated after the attempt ended: watched until the provider can no longer take money"
-    journal_safely(payment, provider, PaymentEvent(payment=payment, provider=provider.code, kind=PaymentEvent.Kind.DECISION, message=message, data=decision))
+    decision = {
+        "provider_reference": payment.provider_reference[:80],
+        "redirect": bool(payment.redirect_url),
+    }
+    message = "initiated" if still_pending else "initiated after the attempt ended: watched until the provider can no longer take it"
+    journal_safely(
+        payment,
+        provider,
+        PaymentEvent(
+            payment=payment,
+            provider=provider.code,
+            kind=PaymentEvent.Kind.DECISION,
+            message=message,
+            data=decision,
+        ),
+    )
     return still_pending
 
 
@@ -293,10 +333,25 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
             locked.last_error = error
             locked.next_check_at = timezone.now() + timedelta(seconds=provider.min_poll_interval)
             locked.save(update_fields=["initiation_unknown", "last_error", "next_check_at", "updated_at"])
-            record(locked, provider.code, PaymentEvent.Kind.ERROR, "initiation outcome unknown", {"error": error})
+            record(
+                locked,
+                provider.code,
+                PaymentEvent.Kind.ERROR,
+                "initiation outcome unknown",
+                {"error": error},
+            )
             transaction.on_commit(lambda: enqueue_poll(locked.pk, locked.next_check_at))
-        raise PaymentStartError(_("Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas débité deux fois."), payment=locked)
-    finish_locally(payment.pk, PaymentStatus.FAILED, f"initiation failed: {error}", keep_stock=True, watch=False)
+        raise PaymentStartError(
+            _("Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas débité deux fois."),
+            payment=locked,
+        )
+    finish_locally(
+        payment.pk,
+        PaymentStatus.FAILED,
+        f"initiation failed: {error}",
+        keep_stock=True,
+        watch=False,
+    )
     if exc.kind == "rejected":
         message = _("%(name)s a refusé ce paiement. Vérifiez le numéro ou le code, ou choisissez un autre moyen.") % {"name": provider.name}
     else:

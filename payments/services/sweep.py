@@ -37,7 +37,7 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
     """Re-queue every pending payment whose next check is overdue, once.
 
     ``skip_locked`` plus moving ``next_check_at`` forward by a lease make two
-    sweeps at once enqueue each payment once (Q-7, F-5). Also retries unsent
+    sweeps at once enqueue each payment once. Also retries unsent
     confirmation e-mails and expires unpaid orders whose stock is still held
     with no live attempt.
     """
@@ -46,7 +46,11 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
     with transaction.atomic():
         ids = list(
             Payment.objects.select_for_update(skip_locked=True)
-            .filter(Q(status=PaymentStatus.PENDING) | Q(watch_until__gte=now), needs_review=False, next_check_at__lte=overdue)
+            .filter(
+                Q(status=PaymentStatus.PENDING) | Q(watch_until__gte=now),
+                needs_review=False,
+                next_check_at__lte=overdue,
+            )
             .order_by("next_check_at")
             .values_list("pk", flat=True)[:batch]
         )
@@ -63,7 +67,7 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
 
 def expire_stale_orders(now) -> int:
     """Release stock of unpaid orders with no live attempt after PAYMENT_TTL
-    (e.g. the provider refused to start and the shopper left, P-2)."""
+    (e.g. the provider refused to start and the shopper left)."""
     cutoff = now - timedelta(seconds=settings.PAYMENT_TTL)
     # An order's hold has one lifetime (``reserved_until``); older orders
     # without one fall back to their age.
@@ -82,5 +86,5 @@ def expire_stale_orders(now) -> int:
 
 
 def overdue_pending(bound: timedelta = timedelta(minutes=15)):
-    """Payments still pending past their deadline + bound (M-7 metric)."""
+    """Payments still pending past their deadline + bound."""
     return Payment.objects.filter(status=PaymentStatus.PENDING, needs_review=False, deadline__lt=timezone.now() - bound)

@@ -18,8 +18,8 @@ from backoffice import refunds
 from backoffice.models import Refund, RefundEvent
 from payments.models import PaymentStatus
 from shop.models import Order
-from tests.factories import make_product, wait_for
-from tests.payments.test_e2e_worker import Route, act_in_sandbox, buy, final, setup_route
+from tests.support.e2e import Route, act_in_sandbox, buy, final, setup_route
+from tests.support.factories import make_product, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.db import connection
 from backoffice import refunds
 from backoffice.models import Refund, RefundEvent
 from shop.models import Order, Product
-from tests.backoffice.helpers import paid_order
+from tests.support.backoffice import paid_order
 
 pytestmark = pytest.mark.django_db
 LIGDI = "https://ligdicash.test/pay/v01"
@@ -106,7 +106,18 @@ def test_novasend_refund_sends_the_idempotency_key_and_replays_it_after_a_lost_a
     refund = refunds.send_refund(refunds.request_refund(payment.pk, 6000, "annulation").pk)
     assert refund.status == Refund.Status.REQUESTED
 
-    rsps.replace("POST", url, json={"type": "refund", "reference": "tr_ref999", "amount": 6000, "currency": "XOF", "status": "pending"}, status=201)
+    rsps.replace(
+        "POST",
+        url,
+        json={
+            "type": "refund",
+            "reference": "tr_ref999",
+            "amount": 6000,
+            "currency": "XOF",
+            "status": "pending",
+        },
+        status=201,
+    )
     Refund.objects.filter(pk=refund.pk).update(sent_at=refund.sent_at - refunds.SEND_TIMEOUT)
     refund = refunds.check_refund(refund.pk)
     assert refund.status == Refund.Status.PENDING and refund.provider_reference == "tr_ref999"
@@ -114,7 +125,16 @@ def test_novasend_refund_sends_the_idempotency_key_and_replays_it_after_a_lost_a
     assert keys == {str(refund.reference)}
     assert json.loads(rsps.calls[-1].request.body) == {"amount": 6000, "reason": "annulation"}
 
-    rsps.get(f"{NOVA}/payin/tr_ref999", json={"type": "refund", "reference": "tr_ref999", "amount": 6000, "currency": "XOF", "status": "completed"})
+    rsps.get(
+        f"{NOVA}/payin/tr_ref999",
+        json={
+            "type": "refund",
+            "reference": "tr_ref999",
+            "amount": 6000,
+            "currency": "XOF",
+            "status": "completed",
+        },
+    )
     refund = refunds.check_refund(refund.pk)
     assert refund.status == Refund.Status.SUCCEEDED
     # Partial: the order stays paid.

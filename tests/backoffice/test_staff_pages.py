@@ -24,10 +24,10 @@ from payments.models import PaymentStatus
 from shop.emails import send_order_confirmation
 from shop.models import Order, Product
 from shop.services import release_stock
-from tests.backoffice.helpers import paid_order
-from tests.factories import make_order, make_payment, make_product
-from tests.payments.kits.dexchange import DexchangeKit
-from tests.payments.kits.lygos import LygosKit
+from tests.support.backoffice import paid_order
+from tests.support.factories import make_order, make_payment, make_product
+from tests.support.kits.dexchange import DexchangeKit
+from tests.support.kits.lygos import LygosKit
 
 pytestmark = pytest.mark.django_db
 NOVA = "https://novasend.test/v1"
@@ -55,10 +55,17 @@ def refund_form(client, order):
 
 
 def late_success(provider="ligdicash", price=15000):
-    """A payment the provider took after the attempt ended: flagged, status unchanged, stock released."""
+    """A payment the provider took after the attempt ended: flagged, status
+    unchanged, stock released."""
     order = make_order((make_product(price=price, stock=3), 1))
     release_stock(order, Order.Status.EXPIRED)
-    payment = make_payment(order, provider=provider, status=PaymentStatus.CANCELLED, needs_review=True, review_reason=LATE)
+    payment = make_payment(
+        order,
+        provider=provider,
+        status=PaymentStatus.CANCELLED,
+        needs_review=True,
+        review_reason=LATE,
+    )
     return order, payment
 
 
@@ -66,7 +73,15 @@ def late_success(provider="ligdicash", price=15000):
 def test_refund_form_posted_twice_with_its_key_gives_one_refund(client, django_user_model, rsps):
     order, payment = paid_order("novasend", provider_reference="tr_form1")
     sent = rsps.post(
-        f"{NOVA}/payin/tr_form1/refund", json={"type": "refund", "reference": "tr_rf1", "amount": 5000, "currency": "XOF", "status": "pending"}, status=201
+        f"{NOVA}/payin/tr_form1/refund",
+        json={
+            "type": "refund",
+            "reference": "tr_rf1",
+            "amount": 5000,
+            "currency": "XOF",
+            "status": "pending",
+        },
+        status=201,
     )
     client.force_login(caisse(django_user_model))
     key = refund_form(client, order)
@@ -77,7 +92,11 @@ def test_refund_form_posted_twice_with_its_key_gives_one_refund(client, django_u
 
     assert first.status_code == second.status_code == 302
     refund = Refund.objects.get()
-    assert (refund.amount, refund.status, refund.requested_by.username) == (5000, Refund.Status.PENDING, "caisse")
+    assert (refund.amount, refund.status, refund.requested_by.username) == (
+        5000,
+        Refund.Status.PENDING,
+        "caisse",
+    )
     assert len(sent.calls) == 1
     assert json.loads(sent.calls[0].request.body) == {"amount": 5000, "reason": "écran fêlé"}
 
@@ -86,10 +105,24 @@ def test_refund_form_refuses_more_than_is_left_with_a_clear_message(client, djan
     order, payment = paid_order("lygos", provider_reference="lg-form")
     client.force_login(caisse(django_user_model))
     url = reverse("backoffice:refund", args=[order.pk])
-    outside = {"payment": payment.pk, "outside": "1", "method": "Orange Money", "external_reference": "OM-1", "reason": "retour"}
+    outside = {
+        "payment": payment.pk,
+        "outside": "1",
+        "method": "Orange Money",
+        "external_reference": "OM-1",
+        "reason": "retour",
+    }
     client.post(url, {**outside, "amount": "10000", "key": refund_form(client, order)})
 
-    page = client.post(url, {**outside, "amount": "6000", "external_reference": "OM-2", "key": refund_form(client, order)})
+    page = client.post(
+        url,
+        {
+            **outside,
+            "amount": "6000",
+            "external_reference": "OM-2",
+            "key": refund_form(client, order),
+        },
+    )
 
     assert page.status_code == 200
     assert "Au plus 5000 XOF peuvent encore être remboursés" in page.content.decode()
@@ -102,7 +135,17 @@ def test_refund_form_needs_the_refund_permission(client, django_user_model):
     url = reverse("backoffice:refund", args=[order.pk])
 
     assert client.get(url).status_code == 403
-    posted = client.post(url, {"payment": payment.pk, "amount": "1000", "outside": "1", "method": "cash", "external_reference": "X", "reason": "r"})
+    posted = client.post(
+        url,
+        {
+            "payment": payment.pk,
+            "amount": "1000",
+            "outside": "1",
+            "method": "cash",
+            "external_reference": "X",
+            "reason": "r",
+        },
+    )
     assert posted.status_code == 403
     assert not Refund.objects.exists()
     # The order page does not offer the link either.
@@ -114,7 +157,13 @@ def test_reconciliation_csv_has_a_header_and_one_row_per_mismatch(client, django
     _o, here = paid_order(provider_reference="A")
     there = make_payment(make_order(), provider="dexchange", provider_reference="MID9", status=PaymentStatus.EXPIRED)
     ReconciliationMismatch.objects.create(payment=here, provider="ligdicash", kind="paid_here", ours="succeeded", theirs="failed")
-    ReconciliationMismatch.objects.create(payment=there, provider="dexchange", kind="paid_there", ours="expired", theirs="succeeded 15000")
+    ReconciliationMismatch.objects.create(
+        payment=there,
+        provider="dexchange",
+        kind="paid_there",
+        ours="expired",
+        theirs="succeeded 15000",
+    )
     client.force_login(caisse(django_user_model))
 
     response = client.get(reverse("backoffice:reconciliation_csv"), {"since": timezone.localdate().isoformat()})
@@ -123,8 +172,20 @@ def test_reconciliation_csv_has_a_header_and_one_row_per_mismatch(client, django
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["found_at", "provider", "payment", "order", "kind", "ours", "theirs", "resolved_at"]
-    assert sorted((r[1], r[2], r[4]) for r in rows[1:]) == [("dexchange", str(there.reference), "paid_there"), ("ligdicash", str(here.reference), "paid_here")]
+    assert rows[0] == [
+        "found_at",
+        "provider",
+        "payment",
+        "order",
+        "kind",
+        "ours",
+        "theirs",
+        "resolved_at",
+    ]
+    assert sorted((r[1], r[2], r[4]) for r in rows[1:]) == [
+        ("dexchange", str(there.reference), "paid_there"),
+        ("ligdicash", str(here.reference), "paid_here"),
+    ]
 
 
 def test_reconciliation_csv_is_refused_to_the_catalogue_group(client, django_user_model):
@@ -140,7 +201,12 @@ def test_reconciliation_finds_each_mismatch_kind(rsps, kit):
     since = timezone.now() - timezone.timedelta(days=1)
     _o, paid_here = paid_order(kit.code, provider_reference=f"{kit.code}-here")
     _o, amount = paid_order(kit.code, provider_reference=f"{kit.code}-amount")
-    paid_there = make_payment(make_order(), provider=kit.code, provider_reference=f"{kit.code}-there", status=PaymentStatus.EXPIRED)
+    paid_there = make_payment(
+        make_order(),
+        provider=kit.code,
+        provider_reference=f"{kit.code}-there",
+        status=PaymentStatus.EXPIRED,
+    )
     _o, agreed = paid_order(kit.code, provider_reference=f"{kit.code}-ok")
     kit.mock_status(rsps, paid_here, "failed")
     kit.mock_status(rsps, amount, "succeeded", amount=9000)
@@ -150,7 +216,11 @@ def test_reconciliation_finds_each_mismatch_kind(rsps, kit):
     report = reconcile(since=since, provider=kit.code)
 
     assert report.checked == 4
-    assert {m.payment_id: m.kind for m in report.mismatches} == {paid_here.pk: "paid_here", amount.pk: "amount", paid_there.pk: "paid_there"}
+    assert {m.payment_id: m.kind for m in report.mismatches} == {
+        paid_here.pk: "paid_here",
+        amount.pk: "amount",
+        paid_there.pk: "paid_there",
+    }
     paid_there.refresh_from_db()
     assert paid_there.status == PaymentStatus.EXPIRED  # never moved by reconciliation
     assert [i.kind for i in review.queue()] == ["mismatch"] * 3
@@ -160,7 +230,12 @@ def test_lengopay_reconciliation_reads_the_history_and_asks_the_rest(rsps):
     since = timezone.now() - timezone.timedelta(days=1)
     _o, paid_here = paid_order("lengopay", provider_reference="aGVyZQ")
     _o, amount = paid_order("lengopay", provider_reference="YW1vdW50")
-    paid_there = make_payment(make_order(), provider="lengopay", provider_reference="dGhlcmU", status=PaymentStatus.EXPIRED)
+    paid_there = make_payment(
+        make_order(),
+        provider="lengopay",
+        provider_reference="dGhlcmU",
+        status=PaymentStatus.EXPIRED,
+    )
     _o, missing = paid_order("lengopay", provider_reference="bWlzc2luZw")
     history = [
         {"pay_id": "aGVyZQ==", "status": "FAILED", "amount": 15000},
@@ -168,7 +243,10 @@ def test_lengopay_reconciliation_reads_the_history_and_asks_the_rest(rsps):
         {"pay_id": "dGhlcmU", "status": "SUCCESS", "amount": 15000},
     ]
     listing = rsps.post("https://lengopay.test/api/v1/cashin/all-transactions", json=history)
-    status = rsps.post("https://lengopay.test/api/v2/cashin/transaction", json={"status": "PENDING", "pay_id": "bWlzc2luZw==", "amount": 15000})
+    status = rsps.post(
+        "https://lengopay.test/api/v2/cashin/transaction",
+        json={"status": "PENDING", "pay_id": "bWlzc2luZw==", "amount": 15000},
+    )
 
     report = reconcile(since=since, provider="lengopay")
 
@@ -185,16 +263,26 @@ def test_lengopay_reconciliation_reads_the_history_and_asks_the_rest(rsps):
 # --- the review queue's refund action ----------------------------------------------------
 def test_review_refund_action_refunds_late_money_through_the_provider(client, django_user_model, rsps):
     order, payment = late_success("ligdicash")
-    create = rsps.post(f"{LIGDI}/withdrawal/create", json={"response_code": "00", "token": "payout-rv", "response_text": "", "custom_data": {}})
+    create = rsps.post(
+        f"{LIGDI}/withdrawal/create",
+        json={"response_code": "00", "token": "payout-rv", "response_text": "", "custom_data": {}},
+    )
     user = caisse(django_user_model)
     client.force_login(user)
     assert order.number in client.get(reverse("backoffice:review")).content.decode()
 
-    response = client.post(reverse("backoffice:resolve", args=["payment", payment.pk]), {"action": "refund", "note": "client a repris son argent"})
+    response = client.post(
+        reverse("backoffice:resolve", args=["payment", payment.pk]),
+        {"action": "refund", "note": "client a repris son argent"},
+    )
 
     assert response.status_code == 302
     refund = Refund.objects.get()
-    assert (refund.amount, refund.status, refund.provider_reference) == (15000, Refund.Status.PENDING, "payout-rv")
+    assert (refund.amount, refund.status, refund.provider_reference) == (
+        15000,
+        Refund.Status.PENDING,
+        "payout-rv",
+    )
     assert json.loads(create.calls[0].request.body)["commande"]["amount"] == 15000
     resolution = Resolution.objects.get()
     assert (resolution.action, resolution.by, resolution.payment_id) == ("refund", user, payment.pk)
@@ -209,7 +297,10 @@ def test_review_refund_action_refunds_late_money_through_the_provider(client, dj
 def test_review_refund_action_needs_the_refund_permission(client, django_user_model):
     _order, payment = late_success("ligdicash")
     client.force_login(caisse_without_refunds(django_user_model))
-    response = client.post(reverse("backoffice:resolve", args=["payment", payment.pk]), {"action": "refund", "note": "x"})
+    response = client.post(
+        reverse("backoffice:resolve", args=["payment", payment.pk]),
+        {"action": "refund", "note": "x"},
+    )
     assert response.status_code == 403
     assert not Refund.objects.exists() and not Resolution.objects.exists()
 
@@ -219,7 +310,13 @@ def test_goods_back_after_a_partial_refund_is_refused_and_nothing_is_restocked()
     phone = make_product(price=10000, stock=5)
     case = make_product(price=5000, stock=5)
     order = make_order((phone, 1), (case, 1))
-    payment = make_payment(order, provider="lygos", provider_reference="lg-part", status=PaymentStatus.SUCCEEDED, finalised_at=timezone.now())
+    payment = make_payment(
+        order,
+        provider="lygos",
+        provider_reference="lg-part",
+        status=PaymentStatus.SUCCEEDED,
+        finalised_at=timezone.now(),
+    )
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=timezone.now())
     refunds.record_outside_refund(payment.pk, 5000, "Orange Money", "OM-p1", "coque rendue")
 
@@ -239,7 +336,11 @@ def test_goods_back_admin_action_says_why_after_a_partial_refund(client, django_
     order, payment = paid_order("lygos", provider_reference="lg-adm")
     refunds.record_outside_refund(payment.pk, 1000, "Wave", "W-1", "geste")
     client.force_login(caisse(django_user_model))
-    response = client.post(reverse("admin:shop_order_changelist"), {"action": "restock_returned", "_selected_action": [order.pk], "index": 0}, follow=True)
+    response = client.post(
+        reverse("admin:shop_order_changelist"),
+        {"action": "restock_returned", "_selected_action": [order.pk], "index": 0},
+        follow=True,
+    )
     assert "Remboursement partiel" in response.content.decode()
     assert Order.objects.get(pk=order.pk).stock_reserved
 
@@ -259,7 +360,11 @@ def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(django_user_
     assert payment.status == PaymentStatus.CANCELLED and not payment.needs_review  # the payment stays as it was
     assert [m.to for m in mail.outbox] == [[order.email]]
     move = OrderEvent.objects.get(order=order)
-    assert (move.from_status, move.to_status, move.by) == (Order.Status.EXPIRED, Order.Status.PAID, staff)
+    assert (move.from_status, move.to_status, move.by) == (
+        Order.Status.EXPIRED,
+        Order.Status.PAID,
+        staff,
+    )
     assert "argent vu chez Ligdicash" in move.note
     messages = list(payment.events.values_list("message", flat=True))
     assert any("marked paid by staff" in m for m in messages) and "review resolved by awa: fulfil" in messages

@@ -13,15 +13,21 @@ from backoffice.models import ReconciliationMismatch, Resolution
 from backoffice.reconcile import reconcile
 from payments.models import PaymentStatus
 from shop.models import Order, Product
-from tests.backoffice.helpers import paid_order
-from tests.factories import make_order, make_payment
+from tests.support.backoffice import paid_order
+from tests.support.factories import make_order, make_payment
 
 pytestmark = pytest.mark.django_db
 LIGDI = "https://ligdicash.test/pay/v01/redirect/checkout-invoice/confirm/"
 
 
 def confirm(status, amount, code="00"):
-    return {"response_code": code, "token": "t", "amount": str(amount), "status": status, "custom_data": []}
+    return {
+        "response_code": code,
+        "token": "t",
+        "amount": str(amount),
+        "status": status,
+        "custom_data": [],
+    }
 
 
 def test_reconciliation_finds_each_kind_once_and_a_second_run_changes_nothing(rsps):
@@ -30,12 +36,30 @@ def test_reconciliation_finds_each_kind_once_and_a_second_run_changes_nothing(rs
     _o, amount = paid_order(provider_reference="B")
     unpaid = make_payment(make_order(), provider_reference="C", status=PaymentStatus.EXPIRED)
     _o, unknown = paid_order(provider_reference="D")
-    answers = {"A": confirm("notcompleted", 15000, "01"), "B": confirm("completed", 9000), "C": confirm("completed", 15000), "D": {"response_code": "01"}}
-    rsps.add_callback("GET", LIGDI, callback=lambda req: (200, {}, __import__("json").dumps(answers[req.params["invoiceToken"]])))
+    answers = {
+        "A": confirm("notcompleted", 15000, "01"),
+        "B": confirm("completed", 9000),
+        "C": confirm("completed", 15000),
+        "D": {"response_code": "01"},
+    }
+    rsps.add_callback(
+        "GET",
+        LIGDI,
+        callback=lambda req: (
+            200,
+            {},
+            __import__("json").dumps(answers[req.params["invoiceToken"]]),
+        ),
+    )
 
     first = reconcile(since=since)
     kinds = {m.payment_id: m.kind for m in first.mismatches}
-    assert kinds == {paid_here.pk: "paid_here", amount.pk: "amount", unpaid.pk: "paid_there", unknown.pk: "unknown_there"}
+    assert kinds == {
+        paid_here.pk: "paid_here",
+        amount.pk: "amount",
+        unpaid.pk: "paid_there",
+        unknown.pk: "unknown_there",
+    }
     assert len(first.new) == 4
 
     ReconciliationMismatch.objects.update(found_at=timezone.now())
@@ -59,7 +83,10 @@ def test_reconciliation_asks_a_payment_at_most_once_per_5_seconds(rsps):
 
 def test_lengopay_history_answers_for_the_whole_window(rsps):
     _o, payment = paid_order("lengopay", provider_reference="cGF5MQ")
-    rsps.post("https://lengopay.test/api/v1/cashin/all-transactions", json=[{"pay_id": "cGF5MQ", "status": "FAILED", "amount": 15000}])
+    rsps.post(
+        "https://lengopay.test/api/v1/cashin/all-transactions",
+        json=[{"pay_id": "cGF5MQ", "status": "FAILED", "amount": 15000}],
+    )
     report = reconcile(since=timezone.now() - timezone.timedelta(days=1), provider="lengopay")
     assert [m.kind for m in report.mismatches] == ["paid_here"]
 
@@ -67,7 +94,12 @@ def test_lengopay_history_answers_for_the_whole_window(rsps):
 def test_review_queue_lists_flagged_items_oldest_first_and_close_is_journalled(django_user_model):
     staff = django_user_model.objects.create_user("moussa", is_staff=True)
     order = make_order()
-    late = make_payment(order, status=PaymentStatus.CANCELLED, needs_review=True, review_reason="provider reports success after the attempt ended")
+    late = make_payment(
+        order,
+        status=PaymentStatus.CANCELLED,
+        needs_review=True,
+        review_reason="provider reports success after the attempt ended",
+    )
     items = review.queue()
     assert [(i.kind, i.pk) for i in items] == [("payment", late.pk)]
 
@@ -85,7 +117,12 @@ def test_fulfil_reserves_the_stock_again_or_says_why(django_user_model):
     from shop.services import release_stock
 
     release_stock(order, Order.Status.CANCELLED)
-    late = make_payment(order, status=PaymentStatus.CANCELLED, needs_review=True, review_reason="provider reports success after the attempt ended")
+    late = make_payment(
+        order,
+        status=PaymentStatus.CANCELLED,
+        needs_review=True,
+        review_reason="provider reports success after the attempt ended",
+    )
     product = order.lines.get().product
     Product.objects.filter(pk=product.pk).update(stock=0)
     with pytest.raises(review.ResolutionRefused, match="rupture"):
@@ -111,10 +148,23 @@ def test_dashboard_query_count_does_not_grow_with_orders():
 @pytest.mark.parametrize(
     ("group", "allowed", "refused"),
     [
-        ("Catalogue", ["admin:shop_product_changelist"], ["admin:shop_order_changelist", "backoffice:review", "admin:backoffice_refund_changelist"]),
+        (
+            "Catalogue",
+            ["admin:shop_product_changelist"],
+            [
+                "admin:shop_order_changelist",
+                "backoffice:review",
+                "admin:backoffice_refund_changelist",
+            ],
+        ),
         (
             "Caisse",
-            ["admin:shop_order_changelist", "backoffice:review", "backoffice:dashboard", "admin:backoffice_refund_changelist"],
+            [
+                "admin:shop_order_changelist",
+                "backoffice:review",
+                "backoffice:dashboard",
+                "admin:backoffice_refund_changelist",
+            ],
             ["admin:shop_product_add"],
         ),
     ],

@@ -11,7 +11,7 @@ from backoffice.selectors import public_history
 from payments.models import PaymentStatus
 from shop import workflow
 from shop.models import Order, Product
-from tests.factories import make_order, make_payment, make_product
+from tests.support.factories import make_order, make_payment, make_product
 
 pytestmark = pytest.mark.django_db
 S = Order.Status

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from shop.cart import SESSION_KEY
-from tests.factories import make_category, make_order, make_payment, make_product
+from tests.support.factories import make_category, make_order, make_payment, make_product
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -23,7 +23,10 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="Debian's chromium is not installed (make test installs it)",
+    ),
 ]
 
 
@@ -42,7 +45,12 @@ def phone(chromium, live_server, settings):
     settings.CSRF_TRUSTED_ORIGINS = [live_server.url]
     # bypass_csp only so the test can inject axe; the shop's own pages run under their CSP.
     context = chromium.new_context(
-        viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="fr-FR", bypass_csp=True
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="fr-FR",
+        bypass_csp=True,
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -91,7 +99,9 @@ def test_cart_quantity_changes_with_the_stepper_and_by_typing(phone):
     phone.fill(f"#qty-{product.pk}", "4")
     phone.locator(f"#qty-{product.pk}").dispatch_event("change")
     phone.wait_for_function(
-        f"document.querySelector('#qty-{product.pk}') && document.querySelector('#qty-{product.pk}').value === '4' && !document.querySelector('form.cart[data-sent]')"
+        f"document.querySelector('#qty-{product.pk}') && "
+        f"document.querySelector('#qty-{product.pk}').value === '4' && "
+        "!document.querySelector('form.cart[data-sent]')"
     )
     assert "20\u202f000\u00a0FCFA" in phone.locator(".checkout-bar").inner_text()
 
@@ -133,7 +143,10 @@ def test_checkout_errors_take_focus_and_the_page_passes_axe(phone):
     assert violations(phone) == []
 
 
-@pytest.mark.parametrize("path", ["/", "/produits/", "/produits/?q=cle", "/mes-commandes/", "/page/livraison/", "/nulle-part/"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/produits/", "/produits/?q=cle", "/mes-commandes/", "/page/livraison/", "/nulle-part/"],
+)
 def test_shopper_pages_have_no_wcag_violation(phone, path):
     make_product(name="Clé USB 64 Go", stock=5)
     phone.goto(phone.base + path)

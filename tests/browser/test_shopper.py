@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from payments.models import Payment
-from tests.factories import make_product
-from tests.payments.test_e2e_worker import ROUTES, Route, setup_route
+from tests.support.e2e import ROUTES, Route, setup_route
+from tests.support.factories import make_product
 
 # Playwright's sync API keeps an event loop in this thread; the ORM calls
 # made by the test itself are synchronous and safe.
@@ -29,7 +29,10 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make test installs it)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="Debian's chromium is not installed (make test installs it)",
+    ),
 ]
 
 

@@ -1,4 +1,4 @@
-"""Fault tests with real processes (QUALITY.md F-3, F-4, F-5, F-6).
+"""Fault tests with real processes.
 
 A live server serves the shop and the sandbox; Celery worker and beat run as
 separate processes (``tests/fault_settings.py``) on a Redis of their own
@@ -34,8 +34,8 @@ from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
 from shop.models import Order
 from tests.conftest import _close_other_connections
-from tests.factories import make_order, make_product, wait_for
-from tests.sandbox_config import sandbox_providers
+from tests.support.factories import make_order, make_product, wait_for
+from tests.support.sandbox_config import sandbox_providers
 
 PORT = 6390
 ROOT = Path(settings.BASE_DIR)
@@ -43,7 +43,10 @@ pytestmark = [
     pytest.mark.faults,
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(f":{PORT}/" not in settings.CELERY_BROKER_URL, reason=f"run with TEST_CELERY_BROKER_URL=redis://127.0.0.1:{PORT}/0 (make test does)"),
+    pytest.mark.skipif(
+        f":{PORT}/" not in settings.CELERY_BROKER_URL,
+        reason=f"run with TEST_CELERY_BROKER_URL=redis://127.0.0.1:{PORT}/0 (make test does)",
+    ),
 ]
 
 
@@ -57,7 +60,17 @@ class Redis:
         if self.alive():
             return
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                "redis-server",
+                "--port",
+                str(PORT),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -99,7 +112,20 @@ class Processes:
     def start(self, kind: str) -> subprocess.Popen:
         queue = settings.CELERY_TASK_DEFAULT_QUEUE
         if kind == "worker":
-            args = ["worker", "-Q", queue, "--pool", "threads", "-c", "4", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+            args = [
+                "worker",
+                "-Q",
+                queue,
+                "--pool",
+                "threads",
+                "-c",
+                "4",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "WARNING",
+            ]
         else:
             args = ["beat", "--schedule", f"{self.tmp}/beat-{len(self.running)}", "-l", "WARNING"]
         proc = subprocess.Popen(
@@ -138,7 +164,7 @@ def broker():
 
 @pytest.fixture
 def shop(live_server, settings, broker):
-    settings.ROOT_URLCONF = "tests.payments.sandbox_urls"
+    settings.ROOT_URLCONF = "tests.support.sandbox_urls"
     settings.SITE_URL = live_server.url
     settings.PAYMENTS_SANDBOX = True
     settings.ALLOWED_HOSTS = ["*"]
@@ -167,7 +193,10 @@ def start_paid_payment(email: str) -> Payment:
     """An attempt the shopper has paid in the sandbox; no callback, no return."""
     order = make_order((make_product(stock=2), 1), email=email)
     payment = services.start_payment(order, "ligdicash", "hosted")
-    settle(SandboxPayment.objects.get(token=payment.provider_reference), SandboxPayment.Status.SUCCEEDED)
+    settle(
+        SandboxPayment.objects.get(token=payment.provider_reference),
+        SandboxPayment.Status.SUCCEEDED,
+    )
     return payment
 
 
@@ -190,13 +219,22 @@ def test_f3_redis_down_during_checkout_then_the_sweep_finishes(shop, broker, pro
     broker.stop()
     product = make_product(stock=2)
     client.post(reverse("shop:cart_add"), {"product_id": product.pk, "quantity": 1})
-    data = {"full_name": "Moussa Koné", "email": "moussa@example.com", "country": "BF", "phone": "70 11 22 33", "checkout_key": "f3-key-0123456789abcdef"}
+    data = {
+        "full_name": "Moussa Koné",
+        "email": "moussa@example.com",
+        "country": "BF",
+        "phone": "70 11 22 33",
+        "checkout_key": "f3-key-0123456789abcdef",
+    }
     response = client.post(reverse("shop:checkout"), data)
     assert response.status_code == 302
     response = client.post(response["Location"], {"choice": "ligdicash:hosted"})
     assert response.status_code == 302 and "/sandbox/page/" in response["Location"], "no 500 while the broker is down"
     payment = Payment.objects.get(order__email="moussa@example.com")
-    settle(SandboxPayment.objects.get(token=payment.provider_reference), SandboxPayment.Status.SUCCEEDED)
+    settle(
+        SandboxPayment.objects.get(token=payment.provider_reference),
+        SandboxPayment.Status.SUCCEEDED,
+    )
     broker.start()
     procs.start("worker")
     procs.start("beat")

@@ -19,9 +19,8 @@ from django.utils import timezone
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from shop.models import Order
-from tests.factories import hold, make_order, make_product
-
-from .kits.ligdicash import LigdicashKit
+from tests.support.factories import hold, make_order, make_product
+from tests.support.kits.ligdicash import LigdicashKit
 
 KIT = LigdicashKit()
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,8 +50,8 @@ def expire(payment: Payment, rsps, outcome="pending") -> Payment:
     return services.check_payment(payment.pk)
 
 
-# --- F-01: what the provider answered is kept, even after the attempt ended -----------
-def test_f01_an_attempt_ended_during_its_initiation_keeps_the_reference_and_is_watched(rsps):
+# --- what the provider answered is kept, even after the attempt ended -----------
+def test_an_attempt_ended_during_its_initiation_keeps_the_reference_and_is_watched(rsps):
     order = make_order((make_product(stock=2), 1))
 
     def create(request):
@@ -70,10 +69,15 @@ def test_f01_an_attempt_ended_during_its_initiation_keeps_the_reference_and_is_w
     assert payment.needs_review and "after the attempt ended" in payment.review_reason
 
 
-def test_f01_a_switch_while_the_first_initiation_is_in_flight_is_refused(rsps, client):
+def test_a_switch_while_the_first_initiation_is_in_flight_is_refused(rsps, client):
     order = make_order((make_product(stock=2), 1), country="SN", phone="+221771234567")
     in_flight = Payment.objects.create(
-        order=order, provider="ligdicash", method="moov_bf", amount=order.total, currency=order.currency, deadline=timezone.now() + timedelta(minutes=30)
+        order=order,
+        provider="ligdicash",
+        method="moov_bf",
+        amount=order.total,
+        currency=order.currency,
+        deadline=timezone.now() + timedelta(minutes=30),
     )
     with pytest.raises(services.PaymentStartError) as excinfo:
         services.start_payment(order, "dexchange", "hosted")
@@ -88,8 +92,8 @@ def test_f01_a_switch_while_the_first_initiation_is_in_flight_is_refused(rsps, c
     assert response["Location"] == reverse("payments:wait", args=[order.token, in_flight.reference])
 
 
-# --- F-02: ended attempts are checked until the provider cannot take money ------------
-def test_f02_an_expired_attempt_stays_watched_and_late_money_is_flagged(rsps):
+# --- ended attempts are checked until the provider cannot take money ------------
+def test_an_expired_attempt_stays_watched_and_late_money_is_flagged(rsps):
     payment = expire(started(rsps), rsps)
     assert payment.status == PaymentStatus.EXPIRED and not payment.needs_review
     assert payment.watch_until > timezone.now() + timedelta(hours=1)
@@ -102,7 +106,7 @@ def test_f02_an_expired_attempt_stays_watched_and_late_money_is_flagged(rsps):
     assert payment.watch_until is None and payment.next_check_at is None
 
 
-def test_f02_a_watched_attempt_still_pending_is_rescheduled_slowly_then_let_go(rsps, settings):
+def test_a_watched_attempt_still_pending_is_rescheduled_slowly_then_let_go(rsps, settings):
     payment = expire(started(rsps), rsps)
     payment = services.check_payment(payment.pk, source="poll")
     assert payment.next_check_at >= timezone.now() + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL - 5)
@@ -112,7 +116,7 @@ def test_f02_a_watched_attempt_still_pending_is_rescheduled_slowly_then_let_go(r
     assert payment.watch_until is None and payment.next_check_at is None and not payment.needs_review
 
 
-def test_f02_the_first_return_re_checks_an_ended_attempt(rsps, client):
+def test_the_first_return_re_checks_an_ended_attempt(rsps, client):
     payment = started(rsps)
     services.cancel_payment(payment.pk, reason="superseded by a new attempt")
     rsps.get(KIT.status_url(payment), json=KIT.status_body(payment, "succeeded"))
@@ -125,13 +129,16 @@ def test_f02_the_first_return_re_checks_an_ended_attempt(rsps, client):
     assert status_calls(rsps) == calls, "only the first return re-checks an ended attempt"
 
 
-# --- F-03: no definite answer at the deadline is flagged ---------------------------------
-def test_f03_a_provider_without_status_api_expires_flagged(rsps, settings):
+# --- no definite answer at the deadline is flagged ---------------------------------
+def test_a_provider_without_status_api_expires_flagged(rsps, settings):
     settings.SHOP_CURRENCY = "GNF"
     providers = dict(settings.PAYMENT_PROVIDERS)
     providers["lengopay"] = {**providers["lengopay"], "status_path": ""}
     settings.PAYMENT_PROVIDERS = providers
-    rsps.post("https://lengopay.test/api/v2/cashin/request", json={"status": "Success", "pay_id": "Tm9TdGF0dXNBcGk"})
+    rsps.post(
+        "https://lengopay.test/api/v2/cashin/request",
+        json={"status": "Success", "pay_id": "Tm9TdGF0dXNBcGk"},
+    )
     order = make_order((make_product(price=5000, stock=2), 1), country="GN", phone="+224620124578")
     payment = services.start_payment(order, "lengopay", "lp-om-gn", payer_phone="+224620124578")
     Payment.objects.filter(pk=payment.pk).update(deadline=timezone.now() - timedelta(seconds=1))
@@ -140,7 +147,7 @@ def test_f03_a_provider_without_status_api_expires_flagged(rsps, settings):
     assert "unknown at the deadline" in payment.review_reason
 
 
-def test_f03_an_unknown_status_at_the_deadline_is_flagged(rsps):
+def test_an_unknown_status_at_the_deadline_is_flagged(rsps):
     payment = started(rsps)
     Payment.objects.filter(pk=payment.pk).update(deadline=timezone.now() - timedelta(seconds=1))
     rsps.get(KIT.status_url(payment), status=503, body="down")
@@ -148,8 +155,8 @@ def test_f03_an_unknown_status_at_the_deadline_is_flagged(rsps):
     assert payment.status == PaymentStatus.EXPIRED and payment.needs_review
 
 
-# --- F-08: a late success whose check fails is retried ---------------------------------
-def test_f08_a_callback_about_an_ended_attempt_with_the_status_api_down_is_retried(rsps, client):
+# --- a late success whose check fails is retried ---------------------------------
+def test_a_callback_about_an_ended_attempt_with_the_status_api_down_is_retried(rsps, client):
     payment = started(rsps)
     services.cancel_payment(payment.pk, reason="superseded by a new attempt")
     Payment.objects.filter(pk=payment.pk).update(watch_until=None, next_check_at=None)  # watch already over
@@ -164,8 +171,8 @@ def test_f08_a_callback_about_an_ended_attempt_with_the_status_api_down_is_retri
     assert payment.needs_review
 
 
-# --- F-14: unsigned callbacks cannot be amplified into status calls -------------------
-def test_f14_twenty_distinct_callbacks_cost_one_status_call(rsps, client):
+# --- unsigned callbacks cannot be amplified into status calls -------------------
+def test_twenty_distinct_callbacks_cost_one_status_call(rsps, client):
     payment = started(rsps)
     KIT.mock_status(rsps, payment, "pending")
     body, _ = KIT.callback(payment, "succeeded")
@@ -173,7 +180,11 @@ def test_f14_twenty_distinct_callbacks_cost_one_status_call(rsps, client):
     for n in range(20):
         data["date"] = f"2026-11-29 10:{n:02d}:00"
         data["status"] = f"forged-{n}"
-        client.post(reverse("payments:callback", args=["ligdicash"]), data=json.dumps(data), content_type="application/json")
+        client.post(
+            reverse("payments:callback", args=["ligdicash"]),
+            data=json.dumps(data),
+            content_type="application/json",
+        )
     events = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True, payment=payment).values_list("pk", flat=True)
     for event_id in events:
         services.process_callback(event_id)
@@ -182,17 +193,25 @@ def test_f14_twenty_distinct_callbacks_cost_one_status_call(rsps, client):
     assert payment.status == PaymentStatus.PENDING and payment.next_check_at is not None
 
 
-# --- F-15, F-16, F-19, F-20, F-26: what a provider answers --------------------------------
-def test_f15_a_provider_redirect_is_not_followed_with_our_credentials(rsps):
+# --- what a provider answers --------------------------------
+def test_a_provider_redirect_is_not_followed_with_our_credentials(rsps):
     rsps.post(CREATE, status=307, headers={"Location": "https://collector.example/steal"})
     with pytest.raises(services.PaymentStartError):
         services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted")
     assert [call.request.url for call in rsps.calls] == [CREATE]
 
 
-def test_f16_vendor_error_text_never_reaches_the_shopper(rsps, client, settings):
+def test_vendor_error_text_never_reaches_the_shopper(rsps, client, settings):
     key = settings.PAYMENT_PROVIDERS["ligdicash"]["api_key"]
-    rsps.post(CREATE, json={"response_code": "01", "token": "", "response_text": f"invalid merchant {key}", "description": ""})
+    rsps.post(
+        CREATE,
+        json={
+            "response_code": "01",
+            "token": "",
+            "response_text": f"invalid merchant {key}",
+            "description": "",
+        },
+    )
     order = make_order((make_product(), 1))
     hold(client, order)
     response = client.post(reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:hosted"})
@@ -203,7 +222,7 @@ def test_f16_vendor_error_text_never_reaches_the_shopper(rsps, client, settings)
     assert key not in payment.last_error
 
 
-def test_f19_a_nul_in_an_answer_key_keeps_the_reference(rsps):
+def test_a_nul_in_an_answer_key_keeps_the_reference(rsps):
     answer = {**created(), "bad\u0000key": 1}
     rsps.post(CREATE, json=answer)
     payment = services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted")
@@ -211,7 +230,7 @@ def test_f19_a_nul_in_an_answer_key_keeps_the_reference(rsps):
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_f20_a_5xx_on_a_direct_debit_is_an_unknown_outcome(rsps, status):
+def test_a_5xx_on_a_direct_debit_is_an_unknown_outcome(rsps, status):
     rsps.post(STRAIGHT, status=status, body="upstream error")
     order = make_order((make_product(), 1))
     with pytest.raises(services.PaymentStartError) as excinfo:
@@ -221,7 +240,7 @@ def test_f20_a_5xx_on_a_direct_debit_is_an_unknown_outcome(rsps, status):
     assert payment.status == PaymentStatus.PENDING and payment.initiation_unknown
 
 
-def test_f26_a_huge_answer_is_journalled_truncated(rsps):
+def test_a_huge_answer_is_journalled_truncated(rsps):
     payment = started(rsps)
     rsps.get(KIT.status_url(payment), json={"status": "pending", "padding": "x" * 300_000})
     services.check_payment(payment.pk)
@@ -229,46 +248,71 @@ def test_f26_a_huge_answer_is_journalled_truncated(rsps):
     assert max(sizes) < 20_000
 
 
-def test_f18_a_deeply_nested_status_answer_is_unknown_not_a_crash(rsps):
+def test_a_deeply_nested_status_answer_is_unknown_not_a_crash(rsps):
     payment = started(rsps)
     rsps.get(KIT.status_url(payment), body="[" * 100_000 + "]" * 100_000, content_type="application/json")
     payment = services.check_payment(payment.pk)
     assert payment.status == PaymentStatus.PENDING and payment.next_check_at is not None
 
 
-# --- F-07, F-17, F-18, F-29: the callback intake ---------------------------------------
-def test_f18_a_deeply_nested_callback_is_a_clean_400_and_stored(client):
-    response = client.post(reverse("payments:callback", args=["ligdicash"]), data=b"[" * 30000, content_type="application/json")
+# --- the callback intake ---------------------------------------
+def test_a_deeply_nested_callback_is_a_clean_400_and_stored(client):
+    response = client.post(
+        reverse("payments:callback", args=["ligdicash"]),
+        data=b"[" * 30000,
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=False).count() == 1
 
 
-def test_f07_refused_bodies_are_stored_truncated(client, settings):
+def test_refused_bodies_are_stored_truncated(client, settings):
     body = json.dumps({"token": "", "padding": "y" * 60_000}).encode()
     client.post(reverse("payments:callback", args=["dexchange"]), data=body, content_type="application/json")
     row = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert row.valid is False and len(bytes(row.body)) <= settings.CALLBACK_REFUSED_BODY_BYTES
 
 
-def test_f07_duplicates_are_counted_not_stored_again(rsps, client):
+def test_duplicates_are_counted_not_stored_again(rsps, client):
     payment = started(rsps)
     body, _ = KIT.callback(payment, "succeeded")
     for _ in range(5):
-        assert client.post(reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json").status_code == 200
+        assert (
+            client.post(
+                reverse("payments:callback", args=["ligdicash"]),
+                data=body,
+                content_type="application/json",
+            ).status_code
+            == 200
+        )
     rows = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK)
     assert rows.count() == 1 and rows.get().deliveries == 5
 
 
-def test_f07_callbacks_are_rate_limited_per_source_without_storing(client, settings):
+def test_callbacks_are_rate_limited_per_source_without_storing(client, settings):
     settings.RATELIMIT_CALLBACK = "3/m"
-    codes = [client.post(reverse("payments:callback", args=["dexchange"]), data=b"{}", content_type="application/json").status_code for _ in range(5)]
+    codes = [
+        client.post(
+            reverse("payments:callback", args=["dexchange"]),
+            data=b"{}",
+            content_type="application/json",
+        ).status_code
+        for _ in range(5)
+    ]
     assert codes[3:] == [429, 429]
     assert PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK).count() == 3
 
 
-def test_f17_phone_numbers_are_masked_in_stored_callbacks(client):
+def test_phone_numbers_are_masked_in_stored_callbacks(client):
     body = json.dumps(
-        {"id": "MID1", "externalTransactionId": "ext", "STATUS": "SUCCESS", "AMOUNT": 100, "PHONE_NUMBER": "221771234567", "transactionType": "MERCHANT"}
+        {
+            "id": "MID1",
+            "externalTransactionId": "ext",
+            "STATUS": "SUCCESS",
+            "AMOUNT": 100,
+            "PHONE_NUMBER": "221771234567",
+            "transactionType": "MERCHANT",
+        }
     ).encode()
     client.post(reverse("payments:callback", args=["dexchange"]), data=body, content_type="application/json")
     stored = bytes(PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK).body)
@@ -276,20 +320,25 @@ def test_f17_phone_numbers_are_masked_in_stored_callbacks(client):
     assert json.loads(stored)["STATUS"] == "SUCCESS", "the rest of the body is kept as it came"
 
 
-def test_f29_every_accepted_callback_gets_the_same_answer(rsps, client):
+def test_every_accepted_callback_gets_the_same_answer(rsps, client):
     payment = started(rsps)
     body, _ = KIT.callback(payment, "succeeded")
     url = reverse("payments:callback", args=["ligdicash"])
     matched = client.post(url, data=body, content_type="application/json").json()
     duplicate = client.post(url, data=body, content_type="application/json").json()
     unknown = json.loads(body)
-    unknown["custom_data"] = [{"keyof_customdata": "transaction_id", "valueof_customdata": "00000000-0000-4000-8000-000000000000"}]
+    unknown["custom_data"] = [
+        {
+            "keyof_customdata": "transaction_id",
+            "valueof_customdata": "00000000-0000-4000-8000-000000000000",
+        }
+    ]
     stranger = client.post(url, data=json.dumps(unknown), content_type="application/json").json()
     assert matched == duplicate == stranger == {"status": "received"}
 
 
-# --- F-12, F-05: abuse of payment starts -------------------------------------------------
-def test_f12_pushes_to_one_wallet_are_capped_per_hour(rsps, settings):
+# --- abuse of payment starts -------------------------------------------------
+def test_pushes_to_one_wallet_are_capped_per_hour(rsps, settings):
     settings.PAYMENT_MAX_PUSHES_PER_NUMBER = 2
     for n in range(2):
         rsps.post(STRAIGHT, json={**created(token=f"{TOKEN}-{n}"), "response_text": ""})
@@ -301,7 +350,7 @@ def test_f12_pushes_to_one_wallet_are_capped_per_hour(rsps, settings):
     assert len(rsps.calls) == 0
 
 
-def test_f05_attempts_per_order_are_capped(rsps, settings):
+def test_attempts_per_order_are_capped(rsps, settings):
     settings.PAYMENT_MAX_ATTEMPTS_PER_ORDER = 2
     order = make_order((make_product(stock=3), 1))
     for n in range(2):

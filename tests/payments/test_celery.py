@@ -1,4 +1,4 @@
-"""Celery settings and task behaviour (Q-1 … Q-7, F-2, F-7)."""
+"""Celery settings and task behaviour."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from ashtech_store.celery import app
 from payments import services, tasks
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers.base import Outcome, StatusResult
-from tests.factories import make_order, make_payment, make_product
-
-from .kits.ligdicash import LigdicashKit
+from tests.support.factories import make_order, make_payment, make_product
+from tests.support.kits.ligdicash import LigdicashKit
 
 KIT = LigdicashKit()
 
@@ -24,13 +23,22 @@ def test_payment_tasks_ack_late_and_requeue_on_worker_loss():
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1
-    for task in (tasks.poll_payment, tasks.process_callback, tasks.drain_callbacks, tasks.sweep_payments):
+    for task in (
+        tasks.poll_payment,
+        tasks.process_callback,
+        tasks.drain_callbacks,
+        tasks.sweep_payments,
+    ):
         assert task.acks_late is True
 
 
 def test_no_delay_exceeds_a_quarter_of_the_visibility_timeout():
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
-    longest = max(max(settings.PAYMENT_POLL_BACKOFF), tasks.RETRY["retry_backoff_max"], settings.PAYMENT_SWEEP_INTERVAL)
+    longest = max(
+        max(settings.PAYMENT_POLL_BACKOFF),
+        tasks.RETRY["retry_backoff_max"],
+        settings.PAYMENT_SWEEP_INTERVAL,
+    )
     assert longest < visibility / 4
 
 
@@ -105,7 +113,10 @@ def test_crash_while_handling_a_callback_keeps_the_raw_row_and_the_traceback(rsp
     # The status API answers garbage that makes the e-mail step crash: the
     # fault is injected at the e-mail backend, outside our code.
     KIT.mock_status(rsps, payment, "succeeded")
-    monkeypatch.setattr("django.core.mail.backends.locmem.EmailBackend.send_messages", lambda *a: (_ for _ in ()).throw(RuntimeError("smtp down")))
+    monkeypatch.setattr(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages",
+        lambda *a: (_ for _ in ()).throw(RuntimeError("smtp down")),
+    )
     result = tasks.process_callback.apply(args=(event.pk,))
     # e-mail failures are contained: the payment is paid and the sweep retries the e-mail
     assert result.get() == "succeeded"
@@ -148,7 +159,8 @@ def test_sweep_requeues_overdue_payments_once_and_expires_abandoned_orders(rsps)
     product = make_product(stock=1)
     order = make_order((product, 1))
     type(order).objects.filter(pk=order.pk).update(
-        created_at=timezone.now() - timedelta(seconds=settings.PAYMENT_TTL + 5), reserved_until=timezone.now() - timedelta(seconds=5)
+        created_at=timezone.now() - timedelta(seconds=settings.PAYMENT_TTL + 5),
+        reserved_until=timezone.now() - timedelta(seconds=5),
     )
     assert services.sweep().orders_expired == 1
     product.refresh_from_db()
@@ -157,7 +169,7 @@ def test_sweep_requeues_overdue_payments_once_and_expires_abandoned_orders(rsps)
 
 @pytest.mark.django_db(transaction=True)
 def test_no_payment_stays_pending_past_its_bound(rsps):
-    """M-7 metric: after a sweep + poll of an overdue payment, none is left."""
+    """After a sweep + poll of an overdue payment, none is left."""
     KIT.mock_initiate_ok(rsps)
     payment = services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted")
     Payment.objects.filter(pk=payment.pk).update(deadline=timezone.now() - timedelta(minutes=20))

@@ -1,4 +1,4 @@
-"""The shared contract suite: the QUALITY.md callback, money, provider-fault
+"""The shared contract suite: the callback, money, provider-fault
 and bad-input rows, run against every provider through its kit (payloads
 from the vendor docs, ``responses`` at the HTTP boundary only)."""
 
@@ -20,9 +20,8 @@ from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers import get_provider
 from payments.redaction import mask_phones_in_body
 from shop.models import Order, Product
-from tests.factories import assert_stock_invariant, hold, make_order, make_product
-
-from .kits import all_kits
+from tests.support.factories import assert_stock_invariant, hold, make_order, make_product
+from tests.support.kits import all_kits
 
 KITS = all_kits()
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,7 +53,12 @@ def started(kit, rsps, **order_kwargs) -> Payment:
 
 
 def post_callback(client, kit, body: bytes, headers: dict | None = None, content_type="application/json"):
-    return client.post(reverse("payments:callback", args=[kit.code]), data=body, content_type=content_type, **(headers or {}))
+    return client.post(
+        reverse("payments:callback", args=[kit.code]),
+        data=body,
+        content_type=content_type,
+        **(headers or {}),
+    )
 
 
 def stock_of(order: Order) -> int:
@@ -116,7 +120,12 @@ def test_provider_5xx_on_initiation_is_an_unknown_outcome_and_stock_stays_reserv
     kit.mock_initiate_error(rsps, status)
     hold(client, order)
     response = client.post(
-        reverse("payments:pay", args=[order.token]), {"choice": f"{kit.code}:{kit.method}", "payer_phone": kit.payer_phone or kit.phone, "otp": kit.otp}
+        reverse("payments:pay", args=[order.token]),
+        {
+            "choice": f"{kit.code}:{kit.method}",
+            "payer_phone": kit.payer_phone or kit.phone,
+            "otp": kit.otp,
+        },
     )
     assert response.status_code in (200, 400)
     assert b"msg error" in response.content and "débité deux fois" in response.content.decode()
@@ -248,7 +257,13 @@ def test_429_waits_at_least_retry_after(kit, rsps):
     if kit.callback_is_truth:
         pytest.skip("no status API")
     payment = started(kit, rsps)
-    rsps.add(kit.status_method, kit.status_url(payment), status=429, headers={"Retry-After": "120"}, body="slow down")
+    rsps.add(
+        kit.status_method,
+        kit.status_url(payment),
+        status=429,
+        headers={"Retry-After": "120"},
+        body="slow down",
+    )
     before = timezone.now()
     services.check_payment(payment.pk)
     payment.refresh_from_db()
@@ -283,7 +298,11 @@ def test_success_after_expiry_is_flagged_not_lost(kit, rsps):
     services.cancel_payment(payment.pk, "test")
     from payments.providers.base import Outcome, StatusResult
 
-    services.apply_status(payment.pk, StatusResult(Outcome.SUCCEEDED, amount=payment.amount, currency=payment.currency), source="callback")
+    services.apply_status(
+        payment.pk,
+        StatusResult(Outcome.SUCCEEDED, amount=payment.amount, currency=payment.currency),
+        source="callback",
+    )
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.CANCELLED and payment.needs_review
 
@@ -449,6 +468,6 @@ def test_get_provider_is_configured_in_tests(kit):
 
 @pytest.fixture(autouse=True)
 def _stock_invariant():
-    """M-6, checked after every test of this module."""
+    """checked after every test of this module."""
     yield
     assert_stock_invariant()

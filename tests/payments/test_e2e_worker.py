@@ -12,119 +12,18 @@ callback is lost); refused and expired payments release the stock.
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass
 
 import pytest
-import requests
 from django.core import mail
 from django.urls import reverse
 
 from payments.models import Payment, PaymentStatus
-from payments.sandbox.core import EMULATORS, SANDBOX_OTP
 from shop.models import Order, Product
-from tests.factories import make_product, wait_for
+from tests.support.e2e import ROUTES, act_in_sandbox, buy, final, sandbox_page, setup_route
+from tests.support.factories import make_product, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@dataclass(frozen=True)
-class Route:
-    provider: str
-    method: str
-    country: str
-    phone: str
-    currency: str = "XOF"
-
-    @property
-    def id(self) -> str:
-        return f"{self.provider}-{self.method}"
-
-
-ROUTES = [
-    Route("ligdicash", "hosted", "BF", "+22670123456"),
-    Route("ligdicash", "moov_bf", "BF", "+22670123456"),
-    Route("novasend", "mobile_money", "CI", "+2250701234567"),
-    Route("lygos", "hosted", "BF", "+22670123456"),
-    Route("lengopay", "lp-om-gn", "GN", "+224620124578", currency="GNF"),
-    Route("dexchange", "hosted", "SN", "+221771234567"),
-]
-
-
-def available(route: Route) -> bool:
-    try:
-        __import__(EMULATORS[route.provider], fromlist=["urlpatterns"])
-        __import__(f"payments.providers.{route.provider}")
-    except ImportError:
-        return False
-    return True
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-
-
-def buy(base: str, route: Route, product: Product) -> tuple[requests.Session, Payment, requests.Response]:
-    """A shopper's path up to the provider: returns the answer to "Payer"."""
-    s = requests.Session()
-    page = s.get(f"{base}/produit/{product.slug}/", timeout=10)
-    assert page.status_code == 200
-    s.post(
-        f"{base}/panier/ajouter/",
-        data={"csrfmiddlewaretoken": csrf(page.text), "product_id": product.pk, "quantity": "1"},
-        headers={"Referer": base},
-        timeout=10,
-    )
-    form = s.get(f"{base}/commande/", timeout=10)
-    key = re.search(r'name="checkout_key" value="([^"]+)"', form.text).group(1)
-    data = {
-        "csrfmiddlewaretoken": csrf(form.text),
-        "checkout_key": key,
-        "full_name": "Awa Traoré",
-        "email": "awa@example.com",
-        "country": route.country,
-        "phone": route.phone,
-    }
-    pay = s.post(f"{base}/commande/", data=data, headers={"Referer": base}, timeout=10)
-    assert "/paiement/" in pay.url, pay.text[:500]
-    choice = {"csrfmiddlewaretoken": csrf(pay.text), "choice": f"{route.provider}:{route.method}", "payer_phone": route.phone}
-    answer = s.post(pay.url, data=choice, headers={"Referer": base}, allow_redirects=False, timeout=20)
-    if answer.status_code == 200 and 'name="otp"' in answer.text:
-        choice.update(otp=SANDBOX_OTP, csrfmiddlewaretoken=csrf(answer.text))
-        answer = s.post(pay.url, data=choice, headers={"Referer": base}, allow_redirects=False, timeout=20)
-    assert answer.status_code == 302, answer.text[:800]
-    token = pay.url.rstrip("/").rsplit("/", 1)[-1]
-    payment = Payment.objects.get(order__token=token)
-    return s, payment, answer
-
-
-def sandbox_page(base: str, payment: Payment) -> str:
-    if payment.redirect_url:
-        return payment.redirect_url
-    return base + reverse("sandbox:page", args=[payment.provider, payment.provider_reference])
-
-
-def act_in_sandbox(s: requests.Session, base: str, payment: Payment, action: str, follow: bool) -> requests.Response:
-    url = sandbox_page(base, payment)
-    page = s.get(url, timeout=10)
-    assert page.status_code == 200, page.text[:300]
-    return s.post(url, data={"csrfmiddlewaretoken": csrf(page.text), "action": action}, headers={"Referer": base}, allow_redirects=follow, timeout=20)
-
-
-def final(payment: Payment) -> Payment:
-    def done():
-        payment.refresh_from_db()
-        return payment.is_final
-
-    wait_for(done)
-    return payment
-
-
-def setup_route(route: Route, settings):
-    if not available(route):
-        pytest.skip(f"{route.provider} emulator not available")
-    settings.SHOP_CURRENCY = route.currency
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.id)

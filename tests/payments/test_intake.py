@@ -23,7 +23,7 @@ from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers import PROVIDER_CLASSES, get_provider
 from shop.models import Product
-from tests.factories import hold, make_order, make_payment, make_product
+from tests.support.factories import hold, make_order, make_payment, make_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,7 +48,15 @@ def test_callback_url_answers_without_its_trailing_slash(client, provider):
 def test_callback_without_slash_is_processed_like_with_it(client, settings):
     settings.APPEND_SLASH = True  # Django's default, which would 301 an unmatched POST
     payment = make_payment(provider="lengopay", method="lp-om-gn", provider_reference="cGF5LWlkLXNsYXNo")
-    body = json.dumps({"pay_id": "cGF5LWlkLXNsYXNo", "status": "SUCCESS", "amount": payment.amount, "message": "ok", "account": "620124578"})
+    body = json.dumps(
+        {
+            "pay_id": "cGF5LWlkLXNsYXNo",
+            "status": "SUCCESS",
+            "amount": payment.amount,
+            "message": "ok",
+            "account": "620124578",
+        }
+    )
     response = client.post("/payments/callback/lengopay", data=body, content_type="application/json")
     assert response.status_code == 200
     assert PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK, valid=True).payment_id == payment.pk
@@ -72,14 +80,26 @@ def _lengopay_order():
 
 
 def _lengopay_callback(pay_id: str, amount: int) -> bytes:
-    return json.dumps({"pay_id": pay_id, "status": "SUCCESS", "amount": amount, "message": "Transaction Successful", "account": "620124578"}).encode()
+    return json.dumps(
+        {
+            "pay_id": pay_id,
+            "status": "SUCCESS",
+            "amount": amount,
+            "message": "Transaction Successful",
+            "account": "620124578",
+        }
+    ).encode()
 
 
 def test_callback_before_the_create_answer_is_kept_and_applied_at_initiation(client, rsps, settings):
     settings.SHOP_CURRENCY = "GNF"
     order = _lengopay_order()
     pay_id = "T3JwaGFuQ2FsbGJhY2tQYXlJZA"
-    response = client.post(reverse("payments:callback", args=["lengopay"]), data=_lengopay_callback(pay_id, order.total), content_type="application/json")
+    response = client.post(
+        reverse("payments:callback", args=["lengopay"]),
+        data=_lengopay_callback(pay_id, order.total),
+        content_type="application/json",
+    )
     assert response.status_code == 200
     orphan = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert orphan.payment_id is None and orphan.valid
@@ -89,7 +109,16 @@ def test_callback_before_the_create_answer_is_kept_and_applied_at_initiation(cli
     orphan.refresh_from_db()
     assert orphan.payment_id == payment.pk, "the kept callback is linked when the payment learns its pay_id"
 
-    rsps.post(LENGOPAY_STATUS, json={"status": "SUCCESS", "pay_id": pay_id, "amount": order.total, "account": "620124578", "date": "2026-11-29 10:00:00"})
+    rsps.post(
+        LENGOPAY_STATUS,
+        json={
+            "status": "SUCCESS",
+            "pay_id": pay_id,
+            "amount": order.total,
+            "account": "620124578",
+            "date": "2026-11-29 10:00:00",
+        },
+    )
     services.process_callback(orphan.pk)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
@@ -98,7 +127,11 @@ def test_callback_before_the_create_answer_is_kept_and_applied_at_initiation(cli
 def test_the_sweep_links_a_kept_callback_once(client, rsps):
     order = _lengopay_order()
     pay_id = "U3dlZXBMaW5rc09ycGhhbg"
-    client.post(reverse("payments:callback", args=["lengopay"]), data=_lengopay_callback(pay_id, order.total), content_type="application/json")
+    client.post(
+        reverse("payments:callback", args=["lengopay"]),
+        data=_lengopay_callback(pay_id, order.total),
+        content_type="application/json",
+    )
     # The create answer was stored by a process that did not link it (crashed after commit).
     payment = make_payment(order=order, provider="lengopay", method="lp-om-gn", provider_reference=pay_id)
     first = services.sweep()
@@ -110,7 +143,11 @@ def test_the_sweep_links_a_kept_callback_once(client, rsps):
 def test_a_callback_nobody_claims_stays_kept_and_changes_nothing(client):
     order = _lengopay_order()
     make_payment(order=order, provider="lengopay", method="lp-om-gn", provider_reference="another-pay-id")
-    client.post(reverse("payments:callback", args=["lengopay"]), data=_lengopay_callback("Tm9ib2R5c1BheUlk", order.total), content_type="application/json")
+    client.post(
+        reverse("payments:callback", args=["lengopay"]),
+        data=_lengopay_callback("Tm9ib2R5c1BheUlk", order.total),
+        content_type="application/json",
+    )
     assert services.sweep().callbacks_linked == 0
     assert PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK).payment_id is None
     assert Payment.objects.get(order=order).status == PaymentStatus.PENDING
@@ -118,7 +155,12 @@ def test_a_callback_nobody_claims_stays_kept_and_changes_nothing(client):
 
 # --- where a shopper may be sent ---------------------------------------------------------
 def _ligdicash_answer(link: str) -> dict:
-    return {"response_code": "00", "token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.redirect-test", "response_text": link, "description": ""}
+    return {
+        "response_code": "00",
+        "token": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.redirect-test",
+        "response_text": link,
+        "description": "",
+    }
 
 
 @pytest.mark.parametrize(
@@ -163,7 +205,10 @@ def test_malformed_links_are_refused(url):
 def test_configured_redirect_hosts_replace_the_defaults(settings):
     settings.PAYMENT_PROVIDERS = {
         **settings.PAYMENT_PROVIDERS,
-        "dexchange": {**settings.PAYMENT_PROVIDERS["dexchange"], "redirect_hosts": ["pay2.dexchange.sn"]},
+        "dexchange": {
+            **settings.PAYMENT_PROVIDERS["dexchange"],
+            "redirect_hosts": ["pay2.dexchange.sn"],
+        },
     }
     provider = get_provider("dexchange")
     assert provider.allowed_redirect("https://pay2.dexchange.sn/process/MID1")
@@ -192,11 +237,18 @@ def test_choice_page_sends_a_returning_shopper_to_the_open_attempt(client):
     assert client.get(url + "?autre=1").status_code == 200
 
 
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_the_sandbox_lists_no_payments(client, settings):
     settings.PAYMENTS_SANDBOX = True
     from payments.sandbox.models import SandboxPayment
 
-    SandboxPayment.objects.create(provider="lygos", token="t-1", merchant_reference="secret-order", amount=100, currency="XOF", method="hosted")
+    SandboxPayment.objects.create(
+        provider="lygos",
+        token="t-1",
+        merchant_reference="secret-order",
+        amount=100,
+        currency="XOF",
+        method="hosted",
+    )
     response = client.get("/sandbox/lygos/gateway", HTTP_API_KEY=settings.PAYMENT_PROVIDERS["lygos"]["api_key"])
     assert response.status_code == 200 and response.json() == []

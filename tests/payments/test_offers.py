@@ -4,25 +4,37 @@ import pytest
 from django.urls import reverse
 
 from payments.providers import checkout_providers
-from tests.factories import hold, make_order
+from tests.support.factories import hold, make_order
 
 
 @pytest.mark.parametrize(
     "currency,expected",
-    [("XOF", ["ligdicash", "novasend", "lygos", "dexchange"]), ("GNF", ["lengopay"]), ("XAF", ["lygos"]), ("USD", [])],
+    [
+        ("XOF", ["ligdicash", "novasend", "lygos", "dexchange"]),
+        ("GNF", ["lengopay"]),
+        ("XAF", ["lygos"]),
+        ("USD", []),
+    ],
 )
 def test_offered_providers_follow_the_shop_currency(currency, expected):
     assert [p.code for p in checkout_providers(currency)] == expected
 
 
 def test_a_provider_without_credentials_is_not_offered(settings):
-    settings.PAYMENT_PROVIDERS = {**settings.PAYMENT_PROVIDERS, "novasend": {**settings.PAYMENT_PROVIDERS["novasend"], "api_key": ""}}
+    settings.PAYMENT_PROVIDERS = {
+        **settings.PAYMENT_PROVIDERS,
+        "novasend": {**settings.PAYMENT_PROVIDERS["novasend"], "api_key": ""},
+    }
     assert "novasend" not in [p.code for p in checkout_providers("XOF")]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "currency,country,phone,shown,hidden", [("GNF", "GN", "+224620124578", "lengopay:", "ligdicash:"), ("XOF", "BF", "+22670123456", "ligdicash:", "lengopay:")]
+    "currency,country,phone,shown,hidden",
+    [
+        ("GNF", "GN", "+224620124578", "lengopay:", "ligdicash:"),
+        ("XOF", "BF", "+22670123456", "ligdicash:", "lengopay:"),
+    ],
 )
 def test_pay_page_lists_only_those(client, settings, currency, country, phone, shown, hidden):
     settings.SHOP_CURRENCY = currency
@@ -47,7 +59,17 @@ def test_an_injected_provider_or_currency_is_refused(client):
 @pytest.mark.parametrize(
     ("country", "phone", "expected"),
     [
-        ("BF", "+22670123456", {"ligdicash:hosted", "ligdicash:orange_bf", "ligdicash:moov_bf", "novasend:mobile_money", "lygos:hosted"}),
+        (
+            "BF",
+            "+22670123456",
+            {
+                "ligdicash:hosted",
+                "ligdicash:orange_bf",
+                "ligdicash:moov_bf",
+                "novasend:mobile_money",
+                "lygos:hosted",
+            },
+        ),
         ("ML", "+22376123456", {"novasend:mobile_money"}),
         ("CI", "+2250707123456", {"novasend:mobile_money", "lygos:hosted"}),
         ("SN", "+221771234567", {"novasend:mobile_money", "lygos:hosted", "dexchange:hosted"}),

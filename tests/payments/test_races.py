@@ -1,4 +1,4 @@
-"""Concurrency on PostgreSQL with real threads (M-2, M-3, C-9, C-19, F-1, Q-7).
+"""Concurrency on PostgreSQL with real threads.
 
 Each race runs 20 times; the provider's status API answers slowly (a sleep
 in the ``responses`` callback) so the threads really overlap.
@@ -18,9 +18,8 @@ from django.urls import reverse
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from shop.models import Order, Product
-from tests.factories import assert_stock_invariant, make_order, make_product
-
-from .kits.ligdicash import LigdicashKit
+from tests.support.factories import assert_stock_invariant, make_order, make_product
+from tests.support.kits.ligdicash import LigdicashKit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ITERATIONS = 20
@@ -145,6 +144,6 @@ def test_two_sweeps_at_once_enqueue_each_due_payment_once(rsps):
 
 @pytest.fixture(autouse=True)
 def _stock_invariant():
-    """M-6, checked after every test of this module."""
+    """checked after every test of this module."""
     yield
     assert_stock_invariant()

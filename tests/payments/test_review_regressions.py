@@ -13,9 +13,8 @@ from django.utils import timezone
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers.base import parse_amount
-from tests.factories import make_order, make_product
-
-from .kits.ligdicash import LigdicashKit
+from tests.support.factories import make_order, make_product
+from tests.support.kits.ligdicash import LigdicashKit
 
 KIT = LigdicashKit()
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,7 +45,12 @@ def test_money_arriving_after_our_deadline_is_flagged_when_the_callback_comes(rs
 def test_a_second_submit_while_the_first_call_is_in_flight_sends_nothing(rsps):
     order = make_order((make_product(), 1))
     in_flight = Payment.objects.create(
-        order=order, provider="ligdicash", method="hosted", amount=order.total, currency=order.currency, deadline=timezone.now() + timedelta(minutes=30)
+        order=order,
+        provider="ligdicash",
+        method="hosted",
+        amount=order.total,
+        currency=order.currency,
+        deadline=timezone.now() + timedelta(minutes=30),
     )
     with pytest.raises(services.PaymentStartError) as excinfo:
         services.start_payment(order, "ligdicash", "hosted")
@@ -60,7 +64,17 @@ def test_an_attempt_cancelled_during_its_initiation_sends_nobody_to_pay(rsps):
     def create(request):
         # Meanwhile another tab picked another provider: this attempt ends.
         services.cancel_payment(Payment.objects.get(order=order).pk, "superseded")
-        return 200, {}, json.dumps({"response_code": "00", "token": "tok-late", "response_text": "https://client.ligdicash.com/tok-late"})
+        return (
+            200,
+            {},
+            json.dumps(
+                {
+                    "response_code": "00",
+                    "token": "tok-late",
+                    "response_text": "https://client.ligdicash.com/tok-late",
+                }
+            ),
+        )
 
     rsps.add_callback("POST", KIT.initiate_url(), callback=create)
     payment = services.start_payment(order, "ligdicash", "hosted")
@@ -97,5 +111,11 @@ def test_long_provider_tokens_keep_distinct_callbacks_apart(rsps, client):
     statuses = []
     for outcome in ("pending", "succeeded"):
         body, _ = KIT.callback(payment, outcome)
-        statuses.append(client.post(reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json").json()["status"])
+        statuses.append(
+            client.post(
+                reverse("payments:callback", args=["ligdicash"]),
+                data=body,
+                content_type="application/json",
+            ).json()["status"]
+        )
     assert statuses == ["received", "received"]

@@ -1,4 +1,5 @@
-"""Security rows: S-2, S-5, S-6, S-8, S-9/P-8, M-1 (lock spy), I-15."""
+"""Security: CSRF exemptions, safe redirects, rate limits, no secret in logs or
+the journal, timeouts on every call, and the lock every entry point takes."""
 
 from __future__ import annotations
 
@@ -20,9 +21,8 @@ from payments import services
 from payments.models import PaymentEvent
 from payments.providers import get_provider
 from payments.providers.base import PaymentView, ProviderError
-from tests.factories import hold, make_order, make_product
-
-from .kits.ligdicash import LigdicashKit
+from tests.support.factories import hold, make_order, make_product
+from tests.support.kits.ligdicash import LigdicashKit
 
 KIT = LigdicashKit()
 
@@ -38,19 +38,25 @@ def iter_patterns(resolver, prefix=""):
 def test_csrf_exempt_only_on_the_provider_callback():
     exempt = sorted(path for path, view in iter_patterns(get_resolver()) if getattr(view, "csrf_exempt", False))
     # The callback, with and without its trailing slash (one view).
-    assert exempt == ["^payments/callback/(?P<provider>[A-Za-z0-9_-]+)$", "payments/callback/<str:provider>/"]
+    assert exempt == [
+        "^payments/callback/(?P<provider>[A-Za-z0-9_-]+)$",
+        "payments/callback/<str:provider>/",
+    ]
 
 
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_with_the_sandbox_mounted_only_emulated_vendor_apis_skip_csrf():
-    patterns = list(iter_patterns(get_resolver("tests.payments.sandbox_urls")))
+    patterns = list(iter_patterns(get_resolver("tests.support.sandbox_urls")))
     exempt = sorted(path for path, view in patterns if getattr(view, "csrf_exempt", False))
-    assert exempt == ["^payments/callback/(?P<provider>[A-Za-z0-9_-]+)$", "payments/callback/<str:provider>/"]
+    assert exempt == [
+        "^payments/callback/(?P<provider>[A-Za-z0-9_-]+)$",
+        "payments/callback/<str:provider>/",
+    ]
     vendor = [path for path, view in patterns if getattr(view, "sandbox_vendor_api", False)]
     assert vendor and all(p.startswith("sandbox/") and not p.startswith("sandbox/page/") for p in vendor)
 
 
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_emulated_vendor_apis_skip_csrf_only_in_sandbox_mode(settings):
     client = Client(enforce_csrf_checks=True)
     url = "/sandbox/ligdicash/pay/v01/redirect/checkout-invoice/create"
@@ -103,7 +109,11 @@ def test_status_json_and_wait_page_are_only_for_the_orders_holder(client, rsps):
     other = make_order(full_name="Autre Personne", email="autre@example.bf")
     good = reverse("payments:status", args=[mine.order.token, mine.reference])
     assert client.get(good).status_code == 200
-    for token, reference in [(other.token, mine.reference), (mine.order.token, uuid.uuid4()), (mine.order.token[:-1], mine.reference)]:
+    for token, reference in [
+        (other.token, mine.reference),
+        (mine.order.token, uuid.uuid4()),
+        (mine.order.token[:-1], mine.reference),
+    ]:
         for name in ("payments:status", "payments:wait"):
             response = client.get(reverse(name, args=[token, reference]))
             assert response.status_code == 404
@@ -120,17 +130,26 @@ def test_return_view_without_the_order_in_session_shows_no_order_data(client, rs
     assert b"Fatou" not in response.content and payment.order.token.encode() not in response.content
 
 
-# --- S-8: nothing secret in logs or the journal -----------------------------------------
+# --- nothing secret in logs or the journal -----------------------------------------
 @pytest.mark.django_db(transaction=True)
 def test_no_secret_otp_or_phone_in_logs_during_a_full_payment(client, rsps, caplog):
     caplog.set_level(logging.DEBUG)
     rsps.post(
         "https://ligdicash.test/pay/v01/straight/checkout-invoice/create",
-        json={"response_code": "00", "token": "tok-otp-1", "response_text": "", "description": "", "custom_data": {}},
+        json={
+            "response_code": "00",
+            "token": "tok-otp-1",
+            "response_text": "",
+            "description": "",
+            "custom_data": {},
+        },
     )
     order = make_order((make_product(), 1), phone="+22670998877")
     hold(client, order)
-    response = client.post(reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:orange_bf", "payer_phone": "70 99 88 77", "otp": "734512"})
+    response = client.post(
+        reverse("payments:pay", args=[order.token]),
+        {"choice": "ligdicash:orange_bf", "payer_phone": "70 99 88 77", "otp": "734512"},
+    )
     assert response.status_code == 302
     payment = order.payments.get()
     body, _ = KIT.callback(payment)
@@ -142,7 +161,11 @@ def test_no_secret_otp_or_phone_in_logs_during_a_full_payment(client, rsps, capl
     assert sent["commande"]["invoice"]["otp"] == "734512", "the OTP does reach the provider"
     journal = json.dumps(list(PaymentEvent.objects.values("data", "headers", "message")), default=str)
     logs = caplog.text + "".join(r.getMessage() for r in caplog.records)
-    secrets = [settings.PAYMENT_PROVIDERS["ligdicash"]["api_key"], settings.PAYMENT_PROVIDERS["ligdicash"]["api_token"], "734512"]
+    secrets = [
+        settings.PAYMENT_PROVIDERS["ligdicash"]["api_key"],
+        settings.PAYMENT_PROVIDERS["ligdicash"]["api_token"],
+        "734512",
+    ]
     for secret in secrets:
         assert secret not in journal
     for secret in [*secrets[:2], "22670998877", "70998877"]:
@@ -151,7 +174,7 @@ def test_no_secret_otp_or_phone_in_logs_during_a_full_payment(client, rsps, capl
     del logs
 
 
-# --- S-9 / P-8: every call has a timeout; a slow provider does not hold a worker ---------
+# --- every call has a timeout; a slow provider does not hold a worker ---------
 class SlowHandler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server API
         time.sleep(3)
@@ -168,7 +191,10 @@ def test_a_slow_provider_ends_at_the_configured_timeout():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        config = dict(settings.PAYMENT_PROVIDERS["ligdicash"], base_url=f"http://127.0.0.1:{server.server_port}")
+        config = dict(
+            settings.PAYMENT_PROVIDERS["ligdicash"],
+            base_url=f"http://127.0.0.1:{server.server_port}",
+        )
         provider = get_provider("ligdicash", config=config, timeout=(1.0, 0.5))
         started = time.monotonic()
         with pytest.raises(ProviderError) as excinfo:
@@ -185,7 +211,7 @@ def test_default_timeouts_are_bounded():
     assert connect <= 5 and 0 < read <= 20
 
 
-# --- M-1: every entry point locks the payment row -------------------------------------
+# --- every entry point locks the payment row -------------------------------------
 def locked_payment(queries) -> bool:
     return any("FOR UPDATE" in q["sql"] and '"payments_payment"' in q["sql"].split("FOR UPDATE")[0].split("FROM")[1] for q in queries if "FROM" in q["sql"])
 
@@ -204,10 +230,17 @@ def test_every_entry_point_changes_state_under_the_payment_row_lock(client, admi
         "poll": lambda p: services.check_payment(p.pk, source="poll"),
         "return view": lambda p: client.get(reverse("payments:return", args=[p.reference])),
         "callback task": lambda p: (
-            client.post(reverse("payments:callback", args=["ligdicash"]), data=KIT.callback(p)[0], content_type="application/json"),
+            client.post(
+                reverse("payments:callback", args=["ligdicash"]),
+                data=KIT.callback(p)[0],
+                content_type="application/json",
+            ),
             services.process_callback(PaymentEvent.objects.filter(kind="callback", payment=p).latest("id").pk),
         ),
-        "staff action": lambda p: admin_client.post(reverse("admin:payments_payment_changelist"), {"action": "recheck_now", "_selected_action": [p.pk]}),
+        "staff action": lambda p: admin_client.post(
+            reverse("admin:payments_payment_changelist"),
+            {"action": "recheck_now", "_selected_action": [p.pk]},
+        ),
     }
     for name, call in entry_points.items():
         payment = fresh()

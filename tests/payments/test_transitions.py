@@ -10,7 +10,14 @@ import pytest
 
 from payments.models import PaymentStatus
 from payments.providers.base import Outcome, StatusResult
-from payments.transitions import REOPENING_SOURCES, SCHEDULING_SOURCES, Action, OrderState, PaymentState, decide
+from payments.transitions import (
+    REOPENING_SOURCES,
+    SCHEDULING_SOURCES,
+    Action,
+    OrderState,
+    PaymentState,
+    decide,
+)
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=20)
@@ -39,7 +46,15 @@ def test_a_matching_success_pays(source):
 
 @pytest.mark.parametrize(
     "amount,currency",
-    [(14999, "XOF"), (15001, "XOF"), (None, "XOF"), (15000, "XAF"), (15000, None), (15000, ""), (0, "XOF")],
+    [
+        (14999, "XOF"),
+        (15001, "XOF"),
+        (None, "XOF"),
+        (15000, "XAF"),
+        (15000, None),
+        (15000, ""),
+        (0, "XOF"),
+    ],
 )
 def test_a_success_with_other_money_is_held_for_review_never_paid(amount, currency):
     decision = decide(state(), result(Outcome.SUCCEEDED, amount, currency), UNPAID, "poll", NOW)
@@ -57,7 +72,11 @@ def test_a_second_success_on_a_paid_order_is_flagged():
 
 @pytest.mark.parametrize(
     "outcome,status",
-    [(Outcome.FAILED, PaymentStatus.FAILED), (Outcome.EXPIRED, PaymentStatus.EXPIRED), (Outcome.CANCELLED, PaymentStatus.CANCELLED)],
+    [
+        (Outcome.FAILED, PaymentStatus.FAILED),
+        (Outcome.EXPIRED, PaymentStatus.EXPIRED),
+        (Outcome.CANCELLED, PaymentStatus.CANCELLED),
+    ],
 )
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_definite_refusal_ends_the_attempt(outcome, status, source):
@@ -114,7 +133,13 @@ def test_a_paid_attempt_never_changes(outcome, source):
 
 @pytest.mark.parametrize("outcome", list(Outcome))
 def test_a_flagged_ended_attempt_is_left_to_staff(outcome):
-    decision = decide(state(status=PaymentStatus.CANCELLED, needs_review=True, watch_until=LATER), result(outcome), UNPAID, "poll", NOW)
+    decision = decide(
+        state(status=PaymentStatus.CANCELLED, needs_review=True, watch_until=LATER),
+        result(outcome),
+        UNPAID,
+        "poll",
+        NOW,
+    )
     expected = Action.LATE_SUCCESS if outcome == Outcome.SUCCEEDED else Action.NOTE
     assert decision.action == expected and decision.status is None
 
@@ -128,7 +153,13 @@ def test_a_watched_attempt_dead_at_the_provider_stops_being_watched(outcome):
 @pytest.mark.parametrize("outcome", [Outcome.PENDING, Outcome.UNKNOWN])
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_watched_attempt_still_open_keeps_being_watched(outcome, source):
-    decision = decide(state(status=PaymentStatus.CANCELLED, watch_until=LATER), result(outcome), UNPAID, source, NOW)
+    decision = decide(
+        state(status=PaymentStatus.CANCELLED, watch_until=LATER),
+        result(outcome),
+        UNPAID,
+        source,
+        NOW,
+    )
     assert decision.action == Action.KEEP_WATCHING and decision.reschedule == (source in SCHEDULING_SOURCES)
 
 
@@ -139,7 +170,13 @@ def test_a_callback_about_an_ended_attempt_with_no_answer_starts_a_watch():
 
 @pytest.mark.parametrize("outcome,flagged", [(Outcome.UNKNOWN, True), (Outcome.PENDING, False)])
 def test_a_watch_that_ran_out(outcome, flagged):
-    decision = decide(state(status=PaymentStatus.EXPIRED, watch_until=EARLIER), result(outcome), UNPAID, "poll", NOW)
+    decision = decide(
+        state(status=PaymentStatus.EXPIRED, watch_until=EARLIER),
+        result(outcome),
+        UNPAID,
+        "poll",
+        NOW,
+    )
     assert decision.action == Action.WATCH_OVER and bool(decision.flag) == flagged
 
 

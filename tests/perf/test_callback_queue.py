@@ -3,7 +3,7 @@
 * The intake stores the row (``processed_at`` empty) and wakes the drain at
   most once per ``DRAIN_WINDOW``: one publish for a burst of callbacks.
 * The drain acts on each queued row once, oldest first, and marks it.
-* The intake stays within its query budget (QUALITY.md P-5: ≤ 4).
+* The intake stays within its query budget.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from payments.models import PaymentEvent
 from payments.services import callbacks
-from tests.factories import make_payment
+from tests.support.factories import make_payment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,7 +38,11 @@ def _body(payment, status: str) -> str:
 
 
 def _post(client, payment, status: str):
-    return client.post(reverse("payments:callback", args=["ligdicash"]), data=_body(payment, status), content_type="application/json")
+    return client.post(
+        reverse("payments:callback", args=["ligdicash"]),
+        data=_body(payment, status),
+        content_type="application/json",
+    )
 
 
 def test_a_burst_of_callbacks_wakes_the_drain_once(client):
@@ -90,4 +94,7 @@ def test_intake_query_budget(client):
             _post(client, payment, "completed")
         with CaptureQueriesContext(connection) as duplicate:
             _post(client, payment, "completed")
-    assert len(new) <= 4 and len(duplicate) <= 4, ([q["sql"] for q in new], [q["sql"] for q in duplicate])
+    assert len(new) <= 4 and len(duplicate) <= 4, (
+        [q["sql"] for q in new],
+        [q["sql"] for q in duplicate],
+    )

@@ -1,8 +1,8 @@
 """A bot cannot freeze the shop (security review 2026-11-29): caps per line and
-per order, open unpaid orders per phone, e-mail and session (F-05); rate
-limits that see each client behind the proxy and each session (F-04); a
-checkout key that works only in the browser it was issued to (F-22); a
-listing cache key that cannot be poisoned (F-27)."""
+per order, open unpaid orders per phone, e-mail and session; rate
+limits that see each client behind the proxy and each session; a
+checkout key that works only in the browser it was issued to; a
+listing cache key that cannot be poisoned."""
 
 from __future__ import annotations
 
@@ -20,9 +20,8 @@ from django.utils import timezone
 from shop.cart import SESSION_KEY
 from shop.models import Order, Product
 from shop.services import OrderLimit, place_order
-from tests.factories import customer, make_category, make_order, make_product
-
-from .helpers import add_to_cart, cart_of, checkout_data
+from tests.support.factories import customer, make_category, make_order, make_product
+from tests.support.shop import add_to_cart, cart_of, checkout_data
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +41,7 @@ def fill_session_cart(client, quantities: dict[int, int]) -> None:
     session.save()
 
 
-# --- F-05: caps of one order --------------------------------------------------
+# --- caps of one order --------------------------------------------------
 def test_cart_refuses_more_than_five_units_of_a_product_by_default(client):
     product = make_product(name="Tecno Spark 20", stock=900)
 
@@ -129,7 +128,7 @@ def test_cap_message_is_in_english_for_an_english_shopper(client):
     assert "You can order at most 5 “Itel A70” per order." in text(refused)
 
 
-# --- F-05: open unpaid orders per phone, e-mail and session -----------------------
+# --- open unpaid orders per phone, e-mail and session -----------------------
 def place_from_new_browser(product, **identity) -> Client:
     browser = Client()
     add_to_cart(browser, product, 1)
@@ -214,13 +213,16 @@ def test_an_order_holds_its_stock_until_a_fixed_deadline(settings):
     assert before + timedelta(minutes=45) <= order.reserved_until <= timezone.now() + timedelta(minutes=45)
 
 
-# --- F-04: rate limits per client behind the proxy, and per session ---------------
+# --- rate limits per client behind the proxy, and per session ---------------
 def test_one_client_behind_the_proxy_cannot_block_checkout_for_everyone(settings):
     settings.TRUSTED_PROXY_HEADER = "X-Forwarded-For"
     settings.RATELIMIT_CHECKOUT = "2/m"
     settings.RATELIMIT_CHECKOUT_PER_SESSION = "100/m"
     product = make_product(stock=50)
-    bot, victim = Client(REMOTE_ADDR="10.0.0.2"), Client(REMOTE_ADDR="10.0.0.2")  # both reach us through the proxy
+    bot, victim = (
+        Client(REMOTE_ADDR="10.0.0.2"),
+        Client(REMOTE_ADDR="10.0.0.2"),
+    )  # both reach us through the proxy
     add_to_cart(bot, product)
     add_to_cart(victim, product)
 
@@ -241,7 +243,13 @@ def test_a_forged_forwarded_for_entry_does_not_escape_the_limit(settings):
     for n in range(3):
         bot = Client(REMOTE_ADDR="10.0.0.2")
         add_to_cart(bot, product)
-        codes.append(bot.post(reverse("shop:checkout"), {"full_name": ""}, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 198.51.100.66").status_code)
+        codes.append(
+            bot.post(
+                reverse("shop:checkout"),
+                {"full_name": ""},
+                HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 198.51.100.66",
+            ).status_code
+        )
 
     assert codes == [400, 400, 429]
 
@@ -256,19 +264,25 @@ def test_checkout_is_also_limited_per_browser_session(client, settings):
     assert codes == [400, 400, 429]
 
 
-# --- F-22: a checkout key only works in the browser it was issued to -------------
+# --- a checkout key only works in the browser it was issued to -------------
 def test_a_checkout_key_replayed_from_another_browser_does_not_return_that_order():
     product = make_product(stock=20)
     victim = Client()
     add_to_cart(victim, product, 1)
     key = victim.get(reverse("shop:checkout")).context["form"]["checkout_key"].value()
-    placed = victim.post(reverse("shop:checkout"), checkout_data(full_name="Victim Vee", address="12 rue Secrète", checkout_key=key))
+    placed = victim.post(
+        reverse("shop:checkout"),
+        checkout_data(full_name="Victim Vee", address="12 rue Secrète", checkout_key=key),
+    )
     victim_order = Order.objects.get()
     assert placed["Location"].endswith(victim_order.token + "/") or victim_order.token in placed["Location"]
 
     attacker = Client()
     add_to_cart(attacker, product, 2)
-    replay = attacker.post(reverse("shop:checkout"), checkout_data(full_name="Attacker Ann", email="ann@example.bf", phone="70 99 88 77", checkout_key=key))
+    replay = attacker.post(
+        reverse("shop:checkout"),
+        checkout_data(full_name="Attacker Ann", email="ann@example.bf", phone="70 99 88 77", checkout_key=key),
+    )
 
     assert replay.status_code == 302
     assert victim_order.token not in replay["Location"]
@@ -277,7 +291,7 @@ def test_a_checkout_key_replayed_from_another_browser_does_not_return_that_order
     assert victim_order.token not in attacker.session.get("orders", [])
 
 
-# --- F-27: the listing cache key is the page actually rendered -------------------
+# --- the listing cache key is the page actually rendered -------------------
 def test_a_contrived_page_value_cannot_poison_the_cached_listing(client):
     category = make_category()
     for n in range(30):

@@ -1,5 +1,5 @@
 """The session cart: bad quantities, stock limits, tampered fields, unknown
-products and CSRF (QUALITY.md I-1, I-2, I-3, I-4, I-17)."""
+products and CSRF."""
 
 import html
 
@@ -7,9 +7,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import make_product
-
-from .helpers import add_to_cart, cart_of
+from tests.support.factories import make_product
+from tests.support.shop import add_to_cart, cart_of
 
 pytestmark = pytest.mark.django_db
 
@@ -165,7 +164,14 @@ def test_cart_add_without_csrf_token_is_forbidden(client):
     browser.get(product.get_absolute_url())  # sets the CSRF cookie, as a real visit would
 
     refused = browser.post(reverse("shop:cart_add"), {"product_id": product.pk, "quantity": "1"})
-    accepted = browser.post(reverse("shop:cart_add"), {"product_id": product.pk, "quantity": "1", "csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    accepted = browser.post(
+        reverse("shop:cart_add"),
+        {
+            "product_id": product.pk,
+            "quantity": "1",
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"].value,
+        },
+    )
 
     assert refused.status_code == 403
     assert accepted.status_code == 302

@@ -6,7 +6,7 @@ import pytest
 from shop.emails import send_order_confirmation
 from shop.models import Order
 from shop.services import mark_paid
-from tests.factories import make_order, make_product
+from tests.support.factories import make_order, make_product
 
 pytestmark = pytest.mark.django_db
 

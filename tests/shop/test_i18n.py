@@ -11,9 +11,8 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from tests.factories import make_product
-
-from .helpers import add_to_cart, find_form
+from tests.support.factories import make_product
+from tests.support.shop import add_to_cart, find_form
 
 pytestmark = pytest.mark.django_db
 

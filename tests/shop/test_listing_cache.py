@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from shop.services import release_stock
-from tests.factories import make_order, make_product
+from tests.support.factories import make_order, make_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,16 +1,21 @@
-"""The guest order page answers only to its own 256-bit token (QUALITY.md
-I-15, S-4): nothing of another order leaks through a guessed address."""
+"""The guest order page answers only to its own 256-bit token: nothing of
+another order leaks through a guessed address."""
 
 import pytest
 from django.urls import reverse
 
 from shop.models import Order
-from tests.factories import make_order, make_product
+from tests.support.factories import make_order, make_product
 
 pytestmark = pytest.mark.django_db
 
 # What must never appear in someone else's response.
-VICTIM = {"full_name": "Aminata Kaboré", "email": "aminata@example.bf", "phone": "+22676543210", "address": "Rue 12.34, Bobo-Dioulasso"}
+VICTIM = {
+    "full_name": "Aminata Kaboré",
+    "email": "aminata@example.bf",
+    "phone": "+22676543210",
+    "address": "Rue 12.34, Bobo-Dioulasso",
+}
 
 
 @pytest.fixture
@@ -50,7 +55,17 @@ def test_order_page_opens_with_its_token(client, victim):
         # (a last character that differs from our own, or it would be our own token)
         lambda victim, own: own.token[:-1] + next(c for c in victim.token[-1] + "AB" if c != own.token[-1]),
     ],
-    ids=["id", "next-id", "own-id", "number", "truncated-by-1", "truncated-half", "case-changed", "extended", "own-with-victim-tail"],
+    ids=[
+        "id",
+        "next-id",
+        "own-id",
+        "number",
+        "truncated-by-1",
+        "truncated-half",
+        "case-changed",
+        "extended",
+        "own-with-victim-tail",
+    ],
 )
 def test_guessed_order_address_is_404_and_leaks_nothing(client, victim, own, path):
     client.get(own.get_absolute_url())  # the attacker holds a real order of their own

@@ -23,9 +23,8 @@ from django.utils.text import compress_string
 from PIL import Image, ImageDraw
 
 from shop.images import make_thumbnail
-from tests.factories import make_category, make_product
-
-from .helpers import parse_page
+from tests.support.factories import make_category, make_product
+from tests.support.shop import parse_page
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +36,14 @@ def product_photo(n: int) -> bytes:
     """An 800×600 JPEG product shot: gradient backdrop, a device, a label."""
     size = (800, 600)
     backdrop = Image.linear_gradient("L").resize(size)
-    photo = Image.merge("RGB", [backdrop.point(lambda v: 200 + v // 5), backdrop.point(lambda v: 210 + v // 6), Image.new("L", size, 235)])
+    photo = Image.merge(
+        "RGB",
+        [
+            backdrop.point(lambda v: 200 + v // 5),
+            backdrop.point(lambda v: 210 + v // 6),
+            Image.new("L", size, 235),
+        ],
+    )
     draw = ImageDraw.Draw(photo)
     colour = ((n * 47) % 256, 80, 160)
     draw.rounded_rectangle((200, 60, 600, 540), radius=40, fill=colour)
@@ -59,7 +65,12 @@ def media(settings, tmp_path):
 def pictured_catalogue(media):
     category = make_category("Téléphones")
     for n in range(24):
-        product = make_product(name=f"Smartphone modèle {n} double SIM 128 Go", category=category, stock=n % 5, description="Écran 6,6 pouces. " * 20)
+        product = make_product(
+            name=f"Smartphone modèle {n} double SIM 128 Go",
+            category=category,
+            stock=n % 5,
+            description="Écran 6,6 pouces. " * 20,
+        )
         product.image.save(f"photo-{n}.jpg", ContentFile(product_photo(n % 6)), save=True)
         make_thumbnail(product)
     return category

@@ -26,9 +26,8 @@ from PIL import Image
 
 from shop.images import make_thumbnail
 from shop.models import Page, Product
-from tests.factories import hold, make_category, make_order, make_payment, make_product
-
-from .helpers import add_to_cart, cart_of, checkout_data, find_form, parse_page
+from tests.support.factories import hold, make_category, make_order, make_payment, make_product
+from tests.support.shop import add_to_cart, cart_of, checkout_data, find_form, parse_page
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +84,10 @@ def test_cart_form_refuses_more_than_the_stock(client):
 
 
 def test_a_line_out_of_stock_is_removed_in_the_cart_with_a_message(client):
-    gone, kept = make_product(name="Infinix Hot 40i", stock=2), make_product(name="Nokia 105", stock=9)
+    gone, kept = (
+        make_product(name="Infinix Hot 40i", stock=2),
+        make_product(name="Nokia 105", stock=9),
+    )
     add_to_cart(client, gone, 1)
     add_to_cart(client, kept, 1)
     Product.objects.filter(pk=gone.pk).update(stock=0)
@@ -134,7 +136,10 @@ def test_submit_buttons_say_what_is_happening_once_tapped(client):
     order = make_order()
     hold(client, order)
     product = make_product()
-    pages = [client.get(reverse("payments:pay", args=[order.token])), client.get(product.get_absolute_url())]
+    pages = [
+        client.get(reverse("payments:pay", args=[order.token])),
+        client.get(product.get_absolute_url()),
+    ]
     bodies = [p.content.decode() for p in pages]
 
     assert 'data-busy="Paiement en cours…"' in bodies[0]
@@ -239,9 +244,19 @@ def test_500_page_is_french_and_needs_no_context():
 
 def test_embedded_run_uses_wal_and_immediate_transactions_on_sqlite(tmp_path):
     code = "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']; print(o['transaction_mode'], o['init_command'])"
-    env = {"DJANGO_SETTINGS_MODULE": "ashtech_store.settings", "DEBUG": "true", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {
+        "DJANGO_SETTINGS_MODULE": "ashtech_store.settings",
+        "DEBUG": "true",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
     result = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"], env=env, capture_output=True, text=True, cwd=settings.BASE_DIR, check=True
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        check=True,
     )
 
     assert "IMMEDIATE" in result.stdout and "journal_mode=WAL" in result.stdout
@@ -293,7 +308,11 @@ def real_photo() -> bytes:
 
 @pytest.fixture
 def photographed():
-    product = make_product(name="Tecno Spark 20", stock=12, description="Écran 6,6 pouces, 128 Go, double SIM, batterie 5000 mAh.")
+    product = make_product(
+        name="Tecno Spark 20",
+        stock=12,
+        description="Écran 6,6 pouces, 128 Go, double SIM, batterie 5000 mAh.",
+    )
     product.image.save("tecno-photo.jpg", ContentFile(real_photo()), save=True)
     make_thumbnail(product)
     product.refresh_from_db()
@@ -426,7 +445,11 @@ def test_lookup_never_tells_whether_a_number_exists(client):
     no_such_order = client.post(reverse("shop:order_lookup"), {"number": "AS-999999", "contact": "someone@example.bf"})
 
     assert wrong_contact.status_code == no_such_order.status_code == 400
-    strip = lambda r: re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"|AS-999999|' + order.number, "", r.content.decode())  # noqa: E731
+
+    def strip(response) -> str:
+        pattern = r'name="csrfmiddlewaretoken" value="[^"]+"|AS-999999|' + order.number
+        return re.sub(pattern, "", response.content.decode())
+
     assert strip(wrong_contact) == strip(no_such_order)
     assert order.get_absolute_url() not in wrong_contact.content.decode()
 
@@ -440,7 +463,10 @@ def test_lookup_is_rate_limited(client, settings):
 
 
 # --- 6. trust: pages, delivery line, link previews -----------------------------------
-@pytest.mark.parametrize(("slug", "words"), [("livraison", "Ouagadougou"), ("contact", "https://wa.me/"), ("retours", "garantie 12 mois")])
+@pytest.mark.parametrize(
+    ("slug", "words"),
+    [("livraison", "Ouagadougou"), ("contact", "https://wa.me/"), ("retours", "garantie 12 mois")],
+)
 def test_shop_pages_exist_and_are_linked_from_every_page(client, slug, words):
     body = client.get(reverse("shop:page", args=[slug])).content.decode()
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from ashtech_store import urls as project_urls
 from shop.images import make_thumbnail
-from tests.factories import make_order, make_payment, make_product
+from tests.support.factories import make_order, make_payment, make_product
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,14 @@ COUNT = "{% load i18n %}{% blocktranslate count n=n %}{{ n }} produit{% plural %
 
 @pytest.mark.parametrize(
     ("language", "n", "shown"),
-    [("fr", 0, "0 produit"), ("fr", 1, "1 produit"), ("fr", 2, "2 produits"), ("en", 0, "0 products"), ("en", 1, "1 product"), ("en", 2, "2 products")],
+    [
+        ("fr", 0, "0 produit"),
+        ("fr", 1, "1 produit"),
+        ("fr", 2, "2 produits"),
+        ("en", 0, "0 products"),
+        ("en", 1, "1 product"),
+        ("en", 2, "2 products"),
+    ],
 )
 def test_counts_follow_each_languages_plural_rule(language, n, shown):
     with translation.override(language):

@@ -32,7 +32,17 @@ def test_every_served_country_round_trips(country, typed, e164, shown):
     assert phones.local(e164) == shown
 
 
-@pytest.mark.parametrize("typed", ["+226 70 12 34 56", "0022670123456", "70-12-34-56", "７０１２３４５６", "+226\u200b70123456", " 70 12 34 56 "])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "+226 70 12 34 56",
+        "0022670123456",
+        "70-12-34-56",
+        "７０１２３４５６",
+        "+226\u200b70123456",
+        " 70 12 34 56 ",
+    ],
+)
 def test_the_usual_ways_of_typing_a_number(typed):
     assert phones.normalise(typed, "BF", ["BF"]) == "+22670123456"
 

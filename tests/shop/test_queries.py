@@ -1,4 +1,4 @@
-"""Query budgets of the shopper pages (QUALITY.md P-1, P-2, P-3, P-6).
+"""Query budgets of the shopper pages.
 
 Each page is measured with 2 and with 24 items: the count must stay under the
 budget *and* be the same for both, so it does not grow with the data (no
@@ -16,9 +16,8 @@ from django.test.signals import template_rendered
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.factories import make_category, make_order, make_product
-
-from .helpers import add_to_cart
+from tests.support.factories import make_category, make_order, make_product
+from tests.support.shop import add_to_cart
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +125,7 @@ class QueriesWhileRendering:
 
     @staticmethod
     def _saves_the_session(sql: str) -> bool:
-        """Sessions live in the database (F-10): SessionMiddleware saves a
+        """Sessions live in the database: SessionMiddleware saves a
         changed one after rendering. That write is the session's, not the
         template's, and is not counted."""
         return "django_session" in sql or sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))

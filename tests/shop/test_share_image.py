@@ -7,7 +7,7 @@ from django.core.files.base import ContentFile
 from PIL import Image
 
 from shop.images import make_thumbnail
-from tests.factories import make_product
+from tests.support.factories import make_product
 
 pytestmark = pytest.mark.django_db
 

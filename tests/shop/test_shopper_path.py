@@ -6,9 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from shop.models import Order, Product
-from tests.factories import make_product
-
-from .helpers import find_form, parse_page
+from tests.support.factories import make_product
+from tests.support.shop import find_form, parse_page
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +34,24 @@ def test_shopper_without_javascript_goes_from_product_to_placed_order():
     details = find_form(checkout_page, reverse("shop:checkout"))
     pay_page = browser.post(
         reverse("shop:checkout"),
-        details.data(full_name="Ndèye Fàtou Diop", email="ndeye@example.sn", country="SN", phone="77 123 45 67", address="Médina, Dakar"),
+        details.data(
+            full_name="Ndèye Fàtou Diop",
+            email="ndeye@example.sn",
+            country="SN",
+            phone="77 123 45 67",
+            address="Médina, Dakar",
+        ),
         follow=True,
     )
 
     order = Order.objects.get()
     assert pay_page.status_code == 200
     assert pay_page.redirect_chain == [(reverse("payments:pay", args=[order.token]), 302)]
-    assert (order.full_name, order.phone, order.total) == ("Ndèye Fàtou Diop", "+221771234567", 15000)
+    assert (order.full_name, order.phone, order.total) == (
+        "Ndèye Fàtou Diop",
+        "+221771234567",
+        15000,
+    )
     assert Product.objects.get(pk=phone.pk).stock == 4
     assert browser.get(order.get_absolute_url()).status_code == 200
     assert browser.get(reverse("shop:cart")).context["lines"] == []
@@ -56,7 +65,10 @@ def test_checkout_errors_come_back_in_the_page_without_javascript():
     browser.post(add.action, add.data())
     details = find_form(browser.get(reverse("shop:checkout")), reverse("shop:checkout"))
 
-    response = browser.post(reverse("shop:checkout"), details.data(full_name="Awa", email="pas-un-email", phone="70 12 34 56"))
+    response = browser.post(
+        reverse("shop:checkout"),
+        details.data(full_name="Awa", email="pas-un-email", phone="70 12 34 56"),
+    )
 
     assert response.status_code == 400
     again = find_form(response, reverse("shop:checkout"))
@@ -67,7 +79,12 @@ def test_checkout_errors_come_back_in_the_page_without_javascript():
 
 def test_shopper_pages_have_no_inline_script_or_style(client):
     product = make_product()
-    for url in [reverse("shop:home"), reverse("shop:products"), product.get_absolute_url(), reverse("shop:cart")]:
+    for url in [
+        reverse("shop:home"),
+        reverse("shop:products"),
+        product.get_absolute_url(),
+        reverse("shop:cart"),
+    ]:
         body = client.get(url).content.decode()
         page = parse_page(body)
         assert all(page.scripts), f"inline script on {url}"

@@ -1,4 +1,4 @@
-"""Stock never goes below zero and no update is lost (QUALITY.md M-5, I-8).
+"""Stock never goes below zero and no update is lost.
 
 The races run on PostgreSQL with real threads, each on its own connection
 (``transaction=True``, so every thread sees the others' commits), released
@@ -17,9 +17,8 @@ from django.urls import reverse
 
 from shop.models import Order, OrderLine, Product
 from shop.services import EmptyCart, OutOfStock, StockChangeRefused, adjust_stock, place_order
-from tests.factories import customer, make_product
-
-from .helpers import find_form
+from tests.support.factories import customer, make_product
+from tests.support.shop import find_form
 
 RUNS = 10
 SHOPPERS = 20
@@ -68,7 +67,10 @@ def test_twenty_concurrent_checkouts_of_the_last_item_sell_it_exactly_once():
     for run in range(RUNS):
         product = make_product(stock=1)
 
-        outcomes = race(SHOPPERS, lambda i, pid=product.pk, run=run: place_order({pid: 1}, customer(email=f"r{run}s{i}@example.bf")))
+        outcomes = race(
+            SHOPPERS,
+            lambda i, pid=product.pk, run=run: place_order({pid: 1}, customer(email=f"r{run}s{i}@example.bf")),
+        )
 
         kinds = Counter(kind for kind, _ in outcomes)
         assert errors(outcomes) == [], f"run {run}"

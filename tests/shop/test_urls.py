@@ -9,7 +9,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from payments import views as payment_views
-from tests.factories import make_order, make_payment
+from tests.support.factories import make_order, make_payment
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +67,13 @@ def test_an_open_english_waiting_page_is_sent_to_its_french_address(client):
     assert status["Location"] == reverse("payments:status", args=[order.token, payment.reference])
 
 
-@pytest.mark.parametrize("path", ["/payments/pay//evil.example/", "/payments/pay/abc%00def0123456789abcdef/", "/payments/return/not-a-uuid/"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/payments/pay//evil.example/",
+        "/payments/pay/abc%00def0123456789abcdef/",
+        "/payments/return/not-a-uuid/",
+    ],
+)
 def test_the_old_paths_only_take_what_the_new_ones_take(client, path):
     assert client.get(path).status_code == 404

@@ -7,7 +7,11 @@ from django.core.management.base import BaseCommand, CommandError
 from shop import workflow
 from shop.models import Order
 
-MOVES = {"ship": Order.Status.SHIPPED, "deliver": Order.Status.DELIVERED, "cancel": Order.Status.CANCELLED}
+MOVES = {
+    "ship": Order.Status.SHIPPED,
+    "deliver": Order.Status.DELIVERED,
+    "cancel": Order.Status.CANCELLED,
+}
 
 
 class Command(BaseCommand):

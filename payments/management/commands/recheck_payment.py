@@ -1,4 +1,4 @@
-"""Re-run the status check of payments by reference (staff tool, C-20)."""
+"""Re-run the status check of payments by reference (staff tool)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -11,7 +11,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("references", nargs="*")
-        parser.add_argument("--overdue", action="store_true", help="every pending payment past its deadline + 15 min (M-7)")
+        parser.add_argument(
+            "--overdue",
+            action="store_true",
+            help="every pending payment past its deadline + 15 min",
+        )
 
     def handle(self, *args, references, overdue, **options):
         payments = list(Payment.objects.filter(reference__in=references)) if references else []

@@ -4,7 +4,7 @@ The password comes from STAFF_PASSWORD or is generated once and kept in
 var/staff-password.txt (never committed; created owner-only, 0600, from its
 first byte). It is set only when the account is created, or on purpose with
 STAFF_PASSWORD / ``--reset``: a password changed in the admin survives every
-later ``make run`` (F-28). It is printed once, when it is set in DEBUG.
+later ``make run``. It is printed once, when it is set in DEBUG.
 """
 
 import os
@@ -19,12 +19,19 @@ class Command(BaseCommand):
     help = "Create (once) the staff account of the embedded run and print its login."
 
     def add_arguments(self, parser):
-        parser.add_argument("--reset", action="store_true", help="Set the password again (from STAFF_PASSWORD or the password file).")
+        parser.add_argument(
+            "--reset",
+            action="store_true",
+            help="Set the password again (from STAFF_PASSWORD or the password file).",
+        )
 
     def handle(self, *args, **options):
         username = settings.STAFF_USERNAME
         User = get_user_model()
-        user, created = User.objects.get_or_create(username=username, defaults={"email": "staff@ashtech.store", "is_staff": True, "is_superuser": True})
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"email": "staff@ashtech.store", "is_staff": True, "is_superuser": True},
+        )
         if not (created or options["reset"] or settings.STAFF_PASSWORD):
             self.stdout.write(f"\n  Staff login: {settings.SITE_URL}/admin/  user: {username}  (password unchanged)\n")
             return

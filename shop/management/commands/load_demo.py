@@ -23,7 +23,12 @@ CATALOGUE = {
     ("Ordinateurs", "ordinateurs", "#8250df"): [
         ("HP 250 G9", 385000, 4, "Intel Core i5, 8 Go RAM, SSD 512 Go, écran 15,6 pouces."),
         ("Lenovo IdeaPad 1", 299000, 6, "AMD Ryzen 5, 8 Go RAM, SSD 256 Go, léger et endurant."),
-        ("Dell Latitude 5490 reconditionné", 215000, 10, "Core i5, 8 Go, SSD 256 Go, garanti 6 mois."),
+        (
+            "Dell Latitude 5490 reconditionné",
+            215000,
+            10,
+            "Core i5, 8 Go, SSD 256 Go, garanti 6 mois.",
+        ),
         ("Acer Aspire 3", 329000, 2, "Core i3, 8 Go, SSD 512 Go, Windows 11."),
         ("MacBook Air M1", 690000, 1, "Puce Apple M1, 8 Go, 256 Go, autonomie de 15 heures."),
     ],
@@ -35,17 +40,37 @@ CATALOGUE = {
         ("Support de téléphone voiture", 6000, 30, "Fixation grille d'aération, rotation 360°."),
     ],
     ("Audio", "audio", "#cf222e"): [
-        ("Écouteurs Bluetooth Oraimo FreePods", 18500, 35, "Réduction de bruit, 30 heures d'autonomie avec le boîtier."),
+        (
+            "Écouteurs Bluetooth Oraimo FreePods",
+            18500,
+            35,
+            "Réduction de bruit, 30 heures d'autonomie avec le boîtier.",
+        ),
         ("Enceinte portable JBL Go 3", 29000, 15, "Étanche IP67, son puissant, 5 heures d'écoute."),
         ("Casque filaire Sony MDR-ZX110", 11000, 20, "Léger, pliable, câble 1,2 m."),
         ("Barre de son 2.1", 65000, 3, "Caisson de basses, Bluetooth, HDMI ARC."),
     ],
     ("Énergie", "energie", "#bf8700"): [
-        ("Batterie externe 20 000 mAh", 17500, 45, "Deux ports USB, charge rapide, indicateur LED."),
-        ("Kit solaire 50 W", 85000, 7, "Panneau, batterie et trois ampoules LED : la lumière sans délestage."),
+        (
+            "Batterie externe 20 000 mAh",
+            17500,
+            45,
+            "Deux ports USB, charge rapide, indicateur LED.",
+        ),
+        (
+            "Kit solaire 50 W",
+            85000,
+            7,
+            "Panneau, batterie et trois ampoules LED : la lumière sans délestage.",
+        ),
         ("Onduleur 650 VA", 48000, 9, "Protège votre ordinateur des coupures de courant."),
         ("Multiprise parafoudre 4 prises", 8500, 50, "Protection contre les surtensions."),
-        ("Lampe rechargeable solaire", 7000, 0, "Trois niveaux d'éclairage, recharge solaire ou USB."),
+        (
+            "Lampe rechargeable solaire",
+            7000,
+            0,
+            "Trois niveaux d'éclairage, recharge solaire ou USB.",
+        ),
     ],
     ("Réseau & stockage", "reseau-stockage", "#0550ae"): [
         ("Routeur 4G TP-Link", 45000, 11, "Wi-Fi pour 32 appareils, carte SIM."),
@@ -84,8 +109,19 @@ class Command(BaseCommand):
                     product_slug = slugify(product_name)
                     if Product.objects.filter(slug=product_slug).exists():
                         continue
-                    product = Product(category=category, name=product_name, slug=product_slug, price=price, stock=stock, description=description)
-                    product.image.save(f"{product_slug}.webp", ContentFile(picture(product_name, colour)), save=False)
+                    product = Product(
+                        category=category,
+                        name=product_name,
+                        slug=product_slug,
+                        price=price,
+                        stock=stock,
+                        description=description,
+                    )
+                    product.image.save(
+                        f"{product_slug}.webp",
+                        ContentFile(picture(product_name, colour)),
+                        save=False,
+                    )
                     product.save()
                     make_thumbnail(product)
                     created += 1

@@ -15,13 +15,19 @@ from responses import matchers
 
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
-from payments.providers.base import CallbackRejected, Outcome, PaymentRequest, PaymentView, ProviderError
+from payments.providers.base import (
+    CallbackRejected,
+    Outcome,
+    PaymentRequest,
+    PaymentView,
+    ProviderError,
+)
 from payments.providers.dexchange import DexchangeProvider
 from payments.sandbox import dexchange as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
-from tests.factories import make_order, make_payment, make_product
-from tests.payments.kits.dexchange import DexchangeKit
+from tests.support.factories import make_order, make_payment, make_product
+from tests.support.kits.dexchange import DexchangeKit
 
 BASE = "https://dexchange.test"
 CREATE = BASE + "/api/v1/transaction/merchant/get-link"
@@ -29,7 +35,13 @@ KEY = "test-dex-key-6HW"
 REFERENCE = "6f1c2a7e-1111-4c2b-9d7e-0a1b2c3d4e5f"
 TID = "MID123456789"
 LINK = "https://pay.dexchange.sn/process/" + TID
-CREATED = {"success": True, "transactionId": TID, "PaymentUrl": LINK, "externalTransactionId": REFERENCE, "Status": "PENDING"}
+CREATED = {
+    "success": True,
+    "transactionId": TID,
+    "PaymentUrl": LINK,
+    "externalTransactionId": REFERENCE,
+    "Status": "PENDING",
+}
 
 
 def payment_request(**overrides) -> PaymentRequest:
@@ -53,7 +65,13 @@ def payment_request(**overrides) -> PaymentRequest:
 
 
 def view(provider_reference: str = TID) -> PaymentView:
-    return PaymentView(reference=REFERENCE, provider_reference=provider_reference, amount=15000, currency="XOF", method="hosted")
+    return PaymentView(
+        reference=REFERENCE,
+        provider_reference=provider_reference,
+        amount=15000,
+        currency="XOF",
+        method="hosted",
+    )
 
 
 def status_url(transaction_id: str = TID) -> str:
@@ -108,18 +126,31 @@ def test_payment_link_request_is_built_exactly_as_documented(rsps):
 
 
 def test_foreign_number_is_sent_with_its_country_code(rsps):
-    rsps.post(CREATE, json=CREATED, status=201, match=[matchers.json_params_matcher({"ClientPhone": "22670123456"}, strict_match=False)])
+    rsps.post(
+        CREATE,
+        json=CREATED,
+        status=201,
+        match=[matchers.json_params_matcher({"ClientPhone": "22670123456"}, strict_match=False)],
+    )
     DexchangeProvider().initiate(payment_request(customer_phone="+22670123456"))
 
 
 def test_created_answer_redirects_to_the_payment_link(rsps):
     rsps.post(CREATE, json=CREATED, status=201)
     initiation = DexchangeProvider().initiate(payment_request())
-    assert (initiation.provider_reference, initiation.redirect_url, initiation.outcome) == (TID, LINK, Outcome.PENDING)
+    assert (initiation.provider_reference, initiation.redirect_url, initiation.outcome) == (
+        TID,
+        LINK,
+        Outcome.PENDING,
+    )
 
 
 def test_created_answer_nested_in_transaction_is_read(rsps):
-    rsps.post(CREATE, json={"message": "Transaction initiated successfully", "transaction": CREATED}, status=201)
+    rsps.post(
+        CREATE,
+        json={"message": "Transaction initiated successfully", "transaction": CREATED},
+        status=201,
+    )
     assert DexchangeProvider().initiate(payment_request()).redirect_url == LINK
 
 
@@ -148,7 +179,11 @@ def test_documented_errors_give_a_clear_french_message(rsps, status, kind, words
     rsps.post(CREATE, json={"message": ["Error description"], "success": False}, status=status)
     with pytest.raises(ProviderError) as caught:
         DexchangeProvider().initiate(payment_request())
-    assert (caught.value.kind, caught.value.status_code, caught.value.unknown) == (kind, status, False)
+    assert (caught.value.kind, caught.value.status_code, caught.value.unknown) == (
+        kind,
+        status,
+        False,
+    )
     assert words in str(caught.value.user_message)
 
 
@@ -176,7 +211,12 @@ def test_409_leaves_the_outcome_unknown_and_claims_no_link(rsps, body):
     rsps.post(CREATE, json=body, status=409)
     with pytest.raises(ProviderError) as caught:
         DexchangeProvider().initiate(payment_request())
-    assert (caught.value.kind, caught.value.status_code, caught.value.unknown, caught.value.retryable) == ("duplicate", 409, True, False)
+    assert (
+        caught.value.kind,
+        caught.value.status_code,
+        caught.value.unknown,
+        caught.value.retryable,
+    ) == ("duplicate", 409, True, False)
     assert len(rsps.calls) == 1
 
 
@@ -187,11 +227,20 @@ def test_409_on_a_retry_keeps_the_attempt_pending_and_unknown_without_a_link(rsp
     with pytest.raises(services.PaymentStartError):
         services.start_payment(order, "dexchange", "hosted")
     rsps.reset()
-    rsps.post(CREATE, json={"message": ["External transaction ID already used"], "success": False}, status=409)
+    rsps.post(
+        CREATE,
+        json={"message": ["External transaction ID already used"], "success": False},
+        status=409,
+    )
     with pytest.raises(services.PaymentStartError):
         services.start_payment(order, "dexchange", "hosted")
     payment = Payment.objects.get(order=order)
-    assert (payment.status, payment.initiation_unknown, payment.redirect_url, payment.provider_reference) == (PaymentStatus.PENDING, True, "", "")
+    assert (
+        payment.status,
+        payment.initiation_unknown,
+        payment.redirect_url,
+        payment.provider_reference,
+    ) == (PaymentStatus.PENDING, True, "", "")
 
 
 def test_documented_payment_page_host_is_the_only_redirect_allowed(settings):
@@ -208,7 +257,15 @@ def test_documented_payment_page_host_is_the_only_redirect_allowed(settings):
 @pytest.mark.django_db
 def test_a_link_on_another_host_is_never_shown_to_the_shopper(rsps):
     order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
-    rsps.post(CREATE, json={**CREATED, "PaymentUrl": "https://pay.evil.test/process/" + TID, "externalTransactionId": None}, status=201)
+    rsps.post(
+        CREATE,
+        json={
+            **CREATED,
+            "PaymentUrl": "https://pay.evil.test/process/" + TID,
+            "externalTransactionId": None,
+        },
+        status=201,
+    )
     with pytest.raises(services.PaymentStartError):
         services.start_payment(order, "dexchange", "hosted")
     payment = Payment.objects.get(order=order)
@@ -237,7 +294,16 @@ def test_connect_timeout_is_known_not_sent(rsps):
     assert (caught.value.unknown, caught.value.retryable) == (False, True)
 
 
-@pytest.mark.parametrize("body", ["<html>Maintenance</html>", '{"success": true, "transac', "{}", "[]", '{"success": true, "transactionId": 42}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html>Maintenance</html>",
+        '{"success": true, "transac',
+        "{}",
+        "[]",
+        '{"success": true, "transactionId": 42}',
+    ],
+)
 def test_unreadable_created_answer_leaves_the_outcome_unknown(rsps, body):
     rsps.post(CREATE, body=body, status=201, content_type="application/json")
     with pytest.raises(ProviderError) as caught:
@@ -256,9 +322,18 @@ def test_exchanges_are_recorded_without_the_api_key_or_phone(rsps):
 
 # --- status --------------------------------------------------------------------------
 def test_status_is_a_bearer_get_by_transaction_id(rsps):
-    rsps.get(status_url(), json=status_body(), match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
+    rsps.get(
+        status_url(),
+        json=status_body(),
+        match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})],
+    )
     result = DexchangeProvider().fetch_status(view())
-    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (Outcome.SUCCEEDED, 15000, "XOF", TID)
+    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (
+        Outcome.SUCCEEDED,
+        15000,
+        "XOF",
+        TID,
+    )
 
 
 @pytest.mark.parametrize(
@@ -293,8 +368,15 @@ def fallback_url(transaction_id: str = TID) -> str:
 
 def test_merchant_endpoint_404_falls_back_to_the_general_status_endpoint(rsps):
     rsps.get(status_url(), json={"message": ["No transaction found"], "success": False}, status=404)
-    general = {"message": "Transaction fetched successfully", "transaction": {"Amount": 15000, "Number": "771234567", "Status": "CANCELLED"}}
-    rsps.get(fallback_url(), json=general, match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})])
+    general = {
+        "message": "Transaction fetched successfully",
+        "transaction": {"Amount": 15000, "Number": "771234567", "Status": "CANCELLED"},
+    }
+    rsps.get(
+        fallback_url(),
+        json=general,
+        match=[matchers.header_matcher({"Authorization": f"Bearer {KEY}"})],
+    )
     result = DexchangeProvider().fetch_status(view())
     assert (result.outcome, result.amount) == (Outcome.FAILED, 15000)
     assert [call.request.url for call in rsps.calls] == [status_url(), fallback_url()]
@@ -310,7 +392,11 @@ def test_both_status_endpoints_404_is_unknown(rsps):
 
 @pytest.mark.parametrize("status", [200, 401, 403])
 def test_no_fallback_unless_the_merchant_endpoint_says_404(rsps, status):
-    rsps.get(status_url(), json=status_body("PENDING") if status == 200 else {"message": ["x"], "success": False}, status=status)
+    rsps.get(
+        status_url(),
+        json=status_body("PENDING") if status == 200 else {"message": ["x"], "success": False},
+        status=status,
+    )
     DexchangeProvider().fetch_status(view())
     assert len(rsps.calls) == 1
 
@@ -343,7 +429,14 @@ def test_no_transaction_id_yet_is_unknown_without_a_call(rsps):
     assert len(rsps.calls) == 0
 
 
-@pytest.mark.parametrize("error", [requests.exceptions.ReadTimeout(), requests.exceptions.ConnectTimeout(), requests.exceptions.ConnectionError()])
+@pytest.mark.parametrize(
+    "error",
+    [
+        requests.exceptions.ReadTimeout(),
+        requests.exceptions.ConnectTimeout(),
+        requests.exceptions.ConnectionError(),
+    ],
+)
 def test_status_call_failures_raise_a_retryable_provider_error(rsps, error):
     rsps.get(status_url(), body=error)
     with pytest.raises(ProviderError) as caught:
@@ -375,13 +468,23 @@ def parse(body):
 
 def test_webhook_is_a_hint_with_both_references():
     info = parse(WEBHOOK)
-    assert (info.reference, info.provider_reference, info.event_id, info.authentic, info.result) == (REFERENCE, TID, f"{TID}:SUCCESS", None, None)
+    assert (
+        info.reference,
+        info.provider_reference,
+        info.event_id,
+        info.authentic,
+        info.result,
+    ) == (REFERENCE, TID, f"{TID}:SUCCESS", None, None)
 
 
 def test_webhook_with_a_numeric_id_or_only_our_reference_is_read():
     assert parse({**WEBHOOK, "id": 987654}).provider_reference == "987654"
     info = parse({k: v for k, v in WEBHOOK.items() if k != "id"})
-    assert (info.reference, info.provider_reference, info.event_id) == (REFERENCE, "", f"{REFERENCE}:SUCCESS")
+    assert (info.reference, info.provider_reference, info.event_id) == (
+        REFERENCE,
+        "",
+        f"{REFERENCE}:SUCCESS",
+    )
 
 
 def test_webhook_without_external_id_finds_our_reference_in_custom_data():
@@ -451,7 +554,11 @@ def test_start_payment_sends_our_reference_and_stores_the_link(rsps):
     payment = services.start_payment(order, "dexchange", "hosted")
     sent = json.loads(rsps.calls[0].request.body)
     assert sent["externalTransactionId"] == str(payment.reference)
-    assert (payment.provider_reference, payment.redirect_url, payment.status) == (TID, LINK, PaymentStatus.PENDING)
+    assert (payment.provider_reference, payment.redirect_url, payment.status) == (
+        TID,
+        LINK,
+        PaymentStatus.PENDING,
+    )
 
 
 @pytest.mark.django_db
@@ -530,7 +637,11 @@ def test_expired_link_expires_the_payment(rsps):
 
 @pytest.mark.django_db
 def test_malformed_webhook_is_stored_invalid_and_refused(client, queued_callbacks):
-    response = client.post("/payments/callback/dexchange/", data=b'{"id": "MID1", "STATUS": "SUCCESS", "AMOUNT": "abc"}', content_type="application/json")
+    response = client.post(
+        "/payments/callback/dexchange/",
+        data=b'{"id": "MID1", "STATUS": "SUCCESS", "AMOUNT": "abc"}',
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert PaymentEvent.objects.filter(provider="dexchange", kind="callback", valid=False).count() == 1
     assert queued_callbacks == []
@@ -555,7 +666,10 @@ SANDBOX_LINK = {
 
 def get_link(client, body=None, **headers):
     return client.post(
-        SANDBOX + "/api/v1/transaction/merchant/get-link", data=json.dumps(body or SANDBOX_LINK), content_type="application/json", **{**AUTH, **headers}
+        SANDBOX + "/api/v1/transaction/merchant/get-link",
+        data=json.dumps(body or SANDBOX_LINK),
+        content_type="application/json",
+        **{**AUTH, **headers},
     )
 
 
@@ -572,11 +686,16 @@ def forward_to_sandbox(rsps, client) -> None:
         return response.status_code, {}, response.content
 
     for method in ("GET", "POST"):
-        rsps.add_callback(method, re.compile(re.escape(BASE) + "/.*"), callback=answer, content_type="application/json")
+        rsps.add_callback(
+            method,
+            re.compile(re.escape(BASE) + "/.*"),
+            callback=answer,
+            content_type="application/json",
+        )
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_creates_a_link_to_its_hosted_page(client, settings):
     response = get_link(client)
     assert response.status_code == 201
@@ -593,7 +712,7 @@ def test_sandbox_creates_a_link_to_its_hosted_page(client, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize("authorization", ["", "Bearer wrong", f"Basic {KEY}", KEY])
 def test_sandbox_refuses_a_wrong_key_with_401(client, authorization):
     response = get_link(client, HTTP_AUTHORIZATION=authorization)
@@ -602,7 +721,7 @@ def test_sandbox_refuses_a_wrong_key_with_401(client, authorization):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize(
     "change",
     [
@@ -624,17 +743,20 @@ def test_sandbox_refuses_invalid_requests_with_400(client, change):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_refuses_a_reused_external_id_with_409(client):
     assert get_link(client).status_code == 201
     response = get_link(client)
     assert response.status_code == 409
-    assert response.json() == {"message": ["External transaction ID already used"], "success": False}
+    assert response.json() == {
+        "message": ["External transaction ID already used"],
+        "success": False,
+    }
     assert SandboxPayment.objects.filter(provider="dexchange").count() == 1
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_status_follows_the_hosted_page(client):
     token = get_link(client).json()["transaction"]["transactionId"]
     url = f"{SANDBOX}/api/v1/transaction/merchant/{token}"
@@ -643,13 +765,17 @@ def test_sandbox_status_follows_the_hosted_page(client):
     assert response.status_code == 302
     assert response["Location"] == SANDBOX_LINK["successUrl"]
     transaction = client.get(url, **AUTH).json()["transaction"]
-    assert (transaction["Status"], transaction["Amount"], transaction["Number"]) == ("SUCCESS", 15000, "771234567")
+    assert (transaction["Status"], transaction["Amount"], transaction["Number"]) == (
+        "SUCCESS",
+        15000,
+        "771234567",
+    )
     assert client.get(url, HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     assert client.get(f"{SANDBOX}/api/v1/transaction/merchant/MIDNOPE", **AUTH).status_code == 404
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_refusal_sends_the_shopper_to_the_failure_url(client):
     token = get_link(client).json()["transaction"]["transactionId"]
     response = client.post(f"/sandbox/page/dexchange/{token}/", {"action": "refuse"})
@@ -657,7 +783,7 @@ def test_sandbox_refusal_sends_the_shopper_to_the_failure_url(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_webhook_has_the_documented_fields(client):
     token = get_link(client).json()["transaction"]["transactionId"]
     sp = settle(SandboxPayment.objects.get(token=token), SandboxPayment.Status.EXPIRED)
@@ -678,12 +804,17 @@ def test_sandbox_webhook_has_the_documented_fields(client):
         "PREVIOUS_BALANCE",
         "CURRENT_BALANCE",
     }
-    assert (data["id"], data["externalTransactionId"], data["STATUS"], data["AMOUNT"]) == (token, REFERENCE, "EXPIRED", 15000)
+    assert (data["id"], data["externalTransactionId"], data["STATUS"], data["AMOUNT"]) == (
+        token,
+        REFERENCE,
+        "EXPIRED",
+        15000,
+    )
     assert DexchangeProvider().parse_callback(body, headers).provider_reference == token
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_provider_and_sandbox_agree_end_to_end(client, rsps):
     forward_to_sandbox(rsps, client)
     provider = DexchangeProvider()
@@ -703,7 +834,7 @@ def test_provider_and_sandbox_agree_end_to_end(client, rsps):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_can_answer_flat_and_the_provider_reads_both_shapes(client, rsps, settings):
     settings.SANDBOX_DEXCHANGE_SHAPE = "flat"
     forward_to_sandbox(rsps, client)
@@ -719,13 +850,20 @@ def test_sandbox_can_answer_flat_and_the_provider_reads_both_shapes(client, rsps
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_general_status_endpoint_answers_the_fallback(client):
     token = get_link(client).json()["transaction"]["transactionId"]
     settle(SandboxPayment.objects.get(token=token), SandboxPayment.Status.SUCCEEDED)
     response = client.get(f"{SANDBOX}/api/v1/transaction/{token}", **AUTH)
     transaction = response.json()["transaction"]
-    assert (response.status_code, transaction["Status"], transaction["Amount"]) == (200, "SUCCESS", 15000)
+    assert (response.status_code, transaction["Status"], transaction["Amount"]) == (
+        200,
+        "SUCCESS",
+        15000,
+    )
     assert client.get(f"{SANDBOX}/api/v1/transaction/{token}", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
     missing = client.get(f"{SANDBOX}/api/v1/transaction/TIDNOPE", **AUTH)
-    assert (missing.status_code, missing.json()) == (404, {"message": ["No transaction found"], "success": False})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"message": ["No transaction found"], "success": False},
+    )

@@ -19,7 +19,7 @@ from payments.providers.dexchange import DexchangeProvider
 from payments.sandbox import dexchange as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
-from tests.factories import make_order, make_payment, make_product
+from tests.support.factories import make_order, make_payment, make_product
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor_samples" / "dexchange"
 BASE = "https://dexchange.test"
@@ -63,7 +63,12 @@ def ts_fields(name: str, interface: str) -> dict[str, str]:
     return dict(re.findall(r"^\s+(\w+)\??: ([^;]+);", block.group(1), re.M))
 
 
-TS_TYPES = {"string": (str,), "number": (int, float), "string | null": (str, type(None)), "boolean": (bool,)}
+TS_TYPES = {
+    "string": (str,),
+    "number": (int, float),
+    "string | null": (str, type(None)),
+    "boolean": (bool,),
+}
 
 
 def assert_ts_types(data: dict, fields: dict[str, str]) -> None:
@@ -114,7 +119,13 @@ def request_for(reference: str = SAMPLE_REFERENCE, amount: int = 1000) -> Paymen
 
 
 def view(provider_reference: str = SAMPLE_TID, amount: int = 1000) -> PaymentView:
-    return PaymentView(reference=SAMPLE_REFERENCE, provider_reference=provider_reference, amount=amount, currency="XOF", method="hosted")
+    return PaymentView(
+        reference=SAMPLE_REFERENCE,
+        provider_reference=provider_reference,
+        amount=amount,
+        currency="XOF",
+        method="hosted",
+    )
 
 
 def status_url(transaction_id: str = SAMPLE_TID) -> str:
@@ -138,7 +149,14 @@ def test_every_sample_is_documented_and_tested():
         assert f"`{name}`" in readme, name
 
 
-@pytest.mark.parametrize("name", ["create_request_doc.txt", "create_answer_evidence.json", "status_answer_merchant_evidence.txt"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "create_request_doc.txt",
+        "create_answer_evidence.json",
+        "status_answer_merchant_evidence.txt",
+    ],
+)
 def test_samples_not_json_as_printed_stay_byte_for_byte(name):
     # Kept exactly as published; what the module does with them is tested below.
     with pytest.raises(ValueError):
@@ -191,7 +209,10 @@ def test_documented_wrapped_create_answer_is_read(rsps):
     rsps.post(CREATE, body=raw("create_answer_wrapped.json"), status=201, content_type="application/json")
     provider = DexchangeProvider()
     initiation = provider.initiate(request_for("<string>"))
-    assert (initiation.provider_reference, initiation.redirect_url) == ("<string>", "https://pay.dexchange.sn/process/%3Cstring%3E")
+    assert (initiation.provider_reference, initiation.redirect_url) == (
+        "<string>",
+        "https://pay.dexchange.sn/process/%3Cstring%3E",
+    )
     assert provider.allowed_redirect(initiation.redirect_url)
 
 
@@ -205,13 +226,23 @@ def test_evidence_create_answer_as_printed_is_an_unknown_outcome(rsps):
 
 
 @pytest.mark.parametrize(
-    ("status", "kind", "unknown"), [(400, "rejected", False), (401, "config", False), (403, "maintenance", False), (409, "duplicate", True)]
+    ("status", "kind", "unknown"),
+    [
+        (400, "rejected", False),
+        (401, "config", False),
+        (403, "maintenance", False),
+        (409, "duplicate", True),
+    ],
 )
 def test_documented_error_body_for_each_documented_code(rsps, status, kind, unknown):
     rsps.post(CREATE, body=raw("error_400.json"), status=status, content_type="application/json")
     with pytest.raises(ProviderError) as caught:
         DexchangeProvider().initiate(request_for())
-    assert (caught.value.kind, caught.value.status_code, caught.value.unknown) == (kind, status, unknown)
+    assert (caught.value.kind, caught.value.status_code, caught.value.unknown) == (
+        kind,
+        status,
+        unknown,
+    )
     if status != 409:
         assert "Error description" in str(caught.value)
 
@@ -220,7 +251,12 @@ def test_documented_error_body_for_each_documented_code(rsps, status, kind, unkn
 def test_merchant_status_sample_is_paid_with_its_amount(rsps):
     rsps.get(status_url(), body=raw("status_answer_merchant.json"), content_type="application/json")
     result = DexchangeProvider().fetch_status(view())
-    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (Outcome.SUCCEEDED, 1000, "XOF", SAMPLE_TID)
+    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (
+        Outcome.SUCCEEDED,
+        1000,
+        "XOF",
+        SAMPLE_TID,
+    )
 
 
 def test_general_status_sample_is_read_through_the_fallback(rsps):
@@ -264,7 +300,13 @@ def test_derived_webhook_has_the_sdk_keys_and_types():
 # --- the webhook through the module and the view ---------------------------------------------
 def test_webhook_sample_gives_both_references_and_decides_nothing():
     info = DexchangeProvider().parse_callback(raw("callback.json"), {"Content-Type": "application/json"})
-    assert (info.reference, info.provider_reference, info.event_id, info.authentic, info.result) == (
+    assert (
+        info.reference,
+        info.provider_reference,
+        info.event_id,
+        info.authentic,
+        info.result,
+    ) == (
         SAMPLE_REFERENCE,
         SAMPLE_TID,
         f"{SAMPLE_TID}:SUCCESS",
@@ -290,7 +332,11 @@ def test_webhook_sample_for_an_unknown_payment_is_kept(client, queued_callbacks)
     response = client.post("/payments/callback/dexchange", data=raw("callback.json"), content_type="application/json")
     assert response.status_code == 200
     event = PaymentEvent.objects.get(provider="dexchange", kind="callback")
-    assert (event.valid, event.payment_id, event.data["provider_reference"]) == (True, None, SAMPLE_TID)
+    assert (event.valid, event.payment_id, event.data["provider_reference"]) == (
+        True,
+        None,
+        SAMPLE_TID,
+    )
     assert queued_callbacks == []
 
 
@@ -311,7 +357,12 @@ def sandbox_link(client, body: bytes | None = None):
                 "Email": "client@example.com",
             }
         ).encode()
-    return client.post(SANDBOX + "/api/v1/transaction/merchant/get-link", data=body, content_type="application/json", **AUTH)
+    return client.post(
+        SANDBOX + "/api/v1/transaction/merchant/get-link",
+        data=body,
+        content_type="application/json",
+        **AUTH,
+    )
 
 
 def sandbox_payment(client, status: str) -> SandboxPayment:
@@ -331,7 +382,7 @@ def same_shape(answer: dict, sample: dict, nullable: tuple[str, ...] = ()) -> No
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_accepts_the_api_reference_request_sample(client):
     response = sandbox_link(client, raw("create_request_reference.json"))
     assert response.status_code == 201
@@ -339,7 +390,7 @@ def test_sandbox_accepts_the_api_reference_request_sample(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_create_answer_wrapped_matches_the_samples(client):
     response = sandbox_link(client)
     assert response.status_code == 201
@@ -351,7 +402,7 @@ def test_sandbox_create_answer_wrapped_matches_the_samples(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_create_answer_flat_matches_the_doc_sample(client, settings):
     settings.SANDBOX_DEXCHANGE_SHAPE = "flat"
     response = sandbox_link(client)
@@ -360,7 +411,7 @@ def test_sandbox_create_answer_flat_matches_the_doc_sample(client, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_errors_match_the_error_samples(client):
     assert sandbox_link(client).status_code == 201
     reused = sandbox_link(client)
@@ -376,17 +427,20 @@ def test_sandbox_errors_match_the_error_samples(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize("status", [SandboxPayment.Status.PENDING, SandboxPayment.Status.SUCCEEDED])
 def test_sandbox_merchant_status_matches_the_sdk_sample(client, status):
     sp = sandbox_payment(client, status)
     answer = client.get(f"{SANDBOX}/api/v1/transaction/merchant/{sp.token}", **AUTH).json()
     same_shape(answer, load("status_answer_merchant.json"), nullable=("Completed_at",))
-    assert_ts_types(answer["transaction"], ts_fields("status_answer_merchant_sdk.ts", "MerchantTransactionDetails"))
+    assert_ts_types(
+        answer["transaction"],
+        ts_fields("status_answer_merchant_sdk.ts", "MerchantTransactionDetails"),
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_general_status_matches_the_doc_sample(client):
     sp = sandbox_payment(client, SandboxPayment.Status.SUCCEEDED)
     answer = client.get(f"{SANDBOX}/api/v1/transaction/{sp.token}", **AUTH).json()
@@ -395,8 +449,11 @@ def test_sandbox_general_status_matches_the_doc_sample(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
-@pytest.mark.parametrize("status", [SandboxPayment.Status.SUCCEEDED, SandboxPayment.Status.FAILED, SandboxPayment.Status.EXPIRED])
+@pytest.mark.urls("tests.support.sandbox_urls")
+@pytest.mark.parametrize(
+    "status",
+    [SandboxPayment.Status.SUCCEEDED, SandboxPayment.Status.FAILED, SandboxPayment.Status.EXPIRED],
+)
 def test_sandbox_webhook_matches_the_sdk_sample(client, status):
     sp = sandbox_payment(client, status)
     url, body, headers = emulator.callback_request(sp)

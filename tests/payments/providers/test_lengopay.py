@@ -19,13 +19,20 @@ from responses import matchers
 
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
-from payments.providers.base import CallbackRejected, Flow, Outcome, PaymentRequest, PaymentView, ProviderError
+from payments.providers.base import (
+    CallbackRejected,
+    Flow,
+    Outcome,
+    PaymentRequest,
+    PaymentView,
+    ProviderError,
+)
 from payments.providers.lengopay import NO_STATUS_API, LengopayProvider
 from payments.sandbox import lengopay as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
-from tests.factories import make_order, make_payment, make_product
-from tests.payments.kits.lengopay import LengopayKit
+from tests.support.factories import make_order, make_payment, make_product
+from tests.support.kits.lengopay import LengopayKit
 
 BASE = "https://lengopay.test"
 CASHIN = BASE + "/api/v2/cashin/request"
@@ -35,7 +42,13 @@ LICENSE = "test-lengo-license-3JD"
 WEBSITE = "testWebsite01"
 PAY_ID = "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"  # lengopay.txt, "Réponse réussie"
 OK = {"status": "Success", "pay_id": PAY_ID, "message": "Request received successfully"}
-CALLBACK = {"pay_id": PAY_ID, "status": "SUCCESS", "amount": 1000, "message": "Transaction Successful", "account": "620124578"}
+CALLBACK = {
+    "pay_id": PAY_ID,
+    "status": "SUCCESS",
+    "amount": 1000,
+    "message": "Transaction Successful",
+    "account": "620124578",
+}
 
 
 def payment_request(**overrides) -> PaymentRequest:
@@ -60,11 +73,23 @@ def payment_request(**overrides) -> PaymentRequest:
 
 
 def view(provider_reference: str = PAY_ID, amount: int = 1000) -> PaymentView:
-    return PaymentView(reference="ref", provider_reference=provider_reference, amount=amount, currency="GNF", method="lp-om-gn")
+    return PaymentView(
+        reference="ref",
+        provider_reference=provider_reference,
+        amount=amount,
+        currency="GNF",
+        method="lp-om-gn",
+    )
 
 
 def with_status_api(path: str = STATUS_PATH, fallback: str = V1_STATUS_PATH) -> LengopayProvider:
-    return LengopayProvider(config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": path, "status_fallback_path": fallback})
+    return LengopayProvider(
+        config={
+            **django_settings.PAYMENT_PROVIDERS["lengopay"],
+            "status_path": path,
+            "status_fallback_path": fallback,
+        }
+    )
 
 
 def without_status_api() -> LengopayProvider:
@@ -78,7 +103,13 @@ def test_cashin_request_is_built_exactly_as_documented(rsps):
         CASHIN,
         json=OK,
         match=[
-            matchers.header_matcher({"Authorization": f"Basic {LICENSE}", "Accept": "application/json", "Content-Type": "application/json"}),
+            matchers.header_matcher(
+                {
+                    "Authorization": f"Basic {LICENSE}",
+                    "Accept": "application/json",
+                    "Content-Type": "application/json",
+                }
+            ),
             matchers.json_params_matcher(
                 {
                     "amount": "1000",
@@ -104,12 +135,20 @@ def test_license_key_is_sent_as_given_not_base64(rsps):
 
 
 def test_mtn_method_sends_its_type_account(rsps):
-    rsps.post(CASHIN, json=OK, match=[matchers.json_params_matcher({"type_account": "lp-momo-gn"}, strict_match=False)])
+    rsps.post(
+        CASHIN,
+        json=OK,
+        match=[matchers.json_params_matcher({"type_account": "lp-momo-gn"}, strict_match=False)],
+    )
     LengopayProvider().initiate(payment_request(method="lp-momo-gn"))
 
 
 def test_account_falls_back_to_the_customer_phone(rsps):
-    rsps.post(CASHIN, json=OK, match=[matchers.json_params_matcher({"account": "620000001"}, strict_match=False)])
+    rsps.post(
+        CASHIN,
+        json=OK,
+        match=[matchers.json_params_matcher({"account": "620000001"}, strict_match=False)],
+    )
     LengopayProvider().initiate(payment_request(payer_phone=""))
 
 
@@ -144,7 +183,13 @@ def test_error_status_is_a_refusal_with_a_french_message(rsps):
 
 
 @pytest.mark.parametrize(
-    "body", [{"status": "Pending", "pay_id": PAY_ID}, {"status": "Success"}, {"status": "Success", "pay_id": ""}, {"status": "Success", "pay_id": 42}]
+    "body",
+    [
+        {"status": "Pending", "pay_id": PAY_ID},
+        {"status": "Success"},
+        {"status": "Success", "pay_id": ""},
+        {"status": "Success", "pay_id": 42},
+    ],
 )
 def test_anything_but_success_with_a_pay_id_is_a_refusal(rsps, body):
     rsps.post(CASHIN, json=body)
@@ -181,7 +226,11 @@ def test_read_timeout_leaves_the_outcome_unknown(rsps):
     rsps.post(CASHIN, body=requests.exceptions.ReadTimeout())
     with pytest.raises(ProviderError) as caught:
         LengopayProvider().initiate(payment_request())
-    assert (caught.value.kind, caught.value.unknown, caught.value.retryable) == ("timeout", True, True)
+    assert (caught.value.kind, caught.value.unknown, caught.value.retryable) == (
+        "timeout",
+        True,
+        True,
+    )
 
 
 def test_connect_timeout_is_known_not_sent(rsps):
@@ -209,7 +258,7 @@ def test_exchanges_are_recorded_without_credentials_or_the_full_number(rsps):
     recorded = json.dumps(provider.exchanges)
     assert len(provider.exchanges) == 2
     assert LICENSE not in recorded
-    assert WEBSITE not in recorded  # websiteid is a credential (DESIGN.md)
+    assert WEBSITE not in recorded  # websiteid is a credential
     assert "620124578" not in recorded
 
 
@@ -241,14 +290,25 @@ def test_no_pay_id_yet_is_unknown_without_a_call(rsps):
 def test_status_request_posts_the_padded_pay_id_and_website(rsps):
     rsps.post(
         BASE + STATUS_PATH,
-        json={"status": "SUCCESS", "pay_id": PAY_ID + "=", "amount": 1000, "account": 620123456, "date": "2023-11-20 09:37:53"},
+        json={
+            "status": "SUCCESS",
+            "pay_id": PAY_ID + "=",
+            "amount": 1000,
+            "account": 620123456,
+            "date": "2023-11-20 09:37:53",
+        },
         match=[
             matchers.header_matcher({"Authorization": f"Basic {LICENSE}"}),
             matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE}, strict_match=True),
         ],
     )
     result = with_status_api().fetch_status(view())
-    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (Outcome.SUCCEEDED, 1000, "GNF", PAY_ID)
+    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (
+        Outcome.SUCCEEDED,
+        1000,
+        "GNF",
+        PAY_ID,
+    )
 
 
 def test_status_path_without_a_leading_slash_still_reaches_the_host(rsps):
@@ -309,7 +369,10 @@ def test_status_mapping_table(rsps, status, outcome):
 
 
 def test_status_answer_currency_is_kept_when_given(rsps):
-    rsps.post(BASE + STATUS_PATH, json={"status": "SUCCESS", "pay_id": PAY_ID, "amount": 1000, "currency": "xof"})
+    rsps.post(
+        BASE + STATUS_PATH,
+        json={"status": "SUCCESS", "pay_id": PAY_ID, "amount": 1000, "currency": "xof"},
+    )
     assert with_status_api().fetch_status(view()).currency == "XOF"
 
 
@@ -326,7 +389,14 @@ def test_answer_about_another_pay_id_is_unknown(rsps):
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [("<html>oops</html>", 200), ('{"status": "SUCC', 200), ("{}", 200), ("[]", 200), ('{"message": "Not Found"}', 404), ('{"message": "Unauthorized"}', 401)],
+    [
+        ("<html>oops</html>", 200),
+        ('{"status": "SUCC', 200),
+        ("{}", 200),
+        ("[]", 200),
+        ('{"message": "Not Found"}', 404),
+        ('{"message": "Unauthorized"}', 401),
+    ],
 )
 def test_malformed_or_refused_status_answers_are_unknown(rsps, body, status):
     rsps.post(BASE + STATUS_PATH, body=body, status=status, content_type="application/json")
@@ -334,7 +404,14 @@ def test_malformed_or_refused_status_answers_are_unknown(rsps, body, status):
     assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
 
 
-@pytest.mark.parametrize("error", [requests.exceptions.ReadTimeout(), requests.exceptions.ConnectTimeout(), requests.exceptions.ConnectionError()])
+@pytest.mark.parametrize(
+    "error",
+    [
+        requests.exceptions.ReadTimeout(),
+        requests.exceptions.ConnectTimeout(),
+        requests.exceptions.ConnectionError(),
+    ],
+)
 def test_status_call_failures_raise_a_retryable_provider_error(rsps, error):
     rsps.post(BASE + STATUS_PATH, body=error)
     with pytest.raises(ProviderError) as caught:
@@ -350,13 +427,23 @@ def parse(body, provider: LengopayProvider | None = None) -> object:
 
 def test_documented_callback_is_a_trigger_without_a_result():
     info = parse(CALLBACK)
-    assert (info.provider_reference, info.reference, info.event_id, info.authentic) == (PAY_ID, "", f"{PAY_ID}:SUCCESS", None)
+    assert (info.provider_reference, info.reference, info.event_id, info.authentic) == (
+        PAY_ID,
+        "",
+        f"{PAY_ID}:SUCCESS",
+        None,
+    )
     assert info.result is None, "the status endpoint decides, not the callback"
 
 
 def test_without_a_status_endpoint_the_callback_carries_its_result():
     info = parse(CALLBACK, without_status_api())
-    assert (info.result.outcome, info.result.amount, info.result.currency, info.result.provider_reference) == (Outcome.SUCCEEDED, 1000, "GNF", PAY_ID)
+    assert (
+        info.result.outcome,
+        info.result.amount,
+        info.result.currency,
+        info.result.provider_reference,
+    ) == (Outcome.SUCCEEDED, 1000, "GNF", PAY_ID)
 
 
 @pytest.mark.parametrize("payer", [{"account": "620124578"}, {"Client": "620124578"}, {"Client": 620124578}, {}])
@@ -368,7 +455,13 @@ def test_v2_account_and_v1_client_callbacks_are_both_accepted(payer):
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [("SUCCESS", Outcome.SUCCEEDED), ("FAILED", Outcome.FAILED), ("PENDING", Outcome.PENDING), ("REFUNDED", Outcome.UNKNOWN), ("OK", Outcome.UNKNOWN)],
+    [
+        ("SUCCESS", Outcome.SUCCEEDED),
+        ("FAILED", Outcome.FAILED),
+        ("PENDING", Outcome.PENDING),
+        ("REFUNDED", Outcome.UNKNOWN),
+        ("OK", Outcome.UNKNOWN),
+    ],
 )
 def test_callback_status_mapping_without_a_status_endpoint(status, outcome):
     assert parse({**CALLBACK, "status": status}, without_status_api()).result.outcome == outcome
@@ -379,7 +472,15 @@ def test_callback_amount_as_numeric_string_is_accepted():
 
 
 def test_failed_callback_without_amount_is_accepted():
-    info = parse({"pay_id": PAY_ID, "status": "FAILED", "message": "Transaction Failed", "account": "620124578"}, without_status_api())
+    info = parse(
+        {
+            "pay_id": PAY_ID,
+            "status": "FAILED",
+            "message": "Transaction Failed",
+            "account": "620124578",
+        },
+        without_status_api(),
+    )
     assert info.result.outcome == Outcome.FAILED
 
 
@@ -434,7 +535,10 @@ def gnf_shop(settings):
 @pytest.fixture
 def callback_truth(gnf_shop):
     """The old mode: the status path configured empty."""
-    gnf_shop.PAYMENT_PROVIDERS = {**gnf_shop.PAYMENT_PROVIDERS, "lengopay": {**gnf_shop.PAYMENT_PROVIDERS["lengopay"], "status_path": ""}}
+    gnf_shop.PAYMENT_PROVIDERS = {
+        **gnf_shop.PAYMENT_PROVIDERS,
+        "lengopay": {**gnf_shop.PAYMENT_PROVIDERS["lengopay"], "status_path": ""},
+    }
     return gnf_shop
 
 
@@ -449,26 +553,44 @@ def post_callback(client, body: dict):
 
 def status_answer(status: str = "SUCCESS", amount: int = 1000) -> dict:
     """The v2 status answer as LengoPay's doc prints it (pay_id padded, account a number)."""
-    return {"status": status, "pay_id": PAY_ID + "=", "amount": amount, "account": 620124578, "date": "2023-11-20 09:37:53"}
+    return {
+        "status": status,
+        "pay_id": PAY_ID + "=",
+        "amount": amount,
+        "account": 620124578,
+        "date": "2023-11-20 09:37:53",
+    }
 
 
 @pytest.mark.django_db
 def test_start_payment_stores_the_pay_id_and_waits_for_the_phone(rsps, gnf_shop):
-    rsps.post(CASHIN, json=OK, match=[matchers.json_params_matcher({"amount": "1000", "currency": "GNF", "account": "620124578"}, strict_match=False)])
+    rsps.post(
+        CASHIN,
+        json=OK,
+        match=[matchers.json_params_matcher({"amount": "1000", "currency": "GNF", "account": "620124578"}, strict_match=False)],
+    )
     order = make_order((make_product(price=1000), 1), country="GN", phone="+224620124578")
     payment = services.start_payment(order, "lengopay", "lp-om-gn", payer_phone="+224620124578")
-    assert (payment.status, payment.provider_reference, payment.redirect_url) == (PaymentStatus.PENDING, PAY_ID, "")
+    assert (payment.status, payment.provider_reference, payment.redirect_url) == (
+        PaymentStatus.PENDING,
+        PAY_ID,
+        "",
+    )
     assert payment.instructions["flow"] == Flow.PUSH
 
 
 @pytest.mark.django_db
 def test_success_callback_pays_the_order_once_the_status_endpoint_confirms(client, rsps, gnf_shop, queued_callbacks):
     gnf_payment()
-    rsps.post(BASE + STATUS_PATH, json=status_answer(), match=[matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE})])
+    rsps.post(
+        BASE + STATUS_PATH,
+        json=status_answer(),
+        match=[matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE})],
+    )
     response = post_callback(client, CALLBACK)
     assert response.status_code == 200
     assert response.json() == {"status": "received"}
-    assert len(rsps.calls) == 0, "no provider call on the callback's request path (W-2)"
+    assert len(rsps.calls) == 0, "no provider call on the callback's request path"
     payment = services.process_callback(queued_callbacks[0])
     assert payment.status == PaymentStatus.SUCCEEDED
     assert len(rsps.calls) == 1
@@ -500,7 +622,10 @@ def test_failed_callback_fails_the_payment_once_the_status_endpoint_confirms(cli
 def test_callback_is_checked_through_the_v1_fallback_when_v2_is_missing(client, rsps, gnf_shop, queued_callbacks):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json={"message": "Not Found"}, status=404)
-    rsps.post(BASE + V1_STATUS_PATH, json={"status": "SUCCESS", "pay_id": PAY_ID, "date": "2023-11-20 09:37:53", "amount": 1000})
+    rsps.post(
+        BASE + V1_STATUS_PATH,
+        json={"status": "SUCCESS", "pay_id": PAY_ID, "date": "2023-11-20 09:37:53", "amount": 1000},
+    )
     post_callback(client, CALLBACK)
     assert services.process_callback(queued_callbacks[0]).status == PaymentStatus.SUCCEEDED
 
@@ -563,7 +688,11 @@ def test_padded_callback_arriving_before_the_create_answer_is_linked_to_it(clien
 
 @pytest.mark.django_db
 def test_malformed_callback_is_stored_invalid_and_refused(client, gnf_shop, queued_callbacks):
-    response = client.post("/payments/callback/lengopay/", data=b'{"pay_id": "x", "status": "SUCCESS", "amount": "abc"}', content_type="application/json")
+    response = client.post(
+        "/payments/callback/lengopay/",
+        data=b'{"pay_id": "x", "status": "SUCCESS", "amount": "abc"}',
+        content_type="application/json",
+    )
     assert response.status_code == 400
     assert PaymentEvent.objects.filter(provider="lengopay", kind="callback", valid=False).count() == 1
 
@@ -571,7 +700,11 @@ def test_malformed_callback_is_stored_invalid_and_refused(client, gnf_shop, queu
 @pytest.mark.django_db
 def test_form_encoded_callback_is_refused_415(client, gnf_shop, queued_callbacks):
     """LengoPay posts JSON only (vendor text "Exemple de requête de rappel")."""
-    response = client.post("/payments/callback/lengopay/", data="pay_id=x&status=SUCCESS", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/payments/callback/lengopay/",
+        data="pay_id=x&status=SUCCESS",
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 415
 
 
@@ -626,7 +759,12 @@ SANDBOX_CASHIN = {
 
 
 def sandbox_post(client, path: str, body, **headers):
-    return client.post(SANDBOX + path, data=json.dumps(body), content_type="application/json", **{**AUTH, **headers})
+    return client.post(
+        SANDBOX + path,
+        data=json.dumps(body),
+        content_type="application/json",
+        **{**AUTH, **headers},
+    )
 
 
 def forward_to_sandbox(rsps, client) -> None:
@@ -634,14 +772,24 @@ def forward_to_sandbox(rsps, client) -> None:
 
     def answer(request):
         path = SANDBOX + request.path_url
-        response = client.post(path, data=request.body, content_type="application/json", HTTP_AUTHORIZATION=request.headers.get("Authorization", ""))
+        response = client.post(
+            path,
+            data=request.body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=request.headers.get("Authorization", ""),
+        )
         return response.status_code, {}, response.content
 
-    rsps.add_callback("POST", re.compile(re.escape(BASE) + "/.*"), callback=answer, content_type="application/json")
+    rsps.add_callback(
+        "POST",
+        re.compile(re.escape(BASE) + "/.*"),
+        callback=answer,
+        content_type="application/json",
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_cashin_answers_the_documented_success(client):
     response = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN)
     assert response.status_code == 200
@@ -653,7 +801,7 @@ def test_sandbox_cashin_answers_the_documented_success(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize("authorization", ["", "Basic wrong", f"Bearer {LICENSE}", "Basic dGVzdDp0ZXN0"])
 def test_sandbox_cashin_refuses_a_wrong_license_with_401(client, authorization):
     response = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN, HTTP_AUTHORIZATION=authorization)
@@ -663,7 +811,7 @@ def test_sandbox_cashin_refuses_a_wrong_license_with_401(client, authorization):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize(
     "change",
     [
@@ -684,7 +832,7 @@ def test_sandbox_cashin_refuses_missing_or_invalid_fields_with_400(client, chang
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_pay_ids_look_like_the_vendors(client):
     pay_id = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN).json()["pay_id"]
     assert len(pay_id) == len(PAY_ID) and not pay_id.endswith("=")
@@ -692,7 +840,7 @@ def test_sandbox_pay_ids_look_like_the_vendors(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize("path", [STATUS_PATH, V1_STATUS_PATH])
 def test_sandbox_status_follows_the_phone_approval(client, path):
     pay_id = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN).json()["pay_id"]
@@ -708,7 +856,7 @@ def test_sandbox_status_follows_the_phone_approval(client, path):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize("path", [STATUS_PATH, V1_STATUS_PATH])
 def test_sandbox_status_refuses_unknown_pay_ids_and_bad_licenses(client, path):
     assert sandbox_post(client, path, {"pay_id": "nope", "websiteid": WEBSITE}).status_code == 404
@@ -718,7 +866,7 @@ def test_sandbox_status_refuses_unknown_pay_ids_and_bad_licenses(client, path):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_sends_the_documented_callback_once_final(client):
     pay_id = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN).json()["pay_id"]
     sp = SandboxPayment.objects.get(token=pay_id)
@@ -726,14 +874,20 @@ def test_sandbox_sends_the_documented_callback_once_final(client):
     sp = settle(sp, SandboxPayment.Status.FAILED)
     url, body, headers = emulator.callback_request(sp)
     assert url == "https://shop.test/payments/callback/lengopay/"
-    assert json.loads(body) == {"pay_id": pay_id, "status": "FAILED", "amount": 1000, "message": "Transaction Failed", "account": "620124578"}
+    assert json.loads(body) == {
+        "pay_id": pay_id,
+        "status": "FAILED",
+        "amount": 1000,
+        "message": "Transaction Failed",
+        "account": "620124578",
+    }
     assert headers == {"Content-Type": "application/json"}
     assert emulator.browser_target(sp) == ""
     assert LengopayProvider().parse_callback(body, headers).provider_reference == pay_id
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize("status_path", [STATUS_PATH, "/api/v2/cashin/transactions"])  # the second is not served: v1 fallback
 def test_provider_and_sandbox_agree_end_to_end(client, rsps, status_path):
     forward_to_sandbox(rsps, client)

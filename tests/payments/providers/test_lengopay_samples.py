@@ -93,7 +93,13 @@ def payment_request(amount: int = 1000, callback_url: str = "https://merchant-si
 
 
 def view(provider_reference: str, amount: int = 1000) -> PaymentView:
-    return PaymentView(reference="ref", provider_reference=provider_reference, amount=amount, currency="GNF", method="lp-om-gn")
+    return PaymentView(
+        reference="ref",
+        provider_reference=provider_reference,
+        amount=amount,
+        currency="GNF",
+        method="lp-om-gn",
+    )
 
 
 def without_status_api() -> LengopayProvider:
@@ -191,14 +197,22 @@ def test_the_documented_v1_status_answer_is_read_through_the_fallback(rsps):
     rsps.post(STATUS_V1, body=raw("status_answer_v1.json"), content_type="application/json")
     provider = LengopayProvider()
     assert provider.fetch_status(view("elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8", amount=1500)).outcome == Outcome.UNKNOWN
-    rsps.upsert("POST", STATUS_V1, json={**documented, "status": "SUCCESS", "pay_id": "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"})
+    rsps.upsert(
+        "POST",
+        STATUS_V1,
+        json={
+            **documented,
+            "status": "SUCCESS",
+            "pay_id": "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8",
+        },
+    )
     result = provider.fetch_status(view("elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8", amount=1500))
     assert (result.outcome, result.amount) == (Outcome.SUCCEEDED, 1500)
 
 
 # --- callbacks ------------------------------------------------------------------------------
 def test_the_callback_as_printed_is_refused_as_malformed():
-    """Its pay_id is unquoted: not JSON (C-15 → 400, stored raw; the status
+    """Its pay_id is unquoted: not JSON (→ 400, stored raw; the status
     poll still settles the payment)."""
     with pytest.raises(CallbackRejected) as caught:
         LengopayProvider().parse_callback(raw("callback.json"), {"Content-Type": "application/json"})
@@ -251,7 +265,7 @@ def padded_like_the_doc(pay_id: str) -> bool:
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_cashin_answer_has_the_samples_shape(client):
     answer = sandbox_cashin(client)
     documented = sample("create_answer.json")
@@ -261,12 +275,16 @@ def test_sandbox_cashin_answer_has_the_samples_shape(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_v2_status_answer_has_the_samples_shape(client):
     pay_id = sandbox_cashin(client)["pay_id"]
     settle(SandboxPayment.objects.get(token=pay_id), SandboxPayment.Status.SUCCEEDED)
     request_keys = printed_keys("status_request_v2.json")
-    answer = sandbox_post(client, "/api/v2/cashin/transaction", dict(zip(request_keys, [pay_id + "=", WEBSITE], strict=True))).json()
+    answer = sandbox_post(
+        client,
+        "/api/v2/cashin/transaction",
+        dict(zip(request_keys, [pay_id + "=", WEBSITE], strict=True)),
+    ).json()
     documented = sample("status_answer_v2.derived.json")
     assert shape(answer) == shape(documented)
     assert list(answer) == printed_keys("status_answer_v2.json")
@@ -276,7 +294,7 @@ def test_sandbox_v2_status_answer_has_the_samples_shape(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_v1_status_answer_has_the_samples_shape(client):
     pay_id = sandbox_cashin(client)["pay_id"]
     request = {key: pay_id if key == "pay_id" else WEBSITE for key in sample("status_request_v1.json")}
@@ -286,7 +304,7 @@ def test_sandbox_v1_status_answer_has_the_samples_shape(client):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 @pytest.mark.parametrize("final", [SandboxPayment.Status.SUCCEEDED, SandboxPayment.Status.FAILED])
 def test_sandbox_callback_has_the_samples_shape_and_parses(client, final):
     pay_id = sandbox_cashin(client)["pay_id"]

@@ -13,8 +13,14 @@ import requests
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers import get_provider
-from payments.providers.base import CallbackRejected, Outcome, PaymentRequest, PaymentView, ProviderError
-from tests.factories import make_order, make_payment, make_product
+from payments.providers.base import (
+    CallbackRejected,
+    Outcome,
+    PaymentRequest,
+    PaymentView,
+    ProviderError,
+)
+from tests.support.factories import make_order, make_payment, make_product
 
 BASE = "https://ligdicash.test"
 CREATE = BASE + "/pay/v01/redirect/checkout-invoice/create"
@@ -28,7 +34,15 @@ def request(method="hosted", otp="") -> PaymentRequest:
         amount=40000,
         currency="XOF",
         description="Commande AS-000001 — Ashtech Store",
-        items=({"name": "Mon super produit", "description": "x", "quantity": 3, "unit_price": 10000, "total_price": 30000},),
+        items=(
+            {
+                "name": "Mon super produit",
+                "description": "x",
+                "quantity": 3,
+                "unit_price": 10000,
+                "total_price": 30000,
+            },
+        ),
         customer_name="Cheik Cisse",
         customer_email="email@utilisateur.com",
         customer_phone="+22666068734",
@@ -126,7 +140,13 @@ STATUS = {
     "amount": "100",
     "response_text": None,
     "status": "completed",
-    "custom_data": [{"id_invoice": 29505444, "keyof_customdata": "transaction_id", "valueof_customdata": "TRNS.36887"}],
+    "custom_data": [
+        {
+            "id_invoice": 29505444,
+            "keyof_customdata": "transaction_id",
+            "valueof_customdata": "TRNS.36887",
+        }
+    ],
     "operator_name": "ORANGE BURKINA",
     "operator_id": "11",
     "customer": "",
@@ -148,7 +168,11 @@ FAILED_01 = {"status": "notcompleted", "response_code": "01", "response_text": "
         ({"status": "pending"}, Outcome.PENDING, 100),
         ({"status": "refunded"}, Outcome.UNKNOWN, 100),
         ({"status": None}, Outcome.UNKNOWN, 100),
-        ({"status": None, "response_code": "01", "response_text": "Echec (Code04)"}, Outcome.UNKNOWN, 100),
+        (
+            {"status": None, "response_code": "01", "response_text": "Echec (Code04)"},
+            Outcome.UNKNOWN,
+            100,
+        ),
         ({"status": ["completed"]}, Outcome.UNKNOWN, 100),
         ({"response_code": "01"}, Outcome.UNKNOWN, 100),
         ({"amount": None}, Outcome.SUCCEEDED, None),
@@ -167,7 +191,15 @@ def test_status_mapping(rsps, changes, outcome, amount):
 
 
 def test_01_without_a_status_is_only_a_reason_to_ask_again(rsps):
-    rsps.get(CONFIRM, json={"response_code": "01", "token": "", "response_text": "Echec (Code04)", "description": ""})
+    rsps.get(
+        CONFIRM,
+        json={
+            "response_code": "01",
+            "token": "",
+            "response_text": "Echec (Code04)",
+            "description": "",
+        },
+    )
     result = get_provider("ligdicash").fetch_status(PaymentView(reference="r", provider_reference="tok", amount=100, currency="XOF"))
     assert result.outcome == Outcome.UNKNOWN and result.currency is None
     assert "Echec (Code04)" in result.message
@@ -183,8 +215,16 @@ REF = "7d3f2c1e-0000-4000-8000-000000000001"
 CUSTOM = [
     {"id_invoice": 1, "keyof_customdata": "order_id", "valueof_customdata": "Commande AS-000001"},
     {"id_invoice": 1, "keyof_customdata": "transaction_id", "valueof_customdata": REF},
-    {"id_invoice": 1, "keyof_customdata": "hash", "valueof_customdata": "f918c54d54cdc334ade09f8c228a224b1d3df646250c84dcdd99af528ddcd450"},
-    {"id_invoice": 1, "keyof_customdata": "logfile", "valueof_customdata": "2026050907202369fee03756652"},
+    {
+        "id_invoice": 1,
+        "keyof_customdata": "hash",
+        "valueof_customdata": "f918c54d54cdc334ade09f8c228a224b1d3df646250c84dcdd99af528ddcd450",
+    },
+    {
+        "id_invoice": 1,
+        "keyof_customdata": "logfile",
+        "valueof_customdata": "2026050907202369fee03756652",
+    },
 ]
 CALLBACK = {
     "date": "2023-10-29 09:46:27+00",
@@ -216,7 +256,10 @@ def parse(body: bytes, headers=JSON_HEADERS):
 
 
 def test_callback_content_types_are_json_and_form():
-    assert set(get_provider("ligdicash").callback_content_types) == {"application/json", "application/x-www-form-urlencoded"}
+    assert set(get_provider("ligdicash").callback_content_types) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+    }
 
 
 def test_json_callback_reads_our_reference_from_custom_data_not_the_token():

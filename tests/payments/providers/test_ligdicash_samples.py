@@ -25,7 +25,7 @@ from payments.providers.ligdicash import LigdicashProvider
 from payments.sandbox import ligdicash as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
-from tests.factories import make_order, make_product
+from tests.support.factories import make_order, make_product
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor_samples" / "ligdicash"
 BASE = "https://ligdicash.test"
@@ -91,7 +91,12 @@ def form_twin(body: dict) -> bytes:
     for key, value in body.items():
         if value is None:
             continue
-        fields.append((key, json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value)))
+        fields.append(
+            (
+                key,
+                json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value),
+            )
+        )
     return urlencode(fields).encode()
 
 
@@ -140,9 +145,17 @@ def test_derived_callback_files_follow_the_readme_recipe():
 def test_the_vendor_text_spells_the_currency_three_ways():
     invoices = [
         doc(name)["commande"]["invoice"]
-        for name in ("create_request_redirect.jsonc", "create_request_straight_otp.jsonc", "create_request_straight_approval.jsonc")
+        for name in (
+            "create_request_redirect.jsonc",
+            "create_request_straight_otp.jsonc",
+            "create_request_straight_approval.jsonc",
+        )
     ]
-    assert [next(k for k in invoice if k.startswith("devi")) for invoice in invoices] == ["devises", "devise", "devis"]
+    assert [next(k for k in invoice if k.startswith("devi")) for invoice in invoices] == [
+        "devises",
+        "devise",
+        "devis",
+    ]
 
 
 # --- our requests against the request samples ------------------------------------------------
@@ -153,8 +166,20 @@ def payment_request(method: str = "hosted", otp: str = "") -> PaymentRequest:
         currency="XOF",
         description="Commande AS-000001 — Ashtech Store",
         items=(
-            {"name": "Mon super produit", "description": "Mon super produit", "quantity": 3, "unit_price": 10000, "total_price": 30000},
-            {"name": "Mon deuxième super produit", "description": "Mon deuxième super produit", "quantity": 2, "unit_price": 5000, "total_price": 10000},
+            {
+                "name": "Mon super produit",
+                "description": "Mon super produit",
+                "quantity": 3,
+                "unit_price": 10000,
+                "total_price": 30000,
+            },
+            {
+                "name": "Mon deuxième super produit",
+                "description": "Mon deuxième super produit",
+                "quantity": 2,
+                "unit_price": 5000,
+                "total_price": 10000,
+            },
         ),
         customer_name="Cheik Cisse",
         customer_email="email@utilisateur.com",
@@ -201,7 +226,13 @@ def test_payout_samples_carry_the_min_amount_and_our_reference_key(sample):
 
 
 # --- answers through the module ---------------------------------------------------------------
-@pytest.mark.parametrize("sample,host", [("create_answer.jsonc", "client.ligdicash.com"), ("create_answer_quickstart.json", "app.ligdicash.com")])
+@pytest.mark.parametrize(
+    "sample,host",
+    [
+        ("create_answer.jsonc", "client.ligdicash.com"),
+        ("create_answer_quickstart.json", "app.ligdicash.com"),
+    ],
+)
 def test_documented_create_answers_give_the_token_and_an_allowed_page(rsps, sample, host):
     answer = doc(sample) if sample.endswith(".jsonc") else json.loads(raw(sample))
     rsps.post(CREATE, json=answer)
@@ -222,7 +253,12 @@ def test_documented_payout_answer_reads_like_a_create_answer(rsps):
 
 
 def view(token: str) -> PaymentView:
-    return PaymentView(reference="7d3f2c1e-0000-4000-8000-000000000001", provider_reference=token, amount=100, currency="XOF")
+    return PaymentView(
+        reference="7d3f2c1e-0000-4000-8000-000000000001",
+        provider_reference=token,
+        amount=100,
+        currency="XOF",
+    )
 
 
 @pytest.mark.parametrize(
@@ -231,9 +267,15 @@ def view(token: str) -> PaymentView:
         ({}, Outcome.SUCCEEDED),
         ({"status": "nocompleted"}, Outcome.FAILED),  # as the vendor text spells it
         ({"status": "notcompleted"}, Outcome.FAILED),  # as the current docs spell it
-        ({"status": "notcompleted", "response_code": "01", "response_text": "Echec (Code05)"}, Outcome.FAILED),
+        (
+            {"status": "notcompleted", "response_code": "01", "response_text": "Echec (Code05)"},
+            Outcome.FAILED,
+        ),
         ({"status": "pending"}, Outcome.PENDING),
-        ({"status": None, "response_code": "01", "response_text": "Echec (Code04)"}, Outcome.UNKNOWN),
+        (
+            {"status": None, "response_code": "01", "response_text": "Echec (Code04)"},
+            Outcome.UNKNOWN,
+        ),
         ({"response_code": "01"}, Outcome.UNKNOWN),
     ],
 )
@@ -270,7 +312,10 @@ def test_current_custom_data_with_hash_and_logfile_gives_our_reference():
     custom = annotated_json(raw("callback_custom_data_current.jsonc").decode())["custom_data"]
     body = {**doc("callback.jsonc"), "token": "", "custom_data": custom, "transaction_id": ""}
     provider = LigdicashProvider()
-    for content_type, encoded in ((JSON_TYPE, json.dumps(body).encode()), (FORM_TYPE, form_twin(body))):
+    for content_type, encoded in (
+        (JSON_TYPE, json.dumps(body).encode()),
+        (FORM_TYPE, form_twin(body)),
+    ):
         info = provider.parse_callback(encoded, {"Content-Type": content_type})
         assert info.reference == "ART5A7044E5"
 
@@ -294,7 +339,10 @@ def forward_to_sandbox(rsps, client) -> None:
     """Answer the provider's calls to https://ligdicash.test with the emulator."""
 
     def answer(request):
-        headers = {"HTTP_APIKEY": request.headers.get("Apikey", ""), "HTTP_AUTHORIZATION": request.headers.get("Authorization", "")}
+        headers = {
+            "HTTP_APIKEY": request.headers.get("Apikey", ""),
+            "HTTP_AUTHORIZATION": request.headers.get("Authorization", ""),
+        }
         path = SANDBOX + request.path_url
         if request.method == "GET":
             response = client.get(path, **headers)
@@ -322,7 +370,7 @@ def entry_shape(custom: list) -> set:
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_create_answer_has_the_samples_keys_and_types(client, rsps):
     initiation, answer = sandbox_create(client, rsps)
     assert json.loads(rsps.calls[0].response.content) == answer
@@ -333,7 +381,7 @@ def test_sandbox_create_answer_has_the_samples_keys_and_types(client, rsps):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_confirm_answer_has_the_samples_keys_and_types(client, rsps):
     token = sandbox_create(client, rsps)[0].provider_reference
     settle(SandboxPayment.objects.get(token=token), SandboxPayment.Status.SUCCEEDED)
@@ -342,12 +390,16 @@ def test_sandbox_confirm_answer_has_the_samples_keys_and_types(client, rsps):
     assert list(answer) == list(sample)
     assert {k: type(v) for k, v in answer.items() if k != "custom_data"} == {k: type(v) for k, v in sample.items() if k != "custom_data"}
     assert entry_shape(answer["custom_data"]) == entry_shape(sample["custom_data"])
-    assert (answer["status"], answer["response_code"], answer["token"]) == ("completed", "00", token)
+    assert (answer["status"], answer["response_code"], answer["token"]) == (
+        "completed",
+        "00",
+        token,
+    )
     assert LigdicashProvider.read_status(answer).outcome == Outcome.SUCCEEDED
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_confirms_a_refusal_as_notcompleted_with_01(client, rsps):
     token = sandbox_create(client, rsps)[0].provider_reference
     settle(SandboxPayment.objects.get(token=token), SandboxPayment.Status.FAILED)
@@ -359,14 +411,23 @@ def test_sandbox_confirms_a_refusal_as_notcompleted_with_01(client, rsps):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
-@pytest.mark.parametrize("outcome,status", [(SandboxPayment.Status.SUCCEEDED, "completed"), (SandboxPayment.Status.FAILED, "notcompleted")])
+@pytest.mark.urls("tests.support.sandbox_urls")
+@pytest.mark.parametrize(
+    "outcome,status",
+    [
+        (SandboxPayment.Status.SUCCEEDED, "completed"),
+        (SandboxPayment.Status.FAILED, "notcompleted"),
+    ],
+)
 def test_sandbox_sends_each_event_twice_like_the_samples(client, rsps, outcome, status):
     token = sandbox_create(client, rsps)[0].provider_reference
     sp = SandboxPayment.objects.get(token=token)
     assert emulator.callback_request(sp) is None  # nothing to say while pending
     deliveries = emulator.callback_request(settle(sp, outcome))
-    assert [headers["Content-Type"] for _url, _body, headers in deliveries] == [FORM_TYPE, JSON_TYPE]
+    assert [headers["Content-Type"] for _url, _body, headers in deliveries] == [
+        FORM_TYPE,
+        JSON_TYPE,
+    ]
     assert {url for url, _body, _headers in deliveries} == {"https://shop.test/payments/callback/ligdicash/"}
     (_u, form_body, _h), (_u2, json_body, _h2) = deliveries
 
@@ -391,7 +452,7 @@ def test_sandbox_sends_each_event_twice_like_the_samples(client, rsps, outcome, 
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_pair_reaches_the_shop_as_one_event_then_confirm_decides(client, rsps, settings):
     """Provider, services and sandbox agree end to end: the hosted page is
     followed, the form delivery is taken, its JSON twin is counted as the same

@@ -22,13 +22,27 @@ from django.utils import timezone
 
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
-from payments.providers.base import CallbackRejected, Outcome, PaymentRequest, PaymentView, ProviderError
+from payments.providers.base import (
+    CallbackRejected,
+    Outcome,
+    PaymentRequest,
+    PaymentView,
+    ProviderError,
+)
 from payments.providers.lygos import LygosProvider
 from payments.sandbox import lygos as emulator
 from payments.sandbox.core import page_url, settle
 from payments.sandbox.models import SandboxPayment
-from tests.factories import make_order, make_product
-from tests.payments.kits.lygos import GATEWAY_ID, SECRETS, LygosKit, gateway_body, sign, signed_headers, webhook
+from tests.support.factories import make_order, make_product
+from tests.support.kits.lygos import (
+    GATEWAY_ID,
+    SECRETS,
+    LygosKit,
+    gateway_body,
+    sign,
+    signed_headers,
+    webhook,
+)
 
 BASE = "https://lygos.test/v1"
 GATEWAYS = BASE + "/gateway"
@@ -60,7 +74,13 @@ def payment_request(**overrides) -> PaymentRequest:
 
 
 def view(provider_reference: str = GATEWAY_ID, amount: int = 15000) -> PaymentView:
-    return PaymentView(reference=REFERENCE, provider_reference=provider_reference, amount=amount, currency="XOF", method="hosted")
+    return PaymentView(
+        reference=REFERENCE,
+        provider_reference=provider_reference,
+        amount=amount,
+        currency="XOF",
+        method="hosted",
+    )
 
 
 def provider(**config) -> LygosProvider:
@@ -82,7 +102,11 @@ def sandbox_transport(rsps, client, prefix: str) -> None:
             content_type=request.headers.get("Content-Type", "application/json"),
             headers=headers,
         )
-        return response.status_code, {"Content-Type": response.get("Content-Type", "")}, response.content
+        return (
+            response.status_code,
+            {"Content-Type": response.get("Content-Type", "")},
+            response.content,
+        )
 
     pattern = re.compile(re.escape(prefix) + r"/.*")
     for method in ("GET", "POST"):
@@ -127,12 +151,32 @@ def test_one_hosted_redirect_method_and_a_minimum_of_100():
 @pytest.mark.parametrize(
     "status,body,expected",
     [
-        (401, {"detail": {"message": "No API Key.", "type": "NO_API_KEY_PROVIDED"}}, "Clé API Lygos absente ou invalide"),
-        (404, {"detail": {"message": "API Key not found", "type": "API_KEY_NOT_FOUND"}}, "Clé API Lygos absente ou invalide"),
-        (400, {"detail": {"message": "User not found or inactive", "type": "GATEWAY_USER_NOT_FOUND"}}, "Compte marchand Lygos introuvable ou inactif"),
+        (
+            401,
+            {"detail": {"message": "No API Key.", "type": "NO_API_KEY_PROVIDED"}},
+            "Clé API Lygos absente ou invalide",
+        ),
+        (
+            404,
+            {"detail": {"message": "API Key not found", "type": "API_KEY_NOT_FOUND"}},
+            "Clé API Lygos absente ou invalide",
+        ),
+        (
+            400,
+            {"detail": {"message": "User not found or inactive", "type": "GATEWAY_USER_NOT_FOUND"}},
+            "Compte marchand Lygos introuvable ou inactif",
+        ),
         (
             422,
-            {"detail": [{"loc": ["body", "amount"], "msg": "Input should be a valid integer", "type": "int_type"}]},
+            {
+                "detail": [
+                    {
+                        "loc": ["body", "amount"],
+                        "msg": "Input should be a valid integer",
+                        "type": "int_type",
+                    }
+                ]
+            },
             "Données refusées par Lygos : amount: Input should be a valid integer",
         ),
         (
@@ -141,7 +185,11 @@ def test_one_hosted_redirect_method_and_a_minimum_of_100():
             "Données refusées par Lygos : shop_name: Field required",
         ),
         (403, {"detail": {"message": "Forbidden", "type": "FORBIDDEN"}}, "Lygos refuse l'accès"),
-        (400, {"detail": {"message": "Bad request", "type": "X"}}, "Lygos a refusé la demande (HTTP 400) Bad request"),
+        (
+            400,
+            {"detail": {"message": "Bad request", "type": "X"}},
+            "Lygos a refusé la demande (HTTP 400) Bad request",
+        ),
         (418, "I'm a teapot", "Lygos a refusé la demande (HTTP 418)"),
     ],
 )
@@ -166,7 +214,15 @@ def test_a_reused_order_id_reuses_the_existing_gateway(rsps):
     assert [c.request.method for c in rsps.calls] == ["POST", "GET"]
 
 
-@pytest.mark.parametrize("listing", [{"json": []}, {"json": {"detail": "x"}}, {"body": "<html>", "content_type": "text/html"}, {"status": 401, "json": {}}])
+@pytest.mark.parametrize(
+    "listing",
+    [
+        {"json": []},
+        {"json": {"detail": "x"}},
+        {"body": "<html>", "content_type": "text/html"},
+        {"status": 401, "json": {}},
+    ],
+)
 def test_a_conflict_without_our_gateway_in_the_list_is_an_unknown_outcome(rsps, listing):
     rsps.post(GATEWAYS, json={"detail": {"message": "Conflict", "type": "CONFLICT"}}, status=409)
     rsps.get(GATEWAYS, **listing)
@@ -184,7 +240,10 @@ def test_a_conflict_whose_lookup_times_out_is_unknown_not_failed(rsps):
     assert excinfo.value.unknown and excinfo.value.retryable
 
 
-@pytest.mark.parametrize("error,unknown", [(requests.exceptions.ReadTimeout(), True), (requests.exceptions.ConnectTimeout(), False)])
+@pytest.mark.parametrize(
+    "error,unknown",
+    [(requests.exceptions.ReadTimeout(), True), (requests.exceptions.ConnectTimeout(), False)],
+)
 def test_timeouts_are_retryable_and_a_read_timeout_is_unknown(rsps, error, unknown):
     rsps.post(GATEWAYS, body=error)
     with pytest.raises(ProviderError) as excinfo:
@@ -207,7 +266,10 @@ def test_server_errors_are_retryable(rsps, status):
         ('{"id": "3c90', "application/json"),
         ("{}", "application/json"),
         ("[]", "application/json"),
-        (json.dumps({**gateway_body(REFERENCE, 15000), "link": "javascript:alert(1)"}), "application/json"),
+        (
+            json.dumps({**gateway_body(REFERENCE, 15000), "link": "javascript:alert(1)"}),
+            "application/json",
+        ),
         (json.dumps({**gateway_body(REFERENCE, 15000), "id": None}), "application/json"),
         (json.dumps(gateway_body(str(uuid.uuid4()), 15000)), "application/json"),
     ],
@@ -293,7 +355,11 @@ def test_answer_for_another_order_is_unknown(rsps):
 
 
 def test_no_payin_yet_is_pending(rsps):
-    rsps.get(PAYIN, json={"detail": {"message": "Payin not found", "type": "PAYIN_NOT_FOUND"}}, status=404)
+    rsps.get(
+        PAYIN,
+        json={"detail": {"message": "Payin not found", "type": "PAYIN_NOT_FOUND"}},
+        status=404,
+    )
     assert provider().fetch_status(view()).outcome == Outcome.PENDING
 
 
@@ -304,7 +370,10 @@ def test_no_payin_yet_is_pending(rsps):
         (404, {"detail": {"message": "API Key not found", "type": "API_KEY_NOT_FOUND"}}),
         (401, {"detail": {"message": "No API Key.", "type": "NO_API_KEY_PROVIDED"}}),
         (422, {"detail": [{"loc": ["path", "order_id"], "msg": "bad", "type": "x"}]}),
-        (400, {"detail": {"message": "User not found or inactive", "type": "GATEWAY_USER_NOT_FOUND"}}),
+        (
+            400,
+            {"detail": {"message": "User not found or inactive", "type": "GATEWAY_USER_NOT_FOUND"}},
+        ),
     ],
 )
 def test_status_error_answers_are_unknown(rsps, status, body):
@@ -355,7 +424,10 @@ def test_success_whose_gateway_answers_5xx_is_unknown(rsps):
 @pytest.mark.parametrize(
     "gateway",
     [
-        {"status": 404, "json": {"detail": {"message": "Payment Gateway Not found", "type": "GATEWAY_NOT_FOUND"}}},
+        {
+            "status": 404,
+            "json": {"detail": {"message": "Payment Gateway Not found", "type": "GATEWAY_NOT_FOUND"}},
+        },
         {"body": "<html>", "content_type": "text/html"},
         {"json": {**gateway_read(), "amount": None}},
         {"json": {**gateway_read(), "amount": "15000.5"}},
@@ -397,7 +469,11 @@ def test_every_raw_status_value_is_journalled(rsps, status):
 def headers_of(body: bytes, timestamp: str | None = None, secret: str = SECRETS[0]) -> dict:
     """The webhook's headers as the callback view hands them over."""
     test_client_headers = signed_headers(body, timestamp, secret)
-    return {"Content-Type": "application/json", "X-Timestamp": test_client_headers["HTTP_X_TIMESTAMP"], "X-Signature": test_client_headers["HTTP_X_SIGNATURE"]}
+    return {
+        "Content-Type": "application/json",
+        "X-Timestamp": test_client_headers["HTTP_X_TIMESTAMP"],
+        "X-Signature": test_client_headers["HTTP_X_SIGNATURE"],
+    }
 
 
 def now_ms(offset_seconds: float = 0) -> str:
@@ -437,7 +513,11 @@ def test_the_signature_covers_body_then_timestamp():
     stamp = now_ms()
     expected = hmac.new(SECRETS[0].encode(), BODY + stamp.encode(), hashlib.sha256)
     assert sign(BODY, stamp) == expected.hexdigest()
-    for signature in (expected.hexdigest(), expected.hexdigest().upper(), base64.b64encode(expected.digest()).decode()):
+    for signature in (
+        expected.hexdigest(),
+        expected.hexdigest().upper(),
+        base64.b64encode(expected.digest()).decode(),
+    ):
         info = provider().parse_callback(BODY, {"X-Timestamp": stamp, "x-signature": signature})
         assert info.reference == REFERENCE
     swapped = hmac.new(SECRETS[0].encode(), stamp.encode() + BODY, hashlib.sha256).hexdigest()
@@ -447,7 +527,17 @@ def test_the_signature_covers_body_then_timestamp():
 
 @pytest.mark.parametrize(
     "case",
-    ["no headers", "no signature", "no timestamp", "wrong secret", "other timestamp", "tampered body", "garbage", "timestamp not digits", "seconds not ms"],
+    [
+        "no headers",
+        "no signature",
+        "no timestamp",
+        "wrong secret",
+        "other timestamp",
+        "tampered body",
+        "garbage",
+        "timestamp not digits",
+        "seconds not ms",
+    ],
 )
 def test_forged_or_malformed_signatures_are_refused_with_401(case):
     stamp = now_ms()
@@ -461,7 +551,10 @@ def test_forged_or_malformed_signatures_are_refused_with_401(case):
         "other timestamp": {**good, "X-Timestamp": str(int(stamp) + 1)},
         "tampered body": good,
         "garbage": {"X-Timestamp": stamp, "X-Signature": "t=,v1="},
-        "timestamp not digits": {"X-Timestamp": "2025-01-01T00:00:00Z", "X-Signature": sign(BODY, "2025-01-01T00:00:00Z")},
+        "timestamp not digits": {
+            "X-Timestamp": "2025-01-01T00:00:00Z",
+            "X-Signature": sign(BODY, "2025-01-01T00:00:00Z"),
+        },
         "seconds not ms": headers_of(BODY, str(int(time.time()))),
     }[case]
     if case == "tampered body":
@@ -471,7 +564,10 @@ def test_forged_or_malformed_signatures_are_refused_with_401(case):
     assert excinfo.value.status_code == 401
 
 
-@pytest.mark.parametrize("offset,accepted", [(-299, True), (-301, False), (-3600, False), (29, True), (31, False), (0, True)])
+@pytest.mark.parametrize(
+    "offset,accepted",
+    [(-299, True), (-301, False), (-3600, False), (29, True), (31, False), (0, True)],
+)
 def test_freshness_window_is_five_minutes_back_and_thirty_seconds_ahead(offset, accepted):
     now = time.time()
     stamp = str(int((now + offset) * 1000))
@@ -488,7 +584,10 @@ def test_freshness_window_is_five_minutes_back_and_thirty_seconds_ahead(offset, 
     "payload,reference",
     [
         ({"order_id": REFERENCE, "status": "success"}, REFERENCE),
-        ({"event": "payment.success", "data": {"order_id": REFERENCE, "status": "paid"}}, REFERENCE),
+        (
+            {"event": "payment.success", "data": {"order_id": REFERENCE, "status": "paid"}},
+            REFERENCE,
+        ),
         ({"type": "payout.done", "data": {"id": "x"}}, ""),
         ({"order_id": 12, "data": "text"}, ""),
         ({}, ""),
@@ -562,7 +661,10 @@ def test_a_webhook_for_an_order_we_do_not_know_is_kept_and_acknowledged(client):
 
 @pytest.mark.django_db
 def test_without_a_secret_the_view_refuses_and_stores_the_webhook(client, settings):
-    settings.PAYMENT_PROVIDERS = {**settings.PAYMENT_PROVIDERS, "lygos": {**settings.PAYMENT_PROVIDERS["lygos"], "webhook_secrets": []}}
+    settings.PAYMENT_PROVIDERS = {
+        **settings.PAYMENT_PROVIDERS,
+        "lygos": {**settings.PAYMENT_PROVIDERS["lygos"], "webhook_secrets": []},
+    }
     response = post(client, BODY, signed_headers(BODY))
     assert response.status_code == 401 and "LYGOS_WEBHOOK_SECRETS" in response.json()["error"]
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
@@ -587,11 +689,16 @@ def create(client, body: dict | None = None, key: str | None = KEY):
         "failure_url": f"https://shop.test/payments/cancel/{REFERENCE}/",
     }
     headers = {"api-key": key} if key is not None else {}
-    return client.post("/sandbox/lygos/gateway", data=json.dumps(body), content_type="application/json", headers=headers)
+    return client.post(
+        "/sandbox/lygos/gateway",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 class TestEmulator:
     def test_refuses_a_missing_or_unknown_key_with_the_vendor_bodies(self, client):
         missing = create(client, key=None)
@@ -608,7 +715,19 @@ class TestEmulator:
         assert data["id"] == sp.token and str(uuid.UUID(data["id"])) == data["id"]
         assert data["link"] == page_url(sp)
         assert (data["amount"], data["currency"], data["order_id"]) == (15000, "XOF", REFERENCE)
-        assert set(data) == {"id", "amount", "currency", "shop_name", "message", "user_id", "creation_date", "link", "order_id", "success_url", "failure_url"}
+        assert set(data) == {
+            "id",
+            "amount",
+            "currency",
+            "shop_name",
+            "message",
+            "user_id",
+            "creation_date",
+            "link",
+            "order_id",
+            "success_url",
+            "failure_url",
+        }
 
     def test_validation_errors_use_the_documented_shape(self, client):
         response = create(client, body={"amount": "15000", "order_id": REFERENCE})
@@ -632,7 +751,10 @@ class TestEmulator:
     def test_payin_status_follows_the_hosted_page(self, client):
         create(client)
         url = f"/sandbox/lygos/gateway/payin/{REFERENCE}"
-        assert client.get(url, headers={"api-key": KEY}).json() == {"order_id": REFERENCE, "status": "pending"}
+        assert client.get(url, headers={"api-key": KEY}).json() == {
+            "order_id": REFERENCE,
+            "status": "pending",
+        }
         settle(SandboxPayment.objects.get(), SandboxPayment.Status.SUCCEEDED)
         assert client.get(url, headers={"api-key": KEY}).json()["status"] == "success"
         assert client.get(f"/sandbox/lygos/gateway/payin/{uuid.uuid4()}", headers={"api-key": KEY}).status_code == 404
@@ -644,7 +766,12 @@ class TestEmulator:
         assert response.status_code == 302 and response["Location"] == f"https://shop.test/payments/{target}/{REFERENCE}/"
 
     @pytest.mark.parametrize(
-        "status,word", [(SandboxPayment.Status.SUCCEEDED, "success"), (SandboxPayment.Status.FAILED, "failed"), (SandboxPayment.Status.EXPIRED, "failed")]
+        "status,word",
+        [
+            (SandboxPayment.Status.SUCCEEDED, "success"),
+            (SandboxPayment.Status.FAILED, "failed"),
+            (SandboxPayment.Status.EXPIRED, "failed"),
+        ],
     )
     def test_sends_a_signed_webhook_to_the_shops_lygos_endpoint(self, client, status, word):
         create(client)
@@ -665,7 +792,10 @@ class TestEmulator:
         sp = SandboxPayment.objects.get()
         assert emulator.callback_request(sp) is None
         sp = settle(sp, SandboxPayment.Status.SUCCEEDED)
-        settings.PAYMENT_PROVIDERS = {**settings.PAYMENT_PROVIDERS, "lygos": {**settings.PAYMENT_PROVIDERS["lygos"], "webhook_secrets": []}}
+        settings.PAYMENT_PROVIDERS = {
+            **settings.PAYMENT_PROVIDERS,
+            "lygos": {**settings.PAYMENT_PROVIDERS["lygos"], "webhook_secrets": []},
+        }
         assert emulator.callback_request(sp) is None
 
     def test_the_shop_answers_the_sandbox_webhook_200_and_asks_the_status(self, client, rsps):
@@ -695,7 +825,10 @@ class TestEmulator:
     def settings_for(lygos):
         from django.test import override_settings
 
-        return override_settings(PAYMENT_PROVIDERS={**settings.PAYMENT_PROVIDERS, "lygos": lygos.config}, PAYMENTS_SANDBOX=True)
+        return override_settings(
+            PAYMENT_PROVIDERS={**settings.PAYMENT_PROVIDERS, "lygos": lygos.config},
+            PAYMENTS_SANDBOX=True,
+        )
 
     def test_provider_and_emulator_agree_end_to_end(self, client, rsps):
         sandbox_transport(rsps, client, SANDBOX)
@@ -715,15 +848,16 @@ class TestEmulator:
         assert (result.outcome, result.amount, result.currency) == (Outcome.SUCCEEDED, 15000, "XOF")
 
 
-# --- end to end: the sandbox's webhook through a real worker (keep last: the worker is module-scoped) ---
+# --- end to end: the sandbox's webhook through a real worker (keep last: the worker is module-
+# scoped) ---
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("action,expected", [("pay", PaymentStatus.SUCCEEDED), ("refuse", PaymentStatus.FAILED)])
 def test_the_webhook_alone_ends_the_payment_with_a_real_worker(sandbox_shop, settings, action, expected):
     """No browser return, no scheduled poll: only the signed webhook (2xx)
     and the status check it triggers end the payment."""
-    from tests.factories import wait_for
-    from tests.payments.test_e2e_worker import Route, act_in_sandbox, buy, final
+    from tests.support.e2e import Route, act_in_sandbox, buy, final
+    from tests.support.factories import wait_for
 
     settings.SHOP_CURRENCY = "XOF"
     product = make_product(price=2500, stock=1)

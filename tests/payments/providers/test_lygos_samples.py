@@ -122,11 +122,22 @@ def payment_request(amount: int = 123) -> PaymentRequest:
 
 def gateway_answer(name: str = "create_answer_200.json") -> dict:
     sample = load(name)
-    return fill(sample, link=f"https://pay.lygosapp.com/link/{sample['id']}", currency="XOF", order_id=REFERENCE)
+    return fill(
+        sample,
+        link=f"https://pay.lygosapp.com/link/{sample['id']}",
+        currency="XOF",
+        order_id=REFERENCE,
+    )
 
 
 def view(gateway_id: str, amount: int = 123) -> PaymentView:
-    return PaymentView(reference=REFERENCE, provider_reference=gateway_id, amount=amount, currency="XOF", method="hosted")
+    return PaymentView(
+        reference=REFERENCE,
+        provider_reference=gateway_id,
+        amount=amount,
+        currency="XOF",
+        method="hosted",
+    )
 
 
 # --- the folder ------------------------------------------------------------------------
@@ -143,7 +154,10 @@ def test_every_json_sample_is_valid_json_as_printed(name):
     load(name)
 
 
-@pytest.mark.parametrize("php,derived", [("create_request.php", "create_request.json"), ("update_request.php", "update_request.json")])
+@pytest.mark.parametrize(
+    "php,derived",
+    [("create_request.php", "create_request.json"), ("update_request.php", "update_request.json")],
+)
 def test_the_derived_request_is_what_the_php_sample_json_encodes(php, derived):
     pairs = re.findall(r"'(\w+)' => (\d+|'[^']*')", raw(php).decode())
     body = {key: int(value) if value.isdigit() else value.strip("'") for key, value in pairs}
@@ -213,14 +227,30 @@ def test_every_documented_error_body_becomes_a_refusal_naming_it(rsps, name):
 def test_the_list_sample_finds_our_gateway_after_a_conflict(rsps):
     listing = load("list_answer_200.json")
     assert isinstance(listing, list)
-    filled = [fill(item, link=f"https://pay.lygosapp.com/link/{item['id']}", currency="XOF", order_id=REFERENCE) for item in listing]
+    filled = [
+        fill(
+            item,
+            link=f"https://pay.lygosapp.com/link/{item['id']}",
+            currency="XOF",
+            order_id=REFERENCE,
+        )
+        for item in listing
+    ]
     rsps.post(BASE + "/gateway", json={"detail": {"message": "Conflict", "type": "CONFLICT"}}, status=409)
     rsps.get(BASE + "/gateway", json=filled)
     initiation = provider().initiate(payment_request())
     assert initiation.provider_reference == listing[0]["id"]
 
 
-@pytest.mark.parametrize("name", ["list_answer_200.json", "list_answer_401.json", "list_answer_404.json", "list_answer_402.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "list_answer_200.json",
+        "list_answer_401.json",
+        "list_answer_404.json",
+        "list_answer_402.json",
+    ],
+)
 def test_a_list_without_our_gateway_leaves_the_conflict_unknown(rsps, name):
     status = int(name[-8:-5])
     rsps.post(BASE + "/gateway", json={"detail": {"message": "Conflict", "type": "CONFLICT"}}, status=409)
@@ -244,7 +274,15 @@ def test_the_payin_sample_as_printed_is_unknown():
 @pytest.mark.parametrize("word", sorted(STATUS_MAP) + ["<string>", "completed", "refunded"])
 def test_the_filled_payin_sample_follows_the_status_table(rsps, word):
     rsps.get(PAYIN, json=fill(load("payin_answer_200.json"), order_id=REFERENCE, status=word))
-    rsps.get(GATEWAY, json=fill(load("get_answer_200.json"), currency="XOF", order_id=REFERENCE, link="https://pay.lygosapp.com/link/x"))
+    rsps.get(
+        GATEWAY,
+        json=fill(
+            load("get_answer_200.json"),
+            currency="XOF",
+            order_id=REFERENCE,
+            link="https://pay.lygosapp.com/link/x",
+        ),
+    )
     result = provider().fetch_status(view(GATEWAY_ID))
     assert result.outcome == STATUS_MAP.get(word, Outcome.UNKNOWN)
     assert repr(word) in result.message, "the raw value is journalled"
@@ -259,7 +297,10 @@ def test_the_gateway_sample_as_printed_gives_no_trustworthy_amount(rsps):
     assert result.outcome == Outcome.SUCCEEDED and result.amount is None  # order_id "<string>": review, not paid
 
 
-@pytest.mark.parametrize("name", ["get_answer_400.json", "get_answer_401.json", "get_answer_404.json", "get_answer_422.json"])
+@pytest.mark.parametrize(
+    "name",
+    ["get_answer_400.json", "get_answer_401.json", "get_answer_404.json", "get_answer_422.json"],
+)
 def test_a_success_whose_gateway_read_gets_a_documented_error_has_no_amount(rsps, name):
     rsps.get(PAYIN, json={"order_id": REFERENCE, "status": "success"})
     rsps.get(GATEWAY, body=raw(name), status=int(name[-8:-5]), content_type="application/json")
@@ -279,7 +320,10 @@ def test_update_and_delete_answers_are_documented_but_never_asked_for(rsps, name
     assert load(name) == "<any>"
     rsps.post(BASE + "/gateway", json=gateway_answer())
     rsps.get(PAYIN, json={"order_id": REFERENCE, "status": "success"})
-    rsps.get(f"{BASE}/gateway/{load('create_answer_200.json')['id']}", json=fill(load("get_answer_200.json"), currency="XOF", order_id=REFERENCE))
+    rsps.get(
+        f"{BASE}/gateway/{load('create_answer_200.json')['id']}",
+        json=fill(load("get_answer_200.json"), currency="XOF", order_id=REFERENCE),
+    )
     lygos = provider()
     initiation = lygos.initiate(payment_request())
     lygos.fetch_status(view(initiation.provider_reference))
@@ -288,15 +332,28 @@ def test_update_and_delete_answers_are_documented_but_never_asked_for(rsps, name
 
 # --- the sandbox against the same samples -------------------------------------------------
 def sandbox_create(client, key: str | None = KEY, **overrides):
-    body = fill(load("create_request.json"), shop_name="Ashtech Store", message="Commande A-7", order_id=REFERENCE)
-    body.update(success_url=f"https://shop.test/payments/return/{REFERENCE}/", failure_url=f"https://shop.test/payments/cancel/{REFERENCE}/")
+    body = fill(
+        load("create_request.json"),
+        shop_name="Ashtech Store",
+        message="Commande A-7",
+        order_id=REFERENCE,
+    )
+    body.update(
+        success_url=f"https://shop.test/payments/return/{REFERENCE}/",
+        failure_url=f"https://shop.test/payments/cancel/{REFERENCE}/",
+    )
     body.update(overrides)
     headers = {"api-key": key} if key is not None else {}
-    return client.post("/sandbox/lygos/gateway", data=json.dumps(body), content_type="application/json", headers=headers)
+    return client.post(
+        "/sandbox/lygos/gateway",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 class TestSandboxAgainstTheSamples:
     def test_create_answer_has_the_samples_shape(self, client):
         response = sandbox_create(client)
@@ -327,8 +384,14 @@ class TestSandboxAgainstTheSamples:
             (lambda c: sandbox_create(c, key=None), "create_answer_401.json"),
             (lambda c: sandbox_create(c, key="lygosapp-wrong"), "create_answer_404.json"),
             (lambda c: c.get("/sandbox/lygos/gateway"), "list_answer_401.json"),
-            (lambda c: c.get("/sandbox/lygos/gateway", headers={"api-key": "lygosapp-wrong"}), "list_answer_404.json"),
-            (lambda c: c.get(f"/sandbox/lygos/gateway/{uuid.uuid4()}", headers={"api-key": KEY}), "get_answer_404.json"),
+            (
+                lambda c: c.get("/sandbox/lygos/gateway", headers={"api-key": "lygosapp-wrong"}),
+                "list_answer_404.json",
+            ),
+            (
+                lambda c: c.get(f"/sandbox/lygos/gateway/{uuid.uuid4()}", headers={"api-key": KEY}),
+                "get_answer_404.json",
+            ),
             (lambda c: c.get(f"/sandbox/lygos/gateway/{uuid.uuid4()}"), "get_answer_401.json"),
             (lambda c: c.get(f"/sandbox/lygos/gateway/payin/{REFERENCE}"), "payin_answer_404.json"),
         ],

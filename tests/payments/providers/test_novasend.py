@@ -16,13 +16,26 @@ from django.conf import settings
 from django.urls import reverse
 
 from payments.models import PaymentEvent
-from payments.providers.base import CallbackRejected, Outcome, PaymentRequest, PaymentView, ProviderError
+from payments.providers.base import (
+    CallbackRejected,
+    Outcome,
+    PaymentRequest,
+    PaymentView,
+    ProviderError,
+)
 from payments.providers.novasend import NovasendProvider
 from payments.sandbox import novasend as emulator
 from payments.sandbox.core import page_url, settle
 from payments.sandbox.models import SandboxPayment
-from tests.factories import make_payment
-from tests.payments.kits.novasend import SECRETS, SESSION_REFERENCE, session_body, sign, status_body, webhook_body
+from tests.support.factories import make_payment
+from tests.support.kits.novasend import (
+    SECRETS,
+    SESSION_REFERENCE,
+    session_body,
+    sign,
+    status_body,
+    webhook_body,
+)
 
 BASE = "https://novasend.test"
 SESSIONS = BASE + "/v1/payin/sessions"
@@ -54,7 +67,13 @@ def payment_request(**overrides) -> PaymentRequest:
 
 
 def view(provider_reference: str = SESSION_REFERENCE, reference: str = REFERENCE, amount: int = 300) -> PaymentView:
-    return PaymentView(reference=reference, provider_reference=provider_reference, amount=amount, currency="XOF", method="mobile_money")
+    return PaymentView(
+        reference=reference,
+        provider_reference=provider_reference,
+        amount=amount,
+        currency="XOF",
+        method="mobile_money",
+    )
 
 
 def provider(**config) -> NovasendProvider:
@@ -80,7 +99,11 @@ def sandbox_transport(rsps, client, prefix: str) -> None:
             content_type=request.headers.get("Content-Type", "application/json"),
             headers=headers,
         )
-        return response.status_code, {"Content-Type": response.get("Content-Type", "")}, response.content
+        return (
+            response.status_code,
+            {"Content-Type": response.get("Content-Type", "")},
+            response.content,
+        )
 
     pattern = re.compile(re.escape(prefix) + r"/.*")
     for method in ("GET", "POST"):
@@ -133,7 +156,12 @@ def test_confirmation_link_becomes_the_redirect(rsps):
 
 @pytest.mark.parametrize(
     "changes",
-    [{"confirmationRequired": False}, {"paymentUrl": None}, {"paymentUrl": "javascript:alert(1)"}, {"confirmationRequired": "true"}],
+    [
+        {"confirmationRequired": False},
+        {"paymentUrl": None},
+        {"paymentUrl": "javascript:alert(1)"},
+        {"confirmationRequired": "true"},
+    ],
 )
 def test_without_a_usable_confirmation_link_the_flow_is_push(rsps, changes):
     rsps.post(SESSIONS, json={**session_body(REFERENCE), **changes}, status=201)
@@ -142,7 +170,10 @@ def test_without_a_usable_confirmation_link_the_flow_is_push(rsps, changes):
     assert initiation.instructions == {"flow": "push", "method": "mobile_money"}
 
 
-@pytest.mark.parametrize("changes", [{"confirmationStatus": "declined"}, {"confirmationStatus": "expired"}, {"status": "expired"}])
+@pytest.mark.parametrize(
+    "changes",
+    [{"confirmationStatus": "declined"}, {"confirmationStatus": "expired"}, {"status": "expired"}],
+)
 def test_a_session_refused_at_once_ends_the_attempt(rsps, changes):
     rsps.post(SESSIONS, json={**session_body(REFERENCE), **changes}, status=201)
     assert provider().initiate(payment_request()).outcome == Outcome.FAILED
@@ -155,7 +186,10 @@ def test_a_session_refused_at_once_ends_the_attempt(rsps, changes):
         ('{"reference": "tr_', "application/json"),
         ("{}", "application/json"),
         ("[]", "application/json"),
-        (json.dumps({**session_body(REFERENCE), "customerReference": str(uuid.uuid4())}), "application/json"),
+        (
+            json.dumps({**session_body(REFERENCE), "customerReference": str(uuid.uuid4())}),
+            "application/json",
+        ),
     ],
 )
 def test_unreadable_session_answer_is_an_unknown_outcome(rsps, body, content_type):
@@ -168,20 +202,45 @@ def test_unreadable_session_answer_is_an_unknown_outcome(rsps, body, content_typ
 @pytest.mark.parametrize(
     "status,body,expected",
     [
-        (400, {"statusCode": 400, "message": "country is not supported", "error": "Bad Request"}, "Requête refusée par Novasend : country is not supported"),
-        (401, {"statusCode": 401, "message": "unauthenticated", "error": "Unauthorized"}, "Identifiants Novasend absents ou invalides"),
-        (403, {"statusCode": 403, "message": "WALLET.BALANCE_REACH_LIMIT", "error": "Forbidden"}, "Novasend refuse l'opération"),
-        (404, {"statusCode": 404, "message": "wallet does not exist", "error": "Not Found"}, "Compte marchand ou service Novasend introuvable"),
+        (
+            400,
+            {"statusCode": 400, "message": "country is not supported", "error": "Bad Request"},
+            "Requête refusée par Novasend : country is not supported",
+        ),
+        (
+            401,
+            {"statusCode": 401, "message": "unauthenticated", "error": "Unauthorized"},
+            "Identifiants Novasend absents ou invalides",
+        ),
+        (
+            403,
+            {"statusCode": 403, "message": "WALLET.BALANCE_REACH_LIMIT", "error": "Forbidden"},
+            "Novasend refuse l'opération",
+        ),
+        (
+            404,
+            {"statusCode": 404, "message": "wallet does not exist", "error": "Not Found"},
+            "Compte marchand ou service Novasend introuvable",
+        ),
         (
             422,
-            {"statusCode": 422, "message": "Validation error", "error": "Unprocessable Entity", "subErrors": ["msisdn must be a valid phone number"]},
+            {
+                "statusCode": 422,
+                "message": "Validation error",
+                "error": "Unprocessable Entity",
+                "subErrors": ["msisdn must be a valid phone number"],
+            },
             "Données refusées par Novasend : msisdn must be a valid phone number",
         ),
         (418, {"statusCode": 418}, "Novasend a refusé la demande (HTTP 418)"),
     ],
 )
 def test_error_answers_become_rejections_with_a_clear_french_message(rsps, status, body, expected):
-    rsps.post(SESSIONS, json={**body, "correlationId": "d84caf0f-0941-4998-8376-68c7c9ab7913"}, status=status)
+    rsps.post(
+        SESSIONS,
+        json={**body, "correlationId": "d84caf0f-0941-4998-8376-68c7c9ab7913"},
+        status=status,
+    )
     with pytest.raises(ProviderError) as excinfo:
         provider().initiate(payment_request())
     assert excinfo.value.kind == "rejected" and excinfo.value.status_code == status
@@ -190,7 +249,11 @@ def test_error_answers_become_rejections_with_a_clear_french_message(rsps, statu
 
 
 def test_conflict_on_a_known_reference_reuses_the_existing_session(rsps):
-    rsps.post(SESSIONS, json={"statusCode": 409, "error": "Conflict", "message": "payment already exists"}, status=409)
+    rsps.post(
+        SESSIONS,
+        json={"statusCode": 409, "error": "Conflict", "message": "payment already exists"},
+        status=409,
+    )
     rsps.get(status_url(REFERENCE), json=status_body(REFERENCE, "pending", 300))
     initiation = provider().initiate(payment_request())
     assert initiation.provider_reference == SESSION_REFERENCE
@@ -198,7 +261,11 @@ def test_conflict_on_a_known_reference_reuses_the_existing_session(rsps):
 
 
 @pytest.mark.parametrize(
-    "lookup", [{"status": 404, "json": {"statusCode": 404, "error": "Not Found"}}, {"json": status_body(str(uuid.uuid4()), "pending", 300)}]
+    "lookup",
+    [
+        {"status": 404, "json": {"statusCode": 404, "error": "Not Found"}},
+        {"json": status_body(str(uuid.uuid4()), "pending", 300)},
+    ],
 )
 def test_conflict_that_is_not_our_session_is_refused(rsps, lookup):
     message = "payment can not processed, recipient not match with selected service PAYIN_ORANGE_CI"
@@ -211,14 +278,21 @@ def test_conflict_that_is_not_our_session_is_refused(rsps, lookup):
 
 
 def test_conflict_whose_lookup_times_out_is_unknown_not_failed(rsps):
-    rsps.post(SESSIONS, json={"statusCode": 409, "error": "Conflict", "message": "payment already exists"}, status=409)
+    rsps.post(
+        SESSIONS,
+        json={"statusCode": 409, "error": "Conflict", "message": "payment already exists"},
+        status=409,
+    )
     rsps.get(status_url(REFERENCE), body=requests.exceptions.ReadTimeout())
     with pytest.raises(ProviderError) as excinfo:
         provider().initiate(payment_request())
     assert excinfo.value.unknown and excinfo.value.retryable
 
 
-@pytest.mark.parametrize("error,unknown", [(requests.exceptions.ReadTimeout(), True), (requests.exceptions.ConnectTimeout(), False)])
+@pytest.mark.parametrize(
+    "error,unknown",
+    [(requests.exceptions.ReadTimeout(), True), (requests.exceptions.ConnectTimeout(), False)],
+)
 def test_timeouts_are_retryable_and_a_read_timeout_is_unknown(rsps, error, unknown):
     rsps.post(SESSIONS, body=error)
     with pytest.raises(ProviderError) as excinfo:
@@ -264,7 +338,11 @@ def test_documented_example_maps_to_success_with_the_transaction_amount(rsps):
 def test_without_novasends_reference_status_asks_by_ours_and_needs_it_echoed(rsps):
     rsps.get(status_url(REFERENCE), json=status_body(REFERENCE, "succeeded", 300))
     assert provider().fetch_status(view(provider_reference="")).outcome == Outcome.SUCCEEDED
-    rsps.upsert("GET", status_url(REFERENCE), json={**status_body(REFERENCE, "succeeded", 300), "customerReference": None})
+    rsps.upsert(
+        "GET",
+        status_url(REFERENCE),
+        json={**status_body(REFERENCE, "succeeded", 300), "customerReference": None},
+    )
     assert provider().fetch_status(view(provider_reference="")).outcome == Outcome.UNKNOWN
 
 
@@ -284,26 +362,54 @@ def _with_transaction(**changes) -> dict:
         (_with_transaction(status="COMPLETED"), Outcome.SUCCEEDED),
         (_with_transaction(status="reversed"), Outcome.UNKNOWN),
         # a success contradicted by the session is not trusted
-        ({**status_body(REFERENCE, "succeeded", 300), "confirmationStatus": "declined"}, Outcome.UNKNOWN),
+        (
+            {**status_body(REFERENCE, "succeeded", 300), "confirmationStatus": "declined"},
+            Outcome.UNKNOWN,
+        ),
         ({**status_body(REFERENCE, "succeeded", 300), "status": "expired"}, Outcome.UNKNOWN),
         ({**status_body(REFERENCE, "succeeded", 300), "failure": {"code": "X"}}, Outcome.UNKNOWN),
         # transaction pending or absent: the session decides
         ({**_with_transaction(status="pending"), "confirmationStatus": "declined"}, Outcome.FAILED),
-        ({**status_body(REFERENCE, "pending", 300), "confirmationStatus": "declined"}, Outcome.FAILED),
-        ({**status_body(REFERENCE, "pending", 300), "confirmationStatus": "expired"}, Outcome.EXPIRED),
+        (
+            {**status_body(REFERENCE, "pending", 300), "confirmationStatus": "declined"},
+            Outcome.FAILED,
+        ),
+        (
+            {**status_body(REFERENCE, "pending", 300), "confirmationStatus": "expired"},
+            Outcome.EXPIRED,
+        ),
         (status_body(REFERENCE, "expired", 300), Outcome.EXPIRED),
-        ({**status_body(REFERENCE, "pending", 300), "failure": {"code": "PAYMENT.CAN_NOT_PROCESS", "message": "…"}}, Outcome.FAILED),
+        (
+            {
+                **status_body(REFERENCE, "pending", 300),
+                "failure": {"code": "PAYMENT.CAN_NOT_PROCESS", "message": "…"},
+            },
+            Outcome.FAILED,
+        ),
         (status_body(REFERENCE, "pending", 300), Outcome.PENDING),
-        ({**status_body(REFERENCE, "pending", 300), "status": "processed", "confirmationStatus": "accepted"}, Outcome.PENDING),
+        (
+            {
+                **status_body(REFERENCE, "pending", 300),
+                "status": "processed",
+                "confirmationStatus": "accepted",
+            },
+            Outcome.PENDING,
+        ),
         ({**status_body(REFERENCE, "pending", 300), "transaction": {}}, Outcome.PENDING),
         # "processed" alone is not success
-        ({**status_body(REFERENCE, "pending", 300), "status": "processed", "transaction": None}, Outcome.PENDING),
+        (
+            {**status_body(REFERENCE, "pending", 300), "status": "processed", "transaction": None},
+            Outcome.PENDING,
+        ),
         # anything else
         ({**status_body(REFERENCE, "pending", 300), "status": "settled"}, Outcome.UNKNOWN),
         ({**status_body(REFERENCE, "pending", 300), "status": None}, Outcome.UNKNOWN),
         ({**status_body(REFERENCE, "succeeded", 300), "transaction": "completed"}, Outcome.UNKNOWN),
         ({**status_body(REFERENCE, "succeeded", 300), "type": "payout"}, Outcome.UNKNOWN),
-        ({**status_body(REFERENCE, "succeeded", 300), "customerReference": str(uuid.uuid4())}, Outcome.UNKNOWN),
+        (
+            {**status_body(REFERENCE, "succeeded", 300), "customerReference": str(uuid.uuid4())},
+            Outcome.UNKNOWN,
+        ),
         ({}, Outcome.UNKNOWN),
     ],
 )
@@ -324,7 +430,7 @@ def test_currency_comes_from_the_transaction(rsps):
     assert provider().fetch_status(view()).currency == "XAF"
     rsps.upsert("GET", status_url(), json=_with_transaction(currency=None))
     result = provider().fetch_status(view())
-    assert result.outcome == Outcome.SUCCEEDED and result.currency is None  # the services flag it (M-4)
+    assert result.outcome == Outcome.SUCCEEDED and result.currency is None  # the services flag it
 
 
 @pytest.mark.parametrize(
@@ -367,7 +473,13 @@ def signed_headers(body: bytes, secret: str = SECRETS[0]) -> dict:
     return {"X-Signature-Value": sign(body, secret), "Content-Type": "application/json"}
 
 
-def docs_webhook(reference: str = REFERENCE, status: str = "processing", confirmation: str = "none", amount: int = 300, **extra) -> bytes:
+def docs_webhook(
+    reference: str = REFERENCE,
+    status: str = "processing",
+    confirmation: str = "none",
+    amount: int = 300,
+    **extra,
+) -> bytes:
     """A webhook in the docs.novasend.app/webhook shape (the transaction object)."""
     body = {
         "id": SESSION_REFERENCE,
@@ -397,11 +509,23 @@ def test_documented_webhook_signed_with_the_current_secret_is_a_trigger_only():
     assert info.result is None  # a trigger: the status API decides
 
 
-@pytest.mark.parametrize("status,confirmation", [("processing", "none"), ("processing", "accepted"), ("processed", "accepted"), ("processed", "declined")])
+@pytest.mark.parametrize(
+    "status,confirmation",
+    [
+        ("processing", "none"),
+        ("processing", "accepted"),
+        ("processed", "accepted"),
+        ("processed", "declined"),
+    ],
+)
 def test_final_and_non_final_webhooks_alike_only_name_the_payment(status, confirmation):
     body = docs_webhook(status=status, confirmation=confirmation)
     info = provider().parse_callback(body, signed_headers(body))
-    assert (info.reference, info.provider_reference, info.result) == (REFERENCE, SESSION_REFERENCE, None)
+    assert (info.reference, info.provider_reference, info.result) == (
+        REFERENCE,
+        SESSION_REFERENCE,
+        None,
+    )
 
 
 @pytest.mark.parametrize("secret", SECRETS)
@@ -511,7 +635,11 @@ def test_a_later_state_of_the_same_transaction_is_a_new_event():
     def event(body: bytes) -> str:
         return provider().parse_callback(body, signed_headers(body)).event_id
 
-    first, confirmed, settled = docs_webhook(), docs_webhook(confirmation="accepted"), docs_webhook(status="processed", confirmation="accepted")
+    first, confirmed, settled = (
+        docs_webhook(),
+        docs_webhook(confirmation="accepted"),
+        docs_webhook(status="processed", confirmation="accepted"),
+    )
     assert len({event(first), event(confirmed), event(settled)}) == 3
     assert event(docs_webhook()) == event(first)  # a redelivery of the same state is a duplicate
     with_id = docs_webhook(eventId="evt_01")
@@ -523,7 +651,10 @@ def test_webhook_signed_with_the_new_secret_is_accepted_by_the_view(client):
     payment = make_payment(provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE)
     body = webhook_body(payment)
     response = client.post(
-        reverse("payments:callback", args=["novasend"]), data=body, content_type="application/json", HTTP_X_SIGNATURE_VALUE=sign(body, SECRETS[1])
+        reverse("payments:callback", args=["novasend"]),
+        data=body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE_VALUE=sign(body, SECRETS[1]),
     )
     assert response.status_code == 200
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
@@ -534,8 +665,16 @@ def test_webhook_signed_with_the_new_secret_is_accepted_by_the_view(client):
 def test_forged_webhook_is_stored_and_refused_by_the_view(client):
     payment = make_payment(provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE)
     body = webhook_body(payment)
-    for headers in ({"HTTP_X_SIGNATURE_VALUE": sign(body, "x")}, {"HTTP_X_NOVASEND_SIGNATURE": sign(body)}):
-        response = client.post(reverse("payments:callback", args=["novasend"]), data=body, content_type="application/json", **headers)
+    for headers in (
+        {"HTTP_X_SIGNATURE_VALUE": sign(body, "x")},
+        {"HTTP_X_NOVASEND_SIGNATURE": sign(body)},
+    ):
+        response = client.post(
+            reverse("payments:callback", args=["novasend"]),
+            data=body,
+            content_type="application/json",
+            **headers,
+        )
         assert response.status_code == 401
     assert list(PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK).values_list("valid", flat=True)) == [False, False]
 
@@ -564,7 +703,13 @@ def test_a_configured_host_list_replaces_the_default():
 # --- the sandbox emulator ------------------------------------------------------------------
 
 
-def create(client, body: dict | None = None, key: str | None = REFERENCE, auth: str = BASIC, key_header: str = "X-Idempotency-Key"):
+def create(
+    client,
+    body: dict | None = None,
+    key: str | None = REFERENCE,
+    auth: str = BASIC,
+    key_header: str = "X-Idempotency-Key",
+):
     body = body or {
         "reference": REFERENCE,
         "accountId": "merchant_test01",
@@ -576,11 +721,16 @@ def create(client, body: dict | None = None, key: str | None = REFERENCE, auth: 
     headers = {"Authorization": auth}
     if key is not None:
         headers[key_header] = key
-    return client.post("/sandbox/novasend/v1/payin/sessions", data=json.dumps(body), content_type="application/json", headers=headers)
+    return client.post(
+        "/sandbox/novasend/v1/payin/sessions",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 class TestEmulator:
     def test_refuses_wrong_credentials_with_the_vendor_body(self, client):
         response = create(client, auth="Basic " + base64.b64encode(b"nope:nope").decode())
@@ -630,13 +780,28 @@ class TestEmulator:
 
     def test_validates_the_body(self, client):
         response = create(
-            client, body={"reference": REFERENCE, "accountId": "merchant_test01", "amount": "300", "msisdn": "0702968786", "customerName": "", "country": "ci"}
+            client,
+            body={
+                "reference": REFERENCE,
+                "accountId": "merchant_test01",
+                "amount": "300",
+                "msisdn": "0702968786",
+                "customerName": "",
+                "country": "ci",
+            },
         )
         assert response.status_code == 422
         assert len(response.json()["subErrors"]) == 4
 
     def test_unknown_account_is_404(self, client):
-        body = {"reference": REFERENCE, "accountId": "merchant_other", "amount": 300, "msisdn": "+2250702968786", "customerName": "J", "country": "CI"}
+        body = {
+            "reference": REFERENCE,
+            "accountId": "merchant_other",
+            "amount": 300,
+            "msisdn": "+2250702968786",
+            "customerName": "J",
+            "country": "CI",
+        }
         assert create(client, body=body).status_code == 404
 
     def test_status_follows_the_shoppers_decision(self, client):
@@ -663,11 +828,19 @@ class TestEmulator:
             assert data["id"] == sp.token and data["reference"] == REFERENCE
             states.append((data["status"], data["confirmationStatus"]))
             info = provider().parse_callback(body, headers)
-            assert (info.reference, info.provider_reference, info.result) == (REFERENCE, sp.token, None)
+            assert (info.reference, info.provider_reference, info.result) == (
+                REFERENCE,
+                sp.token,
+                None,
+            )
         assert states == [("processing", "accepted"), ("processed", "accepted")]
 
     @pytest.mark.parametrize(
-        "status,expected", [(SandboxPayment.Status.FAILED, [("processed", "declined")]), (SandboxPayment.Status.EXPIRED, [("expired", "expired")])]
+        "status,expected",
+        [
+            (SandboxPayment.Status.FAILED, [("processed", "declined")]),
+            (SandboxPayment.Status.EXPIRED, [("expired", "expired")]),
+        ],
     )
     def test_an_unpaid_session_sends_one_webhook(self, client, status, expected):
         create(client)
@@ -679,7 +852,10 @@ class TestEmulator:
         create(client)
         assert emulator.callback_request(SandboxPayment.objects.get()) is None
 
-    @pytest.mark.parametrize("action,status", [("pay", SandboxPayment.Status.SUCCEEDED), ("refuse", SandboxPayment.Status.FAILED)])
+    @pytest.mark.parametrize(
+        "action,status",
+        [("pay", SandboxPayment.Status.SUCCEEDED), ("refuse", SandboxPayment.Status.FAILED)],
+    )
     def test_hosted_page_does_not_send_the_shopper_back(self, client, action, status):
         token = create(client).json()["reference"]
         response = client.post(f"/sandbox/page/novasend/{token}/", {"action": action})

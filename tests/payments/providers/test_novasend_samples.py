@@ -25,8 +25,8 @@ from payments.providers.novasend import NovasendProvider
 from payments.sandbox import novasend as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
-from tests.factories import make_order, make_payment, make_product
-from tests.payments.kits.novasend import SECRETS, sign
+from tests.support.factories import make_order, make_payment, make_product
+from tests.support.kits.novasend import SECRETS, sign
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor_samples" / "novasend"
 BASE = settings.PAYMENT_PROVIDERS["novasend"]["base_url"]
@@ -93,7 +93,11 @@ def test_every_sample_file_is_known_to_these_tests():
 def test_our_session_request_has_the_samples_keys_and_types(rsps):
     documented = sample("create_request.json")
     ours = str(uuid.uuid4())
-    rsps.post(BASE + "/v1/payin/sessions", json={**sample("create_answer.json"), "customerReference": ours}, status=201)
+    rsps.post(
+        BASE + "/v1/payin/sessions",
+        json={**sample("create_answer.json"), "customerReference": ours},
+        status=201,
+    )
     provider().initiate(request_from(documented, ours))
     sent = rsps.calls[0].request
     body = json.loads(sent.body)
@@ -105,7 +109,12 @@ def test_our_session_request_has_the_samples_keys_and_types(rsps):
 
 def test_the_create_answer_gives_novasends_reference_and_the_confirmation_link(rsps):
     answer = sample("create_answer.json")
-    rsps.post(BASE + "/v1/payin/sessions", body=raw("create_answer.json"), content_type="application/json", status=201)
+    rsps.post(
+        BASE + "/v1/payin/sessions",
+        body=raw("create_answer.json"),
+        content_type="application/json",
+        status=201,
+    )
     novasend = provider()
     initiation = novasend.initiate(request_from(sample("create_request.json"), answer["customerReference"]))
     assert initiation.provider_reference == "tr_fhchi842jyimwiugjgszcxvb8n"  # "reference": Novasend's id
@@ -115,7 +124,12 @@ def test_the_create_answer_gives_novasends_reference_and_the_confirmation_link(r
 
 
 def test_a_create_answer_naming_another_payment_is_not_taken(rsps):
-    rsps.post(BASE + "/v1/payin/sessions", body=raw("create_answer.json"), content_type="application/json", status=201)
+    rsps.post(
+        BASE + "/v1/payin/sessions",
+        body=raw("create_answer.json"),
+        content_type="application/json",
+        status=201,
+    )
     with pytest.raises(Exception) as excinfo:
         provider().initiate(request_from(sample("create_request.json"), str(uuid.uuid4())))
     assert getattr(excinfo.value, "unknown", False)
@@ -127,15 +141,31 @@ STATUS_OURS = "55a4e677-5700-4ed0-9a2a-9300db894ddb"
 
 
 def status_view(amount: int = 153) -> PaymentView:
-    return PaymentView(reference=STATUS_OURS, provider_reference=STATUS_REFERENCE, amount=amount, currency="XOF", method="mobile_money")
+    return PaymentView(
+        reference=STATUS_OURS,
+        provider_reference=STATUS_REFERENCE,
+        amount=amount,
+        currency="XOF",
+        method="mobile_money",
+    )
 
 
 def test_the_completed_status_sample_is_a_success_for_the_transaction_amount(rsps):
-    rsps.get(f"{BASE}/v1/payin/{STATUS_REFERENCE}", body=raw("status_answer_completed.json"), content_type="application/json")
+    rsps.get(
+        f"{BASE}/v1/payin/{STATUS_REFERENCE}",
+        body=raw("status_answer_completed.json"),
+        content_type="application/json",
+    )
     result = provider().fetch_status(status_view())
     assert rsps.calls[0].request.url == f"{BASE}/v1/payin/{STATUS_REFERENCE}"  # asked by Novasend's reference
-    # transaction.status is the truth; its amount ("153.00"), not the top-level 300, is what was settled.
-    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (Outcome.SUCCEEDED, 153, "XOF", STATUS_REFERENCE)
+    # transaction.status is the truth; its amount ("153.00"), not the top-level 300, is what was
+    # settled.
+    assert (result.outcome, result.amount, result.currency, result.provider_reference) == (
+        Outcome.SUCCEEDED,
+        153,
+        "XOF",
+        STATUS_REFERENCE,
+    )
 
 
 @pytest.mark.parametrize(
@@ -164,7 +194,10 @@ def test_the_derived_webhook_names_the_session_of_the_create_samples():
     body = raw("webhook_processing.derived.json")
     info = provider().parse_callback(body, {"X-Signature-Value": sign(body), "Content-Type": "application/json"})
     answer = sample("create_answer.json")
-    assert (info.reference, info.provider_reference) == (answer["customerReference"], answer["reference"])
+    assert (info.reference, info.provider_reference) == (
+        answer["customerReference"],
+        answer["reference"],
+    )
     assert info.authentic is True and info.result is None  # "processing": a trigger only
 
 
@@ -196,16 +229,27 @@ def test_the_derived_webhook_through_the_view_triggers_one_status_check(client, 
     answer = sample("create_answer.json")
     order = make_order((make_product(price=153, stock=2), 1), country="CI", phone="+2250749929598")
     payment = make_payment(
-        order=order, provider="novasend", method="mobile_money", provider_reference=answer["reference"], reference=uuid.UUID(answer["customerReference"])
+        order=order,
+        provider="novasend",
+        method="mobile_money",
+        provider_reference=answer["reference"],
+        reference=uuid.UUID(answer["customerReference"]),
     )
     body = raw("webhook_processing.derived.json")
     response = client.post(
-        reverse("payments:callback", args=["novasend"]), data=body, content_type="application/json", HTTP_X_SIGNATURE_VALUE=sign(body, SECRETS[1])
+        reverse("payments:callback", args=["novasend"]),
+        data=body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE_VALUE=sign(body, SECRETS[1]),
     )
     assert response.status_code == 200
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert event.valid and event.payment_id == payment.pk
-    status = {**sample("status_answer_completed.json"), "reference": answer["reference"], "customerReference": answer["customerReference"]}
+    status = {
+        **sample("status_answer_completed.json"),
+        "reference": answer["reference"],
+        "customerReference": answer["customerReference"],
+    }
     rsps.get(f"{BASE}/v1/payin/{answer['reference']}", json=status)
     services.process_callback(event.pk)
     assert [call.request.url for call in rsps.calls] == [f"{BASE}/v1/payin/{answer['reference']}"]
@@ -214,7 +258,11 @@ def test_the_derived_webhook_through_the_view_triggers_one_status_check(client, 
 
 # --- the sandbox against the same samples -------------------------------------------------
 def sandbox_create(client, reference: str | None = None):
-    body = {**sample("create_request.json"), "reference": reference or str(uuid.uuid4()), "accountId": CONFIG["account_id"]}
+    body = {
+        **sample("create_request.json"),
+        "reference": reference or str(uuid.uuid4()),
+        "accountId": CONFIG["account_id"],
+    }
     return client.post(
         "/sandbox/novasend/v1/payin/sessions",
         data=json.dumps(body),
@@ -224,7 +272,7 @@ def sandbox_create(client, reference: str | None = None):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("tests.payments.sandbox_urls")
+@pytest.mark.urls("tests.support.sandbox_urls")
 class TestSandboxAgainstSamples:
     def test_session_answer_has_the_samples_keys_and_types(self, client):
         response = sandbox_create(client)
@@ -240,7 +288,14 @@ class TestSandboxAgainstSamples:
         assert shape(data) == shape(sample("status_answer_completed.json"))
         assert data["transaction"]["status"] == "completed" and data["status"] == "processed"
 
-    @pytest.mark.parametrize("status", [SandboxPayment.Status.SUCCEEDED, SandboxPayment.Status.FAILED, SandboxPayment.Status.EXPIRED])
+    @pytest.mark.parametrize(
+        "status",
+        [
+            SandboxPayment.Status.SUCCEEDED,
+            SandboxPayment.Status.FAILED,
+            SandboxPayment.Status.EXPIRED,
+        ],
+    )
     def test_webhooks_have_the_documented_keys_and_types(self, client, status):
         ours = str(uuid.uuid4())
         sandbox_create(client, ours)
@@ -254,7 +309,11 @@ class TestSandboxAgainstSamples:
             assert data["id"] == sp.token and data["reference"] == ours and data["type"] == "payin"
             assert set(headers) == {"Content-Type", "X-Signature-Value"}
             info = provider().parse_callback(body, headers)
-            assert (info.reference, info.provider_reference, info.authentic) == (ours, sp.token, True)
+            assert (info.reference, info.provider_reference, info.authentic) == (
+                ours,
+                sp.token,
+                True,
+            )
 
     def test_the_provider_reads_the_sandboxs_status_like_the_sample(self, client, rsps):
         from tests.payments.providers.test_novasend import sandbox_transport
@@ -264,7 +323,12 @@ class TestSandboxAgainstSamples:
         novasend = provider(base_url="https://shop.test/sandbox/novasend")
         initiation = novasend.initiate(request_from(sample("create_request.json"), ours))
         sp = SandboxPayment.objects.get()
-        view = PaymentView(reference=ours, provider_reference=initiation.provider_reference, amount=300, currency="XOF")
+        view = PaymentView(
+            reference=ours,
+            provider_reference=initiation.provider_reference,
+            amount=300,
+            currency="XOF",
+        )
         assert novasend.fetch_status(view).outcome == Outcome.PENDING
         settle(sp, SandboxPayment.Status.SUCCEEDED)
         result = novasend.fetch_status(view)

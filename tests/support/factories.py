@@ -12,7 +12,7 @@ from shop.models import Category, Order, Product
 from shop.services import Customer, place_order
 
 _seq = itertools.count(1)
-# Stock each product was created with, for the allocation invariant (M-6).
+# Stock each product was created with, for the allocation invariant.
 INITIAL_STOCK: dict[int, int] = {}
 
 
@@ -22,7 +22,13 @@ def make_category(name: str | None = None) -> Category:
     return Category.objects.create(name=name, slug=f"cat-{n}")
 
 
-def make_product(name: str | None = None, price: int = 15000, stock: int = 10, category: Category | None = None, **extra) -> Product:
+def make_product(
+    name: str | None = None,
+    price: int = 15000,
+    stock: int = 10,
+    category: Category | None = None,
+    **extra,
+) -> Product:
     n = next(_seq)
     product = Product.objects.create(
         category=category or make_category(),
@@ -39,7 +45,7 @@ def make_product(name: str | None = None, price: int = 15000, stock: int = 10, c
 
 def assert_stock_invariant() -> None:
     """Stock now + stock held by orders that still reserve it = stock at creation,
-    for every product a test made: nothing allocated is ever lost (M-6)."""
+    for every product a test made: nothing allocated is ever lost."""
     from django.db.models import Sum
 
     from shop.models import OrderLine
@@ -54,7 +60,12 @@ def assert_stock_invariant() -> None:
 
 
 def customer(**overrides) -> Customer:
-    data = {"full_name": "Élodie Ouédraogo", "email": "elodie@example.bf", "phone": "+22670123456", "country": "BF"}
+    data = {
+        "full_name": "Élodie Ouédraogo",
+        "email": "elodie@example.bf",
+        "phone": "+22670123456",
+        "country": "BF",
+    }
     data.update(overrides)
     return Customer(**data)
 
@@ -66,7 +77,13 @@ def make_order(*lines: tuple[Product, int], **overrides) -> Order:
     return place_order({p.pk: q for p, q in lines}, customer(**overrides))
 
 
-def make_payment(order: Order | None = None, provider: str = "ligdicash", method: str = "hosted", provider_reference: str = "tok-123", **extra) -> Payment:
+def make_payment(
+    order: Order | None = None,
+    provider: str = "ligdicash",
+    method: str = "hosted",
+    provider_reference: str = "tok-123",
+    **extra,
+) -> Payment:
     """A pending attempt as start_payment leaves it after a successful initiation."""
     order = order or make_order()
     now = timezone.now()

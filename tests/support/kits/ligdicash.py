@@ -15,7 +15,12 @@ from .base import Kit
 
 BASE = "https://ligdicash.test"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJ0eXNjYGRnsNe.test-token"
-STATUS = {"succeeded": "completed", "failed": "notcompleted", "pending": "pending", "expired": "notcompleted"}
+STATUS = {
+    "succeeded": "completed",
+    "failed": "notcompleted",
+    "pending": "pending",
+    "expired": "notcompleted",
+}
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -64,8 +69,16 @@ class LigdicashKit(Kit):
             "response_text": "Echec (Code05)" if failed else None,
             "status": STATUS[outcome],
             "custom_data": [
-                {"id_invoice": 29505444, "keyof_customdata": "order_id", "valueof_customdata": "MonSiteOrder234"},
-                {"id_invoice": 29505444, "keyof_customdata": "transaction_id", "valueof_customdata": str(payment.reference)},
+                {
+                    "id_invoice": 29505444,
+                    "keyof_customdata": "order_id",
+                    "valueof_customdata": "MonSiteOrder234",
+                },
+                {
+                    "id_invoice": 29505444,
+                    "keyof_customdata": "transaction_id",
+                    "valueof_customdata": str(payment.reference),
+                },
             ],
             "operator_name": "ORANGE BURKINA",
             "operator_id": "11",
@@ -84,8 +97,16 @@ class LigdicashKit(Kit):
     def callback_body(self, payment: Payment, outcome: str = "succeeded", amount=None) -> dict:
         status = self.status_body(payment, outcome, amount)
         custom = status["custom_data"] + [
-            {"id_invoice": 29505444, "keyof_customdata": "hash", "valueof_customdata": "f918c54d54cdc334ade09f8c228a224b1d3df646250c84dcdd99af528ddcd450"},
-            {"id_invoice": 29505444, "keyof_customdata": "logfile", "valueof_customdata": "2026050907202369fee03756652"},
+            {
+                "id_invoice": 29505444,
+                "keyof_customdata": "hash",
+                "valueof_customdata": ("f918c54d54cdc334ade09f8c228a224b1d3df646250c84dcdd99af528ddcd450"),
+            },
+            {
+                "id_invoice": 29505444,
+                "keyof_customdata": "logfile",
+                "valueof_customdata": "2026050907202369fee03756652",
+            },
         ]
         return {
             "date": status["date"],

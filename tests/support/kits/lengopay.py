@@ -20,7 +20,11 @@ BASE = "https://lengopay.test"
 PAY_ID = "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"  # vendor text, "Réponse réussie"
 STATUS_PATH = "/api/v2/cashin/transaction"
 STATUS = {"succeeded": "SUCCESS", "failed": "FAILED", "pending": "PENDING", "expired": "FAILED"}
-MESSAGE = {"SUCCESS": "Transaction Successful", "FAILED": "Transaction Failed", "PENDING": "Transaction Pending"}
+MESSAGE = {
+    "SUCCESS": "Transaction Successful",
+    "FAILED": "Transaction Failed",
+    "PENDING": "Transaction Pending",
+}
 
 
 def padded(pay_id: str) -> str:
@@ -45,10 +49,21 @@ class LengopayKit(Kit):
         return BASE + "/api/v2/cashin/request"
 
     def mock_initiate_ok(self, rsps) -> None:
-        rsps.post(self.initiate_url(), json={"status": "Success", "pay_id": PAY_ID, "message": "Request received successfully"})
+        rsps.post(
+            self.initiate_url(),
+            json={
+                "status": "Success",
+                "pay_id": PAY_ID,
+                "message": "Request received successfully",
+            },
+        )
 
     def mock_initiate_error(self, rsps, status: int) -> None:
-        rsps.post(self.initiate_url(), json={"status": "ERROR", "message": "Request failed"}, status=status)
+        rsps.post(
+            self.initiate_url(),
+            json={"status": "ERROR", "message": "Request failed"},
+            status=status,
+        )
 
     def status_url(self, payment: Payment) -> str:
         return BASE + STATUS_PATH

@@ -41,7 +41,13 @@ def session_body(reference: str, amount: int = 300) -> dict:
     }
 
 
-def status_body(reference: str, outcome: str, amount: int, currency: str = "XOF", session_reference: str = SESSION_REFERENCE) -> dict:
+def status_body(
+    reference: str,
+    outcome: str,
+    amount: int,
+    currency: str = "XOF",
+    session_reference: str = SESSION_REFERENCE,
+) -> dict:
     """The documented answer of GET /v1/payin/{reference} for an outcome."""
     body = {
         "type": "payin",
@@ -87,7 +93,11 @@ def status_body(reference: str, outcome: str, amount: int, currency: str = "XOF"
 WEBHOOK_STATES = {
     # outcome → (status, confirmationStatus, failure) a webhook may carry
     "succeeded": ("processed", "accepted", None),
-    "failed": ("processed", "declined", {"code": "PAYMENT.DECLINED", "message": "declined by the customer"}),
+    "failed": (
+        "processed",
+        "declined",
+        {"code": "PAYMENT.DECLINED", "message": "declined by the customer"},
+    ),
     "pending": ("processing", "none", None),
     "expired": ("expired", "expired", None),
 }
@@ -140,7 +150,12 @@ class NovasendKit(Kit):
 
     def mock_initiate_error(self, rsps, status: int) -> None:
         label = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(status, "Error")
-        body = {"statusCode": status, "message": "unexpected error", "error": label, "correlationId": "d84caf0f-0941-4998-8376-68c7c9ab7913"}
+        body = {
+            "statusCode": status,
+            "message": "unexpected error",
+            "error": label,
+            "correlationId": "d84caf0f-0941-4998-8376-68c7c9ab7913",
+        }
         rsps.post(self.initiate_url(), json=body, status=status)
 
     def status_url(self, payment: Payment) -> str:

@@ -1,6 +1,14 @@
 """Provider settings for a shop whose providers are all its own sandbox."""
 
-KEEP = ("base_url", "status_path", "status_fallback_path", "webhook_secrets", "account_id", "website_id", "redirect_hosts")
+KEEP = (
+    "base_url",
+    "status_path",
+    "status_fallback_path",
+    "webhook_secrets",
+    "account_id",
+    "website_id",
+    "redirect_hosts",
+)
 
 
 def sandbox_providers(providers: dict, base: str) -> dict:

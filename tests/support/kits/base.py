@@ -47,7 +47,14 @@ class Kit:
         """The status endpoint's full URL for this payment ("" if none)."""
         raise NotImplementedError
 
-    def mock_status(self, rsps, payment: Payment, outcome: str, amount: int | None = None, currency: str | None = None) -> None:
+    def mock_status(
+        self,
+        rsps,
+        payment: Payment,
+        outcome: str,
+        amount: int | None = None,
+        currency: str | None = None,
+    ) -> None:
         """Register the status endpoint (and any read it needs) answering the
         vendor payload for ``outcome`` in succeeded/failed/pending/expired,
         with ``amount``/``currency`` defaulting to the payment's."""

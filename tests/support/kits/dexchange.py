@@ -45,7 +45,11 @@ class DexchangeKit(Kit):
         rsps.add_callback("POST", self.initiate_url(), callback=answer, content_type="application/json")
 
     def mock_initiate_error(self, rsps, status: int) -> None:
-        rsps.post(self.initiate_url(), json={"message": ["Error description"], "success": False}, status=status)
+        rsps.post(
+            self.initiate_url(),
+            json={"message": ["Error description"], "success": False},
+            status=status,
+        )
 
     def status_url(self, payment: Payment) -> str:
         return f"{BASE}/api/v1/transaction/merchant/{payment.provider_reference}"

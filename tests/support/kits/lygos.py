@@ -56,7 +56,13 @@ def sign(body: bytes, timestamp: str, secret: str = SECRETS[0]) -> str:
 
 
 def webhook(order_id: str, status: str, amount: int, gateway_id: str = GATEWAY_ID, currency: str = "XOF") -> bytes:
-    body = {"id": gateway_id, "order_id": order_id, "status": status, "amount": amount, "currency": currency}
+    body = {
+        "id": gateway_id,
+        "order_id": order_id,
+        "status": status,
+        "amount": amount,
+        "currency": currency,
+    }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -89,7 +95,12 @@ class LygosKit(Kit):
         rsps.add_callback("POST", self.initiate_url(), callback=answer, content_type="application/json")
 
     def mock_initiate_error(self, rsps, status: int) -> None:
-        rsps.post(self.initiate_url(), body="Internal Server Error" if status == 500 else "Bad Gateway", status=status, content_type="text/plain")
+        rsps.post(
+            self.initiate_url(),
+            body="Internal Server Error" if status == 500 else "Bad Gateway",
+            status=status,
+            content_type="text/plain",
+        )
 
     def status_url(self, payment: Payment) -> str:
         return f"{BASE}/gateway/payin/{payment.reference}"
@@ -98,14 +109,27 @@ class LygosKit(Kit):
         return f"{BASE}/gateway/{payment.provider_reference}"
 
     def mock_status(self, rsps, payment: Payment, outcome: str, amount=None, currency=None) -> None:
-        rsps.get(self.status_url(payment), json={"order_id": str(payment.reference), "status": STATUS[outcome]})
-        gateway = gateway_body(str(payment.reference), payment.amount if amount is None else amount, currency or "XOF", payment.provider_reference)
+        rsps.get(
+            self.status_url(payment),
+            json={"order_id": str(payment.reference), "status": STATUS[outcome]},
+        )
+        gateway = gateway_body(
+            str(payment.reference),
+            payment.amount if amount is None else amount,
+            currency or "XOF",
+            payment.provider_reference,
+        )
         gateway.pop("user_id")
         gateway["user_country"] = {"name": "Burkina Faso", "iso_code": "BFA"}
         rsps.get(self.gateway_url(payment), json=gateway)
 
     def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
-        body = webhook(str(payment.reference), STATUS[outcome], payment.amount if amount is None else amount, payment.provider_reference or GATEWAY_ID)
+        body = webhook(
+            str(payment.reference),
+            STATUS[outcome],
+            payment.amount if amount is None else amount,
+            payment.provider_reference or GATEWAY_ID,
+        )
         return body, signed_headers(body)
 
     def forged(self, body: bytes, headers: dict) -> dict:
