@@ -22,7 +22,9 @@ TAG = "guard_rails"
 # Mail backends that never deliver: fine on a laptop, a leak or a loss in production.
 NON_DELIVERING = {
     "ashtech_store.mail.UnconfiguredEmailBackend": "EMAIL_URL is not set",
-    "django.core.mail.backends.console.EmailBackend": ("e-mails (with their bearer order links) would be printed to the logs"),
+    "django.core.mail.backends.console.EmailBackend": (
+        "e-mails (with their bearer order links) would be printed to the logs"
+    ),
     "django.core.mail.backends.dummy.EmailBackend": "e-mails would be dropped",
 }
 # Provider settings that hold a credential (everything _secret fills in, and
@@ -69,10 +71,15 @@ def check_email(app_configs=None, **kwargs):
 def check_sandbox(app_configs=None, **kwargs):
     if not settings.PAYMENTS_SANDBOX:
         return []
-    hint = "Set PAYMENTS_SANDBOX=false. The sandbox marks orders paid with no money; it is for DEBUG runs on http only."
+    hint = (
+        "Set PAYMENTS_SANDBOX=false. The sandbox marks orders paid with no money; it is for DEBUG "
+        "runs on http only."
+    )
     errors = []
     if not settings.DEBUG:
-        errors.append(checks.Error("PAYMENTS_SANDBOX is on while DEBUG is off.", hint=hint, id="ashtech.E010"))
+        errors.append(
+            checks.Error("PAYMENTS_SANDBOX is on while DEBUG is off.", hint=hint, id="ashtech.E010")
+        )
     if settings.SITE_URL.lower().startswith("https://"):
         errors.append(
             checks.Error(
@@ -85,7 +92,8 @@ def check_sandbox(app_configs=None, **kwargs):
     if real:
         errors.append(
             checks.Error(
-                f"PAYMENTS_SANDBOX is on while real provider credentials are set: {', '.join(real)}.",
+                "PAYMENTS_SANDBOX is on while real provider credentials are set: "
+                f"{', '.join(real)}.",
                 hint=hint,
                 id="ashtech.E012",
             )

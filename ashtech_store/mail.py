@@ -14,4 +14,6 @@ class UnconfiguredEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages):
         if self.fail_silently:
             return 0
-        raise ImproperlyConfigured("EMAIL_URL is not set: e-mail cannot be sent (set EMAIL_URL, e.g. smtp+tls://user:password@host:587).")
+        raise ImproperlyConfigured(
+            "EMAIL_URL is not set: e-mail cannot be sent (set EMAIL_URL, e.g. smtp+tls://user:password@host:587)."
+        )

@@ -9,7 +9,10 @@ browsers apply ``form-action`` to that redirect too.
 
 from django.conf import settings
 
-POLICY = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src "
+    "'none'; base-uri 'self'; frame-ancestors 'none'"
+)
 
 
 class ContentSecurityPolicyMiddleware:

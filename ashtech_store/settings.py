@@ -26,8 +26,15 @@ SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 # a public key signs sessions, CSRF tokens and password-reset links. This
 # module refuses it outside DEBUG; a settings module built on top of this one
 # (tests, bench) is caught by the system check ashtech.E001 instead.
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY and env("DJANGO_SETTINGS_MODULE", default=__name__) == __name__:
-    raise ImproperlyConfigured("SECRET_KEY is not set: with DEBUG off the development key is refused. Set SECRET_KEY in the environment.")
+if (
+    not DEBUG
+    and SECRET_KEY == DEV_SECRET_KEY
+    and env("DJANGO_SETTINGS_MODULE", default=__name__) == __name__
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: with DEBUG off the development key is refused. Set SECRET_KEY in "
+        "the environment."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 # Every absolute URL we hand out (provider return/cancel/callback, e-mails) is
 # built from SITE_URL, never from the request's Host header.
@@ -121,8 +128,14 @@ CACHES["fragments"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 5000)
 # cached_db needs a cache every process shares (Redis, file); with a
 # per-process memory cache another worker could still hold a logged-out
 # session, so plain database sessions are used then.
-_shared_cache = not CACHES["default"]["BACKEND"].endswith(("locmem.LocMemCache", "dummy.DummyCache"))
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if _shared_cache else "django.contrib.sessions.backends.db"
+_shared_cache = not CACHES["default"]["BACKEND"].endswith(
+    ("locmem.LocMemCache", "dummy.DummyCache")
+)
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if _shared_cache
+    else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
 # Staff sessions are shorter and end with the browser (set at login, shop.apps).
@@ -158,7 +171,9 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": env(
             "STATICFILES_STORAGE",
-            default="django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG else "whitenoise.storage.CompressedManifestStaticFilesStorage",
+            default="django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage",
         )
     },
 }
@@ -180,7 +195,9 @@ SHOP_ALERT_EMAILS = env.list("SHOP_ALERT_EMAILS", default=[])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG and SITE_URL.startswith("https"))
+SESSION_COOKIE_SECURE = env.bool(
+    "SECURE_COOKIES", default=not DEBUG and SITE_URL.startswith("https")
+)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -231,7 +248,9 @@ SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=["django_rat
 SHOP_NAME = env("SHOP_NAME", default="Ashtech Store")
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="XOF").upper()
 # Countries whose phone numbers checkout accepts (ISO 3166-1 alpha-2).
-SHOP_COUNTRIES = env.list("SHOP_COUNTRIES", default=["BF", "CI", "SN", "ML", "BJ", "TG", "NE", "GN", "CM", "GA", "CG"])
+SHOP_COUNTRIES = env.list(
+    "SHOP_COUNTRIES", default=["BF", "CI", "SN", "ML", "BJ", "TG", "NE", "GN", "CM", "GA", "CG"]
+)
 SHOP_DEFAULT_COUNTRY = env("SHOP_DEFAULT_COUNTRY", default="BF")
 PRODUCTS_PER_PAGE = 24
 # The embedded run's staff login (manage.py ensure_staff).
@@ -243,7 +262,9 @@ CART_MAX_QUANTITY = 99
 # shop currency (0: the default for the currency).
 SHOP_MAX_PER_LINE = env.int("SHOP_MAX_PER_LINE", default=5)
 SHOP_MAX_ORDER_LINES = env.int("SHOP_MAX_ORDER_LINES", default=10)
-SHOP_MAX_ORDER_VALUE = env.int("SHOP_MAX_ORDER_VALUE", default=0) or {"GNF": 20_000_000}.get(SHOP_CURRENCY, 1_500_000)
+SHOP_MAX_ORDER_VALUE = env.int("SHOP_MAX_ORDER_VALUE", default=0) or {"GNF": 20_000_000}.get(
+    SHOP_CURRENCY, 1_500_000
+)
 # Unpaid orders holding stock, per phone, per e-mail and per browser session.
 SHOP_MAX_OPEN_ORDERS = env.int("SHOP_MAX_OPEN_ORDERS", default=3)
 # The short delivery promise shown on product and cart pages (the delivery
@@ -320,7 +341,12 @@ def _provider_config(entry: registry.Entry) -> dict:
         # The sandbox signs with a public secret: only in a DEBUG sandbox.
         default = [f"sandbox-{entry.code}-webhook"] if _SANDBOX_DUMMIES else []
         config["webhook_secrets"] = env.list(f"{entry.env}_WEBHOOK_SECRETS", default=default)
-    config.update({key: env(f"{entry.env}_{key.upper()}", default=default) for key, default in entry.options.items()})
+    config.update(
+        {
+            key: env(f"{entry.env}_{key.upper()}", default=default)
+            for key, default in entry.options.items()
+        }
+    )
     return config
 
 

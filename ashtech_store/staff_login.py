@@ -91,7 +91,9 @@ def throttled(login_view):
 
 
 def too_many_attempts(request, wait: int) -> HttpResponse:
-    message = _("Trop d'échecs de connexion depuis votre adresse. Réessayez dans %(n)s secondes.") % {"n": wait}
+    message = _(
+        "Trop d'échecs de connexion depuis votre adresse. Réessayez dans %(n)s secondes."
+    ) % {"n": wait}
     body = render_to_string("shop/rate_limited.html", {"message": message}, request=request)
     response = HttpResponse(body, status=429)
     response["Retry-After"] = str(wait)

@@ -11,7 +11,9 @@ from . import health, staff_login
 # most RATELIMIT_LOGIN posts a minute per client address. Both see the
 # real client behind the proxy (ashtech_store.client_ip).
 _login = staff_login.throttled(admin.site.login)
-_login = ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_LOGIN, method="POST", block=True)(_login)
+_login = ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_LOGIN, method="POST", block=True)(
+    _login
+)
 admin.site.login = _login
 
 # /media/ when Django serves it (SERVE_MEDIA): phones keep product pictures a
@@ -25,10 +27,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("health/", health.health, name="health"),
-    path("", include("payments.urls")),  # /paiement/… for shoppers, /payments/callback/… for providers
+    path(
+        "", include("payments.urls")
+    ),  # /paiement/… for shoppers, /payments/callback/… for providers
     path("", include("shop.urls")),
 ]
 if settings.PAYMENTS_SANDBOX:
     urlpatterns.insert(0, path("sandbox/", include("payments.sandbox.urls")))
 if settings.SERVE_MEDIA:
-    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve_media, {"document_root": settings.MEDIA_ROOT}))
+    urlpatterns.append(
+        re_path(r"^media/(?P<path>.*)$", serve_media, {"document_root": settings.MEDIA_ROOT})
+    )

@@ -53,8 +53,12 @@ def numbers(now=None) -> dict:
         durations.setdefault(provider, []).append(seconds.total_seconds())
     top = max([row["attempts"] for row in per_provider] or [1])
     for row in per_provider:
-        row["success_rate"] = round(100 * row["succeeded"] / row["attempts"]) if row["attempts"] else 0
-        row["median_seconds"] = round(median(durations[row["provider"]])) if durations.get(row["provider"]) else None
+        row["success_rate"] = (
+            round(100 * row["succeeded"] / row["attempts"]) if row["attempts"] else 0
+        )
+        row["median_seconds"] = (
+            round(median(durations[row["provider"]])) if durations.get(row["provider"]) else None
+        )
         row["bar"] = round(200 * row["attempts"] / top)
         row["bar_ok"] = round(200 * row["succeeded"] / top)
     return {"orders": orders, "refunds": refunds, "providers": per_provider}

@@ -21,7 +21,9 @@ from shop.models import Order
 class OrderEvent(models.Model):
     """One move of an order (``shop.workflow.move``): who, when, from, to, why."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("commande"))
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("commande")
+    )
     from_status = models.CharField(_("de"), max_length=20, choices=Order.Status.choices)
     to_status = models.CharField(_("vers"), max_length=20, choices=Order.Status.choices)
     by = models.ForeignKey(
@@ -55,18 +57,26 @@ class Refund(models.Model):
         PROVIDER = "provider", _("Par le prestataire")
         OUTSIDE = "outside", _("Hors boutique")
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("commande"))
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("paiement"))
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("commande")
+    )
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="refunds", verbose_name=_("paiement")
+    )
     # Ours: the idempotency key sent to the provider, reused on every retry.
     reference = models.UUIDField(_("référence"), default=uuid.uuid4, unique=True, editable=False)
     # One refund form = one refund, however often it is submitted.
-    request_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    request_key = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     channel = models.CharField(_("voie"), max_length=10, choices=Channel.choices)
     provider = models.CharField(_("prestataire"), max_length=20, db_index=True)
     amount = models.PositiveBigIntegerField(_("montant"))
     currency = models.CharField(_("devise"), max_length=3)
     reason = models.CharField(_("motif"), max_length=300)
-    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True
+    )
     provider_reference = models.CharField(_("référence prestataire"), max_length=512, blank=True)
     payee = models.CharField(_("bénéficiaire"), max_length=20, blank=True)
     # Outside the shop: how and where staff paid it back.
@@ -83,7 +93,9 @@ class Refund(models.Model):
     )
     # Set under lock by the one call that sends the request to the provider.
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
-    next_check_at = models.DateTimeField(_("prochaine vérification"), null=True, blank=True, db_index=True)
+    next_check_at = models.DateTimeField(
+        _("prochaine vérification"), null=True, blank=True, db_index=True
+    )
     check_count = models.PositiveIntegerField(default=0)
     needs_review = models.BooleanField(_("à examiner"), default=False, db_index=True)
     review_reason = models.TextField(_("motif d'examen"), blank=True)
@@ -97,7 +109,9 @@ class Refund(models.Model):
         verbose_name = _("remboursement")
         verbose_name_plural = _("remboursements")
         permissions = [("make_refund", _("Peut rembourser une commande"))]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.amount} {self.currency} ({self.get_status_display()})"
@@ -119,7 +133,9 @@ class RefundEvent(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     message = models.CharField(max_length=300, blank=True)
     data = models.JSONField(default=dict, blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -143,7 +159,9 @@ class ReconciliationMismatch(models.Model):
         AMOUNT = "amount", _("Montants différents")
         UNKNOWN_THERE = "unknown_there", _("Inconnu du prestataire")
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="mismatches", verbose_name=_("paiement"))
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="mismatches", verbose_name=_("paiement")
+    )
     provider = models.CharField(_("prestataire"), max_length=20, db_index=True)
     kind = models.CharField(_("écart"), max_length=20, choices=Kind.choices)
     ours = models.CharField(_("chez nous"), max_length=60)
@@ -156,7 +174,11 @@ class ReconciliationMismatch(models.Model):
         ordering = ["found_at", "id"]
         verbose_name = _("écart de rapprochement")
         verbose_name_plural = _("écarts de rapprochement")
-        constraints = [models.UniqueConstraint(fields=["payment", "kind"], name="one_mismatch_per_payment_and_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "kind"], name="one_mismatch_per_payment_and_kind"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.payment_id}: {self.get_kind_display()}"
@@ -170,8 +192,12 @@ class Resolution(models.Model):
         FULFIL = "fulfil", _("Honorer la commande")
         CLOSE = "close", _("Clore avec une note")
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="resolutions")
-    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="resolutions")
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="resolutions"
+    )
+    refund = models.ForeignKey(
+        Refund, on_delete=models.PROTECT, null=True, blank=True, related_name="resolutions"
+    )
     mismatch = models.ForeignKey(
         ReconciliationMismatch,
         on_delete=models.PROTECT,

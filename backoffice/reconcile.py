@@ -49,7 +49,12 @@ def compare(payment: Payment, result: StatusResult) -> tuple[str, str, str] | No
     there = result.outcome
     if there == Outcome.SUCCEEDED and not here:
         return ReconciliationMismatch.Kind.PAID_THERE, payment.status, f"succeeded {result.amount}"
-    if here and there == Outcome.SUCCEEDED and result.amount is not None and result.amount != payment.amount:
+    if (
+        here
+        and there == Outcome.SUCCEEDED
+        and result.amount is not None
+        and result.amount != payment.amount
+    ):
         return (
             ReconciliationMismatch.Kind.AMOUNT,
             f"{payment.amount} {payment.currency}",
@@ -57,7 +62,11 @@ def compare(payment: Payment, result: StatusResult) -> tuple[str, str, str] | No
         )
     if here and there in NEGATIVE + (Outcome.PENDING,):
         return ReconciliationMismatch.Kind.PAID_HERE, payment.status, there.value
-    if there == Outcome.UNKNOWN and payment.provider_reference and (here or payment.status == PaymentStatus.PENDING):
+    if (
+        there == Outcome.UNKNOWN
+        and payment.provider_reference
+        and (here or payment.status == PaymentStatus.PENDING)
+    ):
         return (
             ReconciliationMismatch.Kind.UNKNOWN_THERE,
             payment.status,
@@ -69,7 +78,11 @@ def compare(payment: Payment, result: StatusResult) -> tuple[str, str, str] | No
 def reconcile(since, provider: str | None = None, until=None) -> Report:
     """Reconcile every payment created since ``since`` (optionally one provider)."""
     until = until or timezone.now()
-    payments = Payment.objects.filter(created_at__gte=since, created_at__lte=until).select_related("order").order_by("provider", "created_at")
+    payments = (
+        Payment.objects.filter(created_at__gte=since, created_at__lte=until)
+        .select_related("order")
+        .order_by("provider", "created_at")
+    )
     if provider:
         payments = payments.filter(provider=provider)
     report = Report()
@@ -111,7 +124,9 @@ def _reconcile_provider(code: str, payments: list[Payment], report: Report) -> N
 
 def _may_ask(payment: Payment) -> bool:
     recent = timezone.now() - timedelta(seconds=MIN_INTERVAL)
-    return not payment.events.filter(kind=PaymentEvent.Kind.REQUEST, created_at__gte=recent).exists()
+    return not payment.events.filter(
+        kind=PaymentEvent.Kind.REQUEST, created_at__gte=recent
+    ).exists()
 
 
 def _ask(provider, payment: Payment) -> StatusResult:
@@ -144,7 +159,9 @@ def _journal(payment: Payment | None, provider) -> None:
     provider.exchanges.clear()
 
 
-def _keep(payment: Payment, result: StatusResult, kind: str, ours: str, theirs: str) -> tuple[ReconciliationMismatch, bool]:
+def _keep(
+    payment: Payment, result: StatusResult, kind: str, ours: str, theirs: str
+) -> tuple[ReconciliationMismatch, bool]:
     evidence = {
         "outcome": result.outcome.value,
         "amount": result.amount,
@@ -200,7 +217,9 @@ class _provider_lock:
 def as_csv(mismatches) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["found_at", "provider", "payment", "order", "kind", "ours", "theirs", "resolved_at"])
+    writer.writerow(
+        ["found_at", "provider", "payment", "order", "kind", "ours", "theirs", "resolved_at"]
+    )
     for m in mismatches:
         writer.writerow(
             [

@@ -84,23 +84,36 @@ def money_received(payment: Payment) -> bool:
         return True
     if "success" not in payment.review_reason:
         return False
-    return payment.needs_review or payment.resolutions.filter(action__in=("fulfil", "refund")).exists()
+    return (
+        payment.needs_review or payment.resolutions.filter(action__in=("fulfil", "refund")).exists()
+    )
 
 
 def refunded_amount(payment_id: int) -> int:
-    return Refund.objects.filter(payment_id=payment_id, status__in=COUNTED).aggregate(n=Sum("amount"))["n"] or 0
+    return (
+        Refund.objects.filter(payment_id=payment_id, status__in=COUNTED).aggregate(n=Sum("amount"))[
+            "n"
+        ]
+        or 0
+    )
 
 
 def refundable(payment: Payment) -> Refundable:
-    return Refundable(payment, payment.amount if money_received(payment) else 0, refunded_amount(payment.pk))
+    return Refundable(
+        payment, payment.amount if money_received(payment) else 0, refunded_amount(payment.pk)
+    )
 
 
 def paid_payments(order: Order) -> list[Payment]:
     return [p for p in order.payments.all() if money_received(p)]
 
 
-def journal(refund: Refund, kind: str, message: str, data: dict | None = None, by=None) -> RefundEvent:
-    return RefundEvent.objects.create(refund=refund, kind=kind, message=str(message)[:300], data=data or {}, by=by)
+def journal(
+    refund: Refund, kind: str, message: str, data: dict | None = None, by=None
+) -> RefundEvent:
+    return RefundEvent.objects.create(
+        refund=refund, kind=kind, message=str(message)[:300], data=data or {}, by=by
+    )
 
 
 def _journal_exchanges(refund: Refund, provider) -> None:
@@ -119,7 +132,9 @@ def _journal_exchanges(refund: Refund, provider) -> None:
 
 
 # --- request ---------------------------------------------------------------------
-def request_refund(payment_id: int, amount: int, reason: str, by=None, request_key: str | None = None) -> Refund:
+def request_refund(
+    payment_id: int, amount: int, reason: str, by=None, request_key: str | None = None
+) -> Refund:
     """Create a refund of ``amount`` of one paid payment, through its provider.
 
     Raises RefundRefused (over the amount left, below the provider's
@@ -136,14 +151,21 @@ def request_refund(payment_id: int, amount: int, reason: str, by=None, request_k
         payment = Payment.objects.get(pk=payment_id)
         if payment.provider not in API_PROVIDERS:
             raise RefundRefused(
-                _("%(name)s ne propose pas de remboursement par API : remboursez hors boutique puis enregistrez-le.") % {"name": payment.provider.capitalize()}
+                _(
+                    "%(name)s ne propose pas de remboursement par API : remboursez hors boutique "
+                    "puis enregistrez-le."
+                )
+                % {"name": payment.provider.capitalize()}
             )
         _check_amount(payment, amount)
         provider = get_provider(payment.provider)
         minimum = getattr(provider, "refund_minimum", 1)
         if amount < minimum:
             raise RefundRefused(
-                _("%(name)s ne rembourse pas moins de %(min)s %(cur)s : remboursez hors boutique puis enregistrez-le.")
+                _(
+                    "%(name)s ne rembourse pas moins de %(min)s %(cur)s : remboursez hors boutique "
+                    "puis enregistrez-le."
+                )
                 % {"name": provider.name, "min": minimum, "cur": payment.currency}
             )
         refund = Refund.objects.create(
@@ -176,7 +198,10 @@ def _check_amount(payment: Payment, amount: int) -> None:
         raise RefundRefused(_("Ce paiement n'a pas été encaissé : rien à rembourser."))
     if amount > state.left:
         raise RefundRefused(
-            _("Au plus %(left)s %(cur)s peuvent encore être remboursés sur ce paiement (payé %(paid)s, déjà remboursé ou en cours %(done)s).")
+            _(
+                "Au plus %(left)s %(cur)s peuvent encore être remboursés sur ce paiement (payé "
+                "%(paid)s, déjà remboursé ou en cours %(done)s)."
+            )
             % {
                 "left": state.left,
                 "cur": payment.currency,
@@ -199,7 +224,9 @@ def record_outside_refund(
     DEXCHANGE have no refund API; or any provider by hand). It counts in
     the totals like any refund."""
     if not method.strip() or not external_reference.strip():
-        raise RefundRefused(_("Indiquez le moyen et la référence du remboursement fait hors boutique."))
+        raise RefundRefused(
+            _("Indiquez le moyen et la référence du remboursement fait hors boutique.")
+        )
     order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
@@ -240,7 +267,11 @@ def send_refund(refund_id: int) -> Refund:
     """Send a requested refund to its provider, once (see the module doc)."""
     with transaction.atomic():
         refund = Refund.objects.select_for_update().get(pk=refund_id)
-        if refund.status != Refund.Status.REQUESTED or refund.sent_at or refund.channel != Refund.Channel.PROVIDER:
+        if (
+            refund.status != Refund.Status.REQUESTED
+            or refund.sent_at
+            or refund.channel != Refund.Channel.PROVIDER
+        ):
             return refund
         refund.sent_at = timezone.now()
         refund.save(update_fields=["sent_at", "updated_at"])
@@ -251,12 +282,18 @@ def _call(refund: Refund) -> Refund:
     provider = get_provider(refund.provider)
     view = _payment_view(refund.payment)
     try:
-        result = provider.refund(str(refund.reference), view, refund.amount, refund.payee, refund.reason)
+        result = provider.refund(
+            str(refund.reference), view, refund.amount, refund.payee, refund.reason
+        )
     except ProviderError as exc:
-        result = StatusResult(Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config)))
+        result = StatusResult(
+            Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config))
+        )
     except Exception as exc:  # an answer the module cannot read: the provider may have acted
         log.exception("refund %s: unreadable answer", refund.pk)
-        result = StatusResult(Outcome.UNKNOWN, message=f"unreadable refund answer ({type(exc).__name__})")
+        result = StatusResult(
+            Outcome.UNKNOWN, message=f"unreadable refund answer ({type(exc).__name__})"
+        )
     finally:
         _journal_exchanges(refund, provider)
     return apply_refund_status(refund.pk, result, source="send")
@@ -271,9 +308,13 @@ def check_refund(refund_id: int, source: str = "poll") -> Refund:
         return _requested_without_answer(refund)
     provider = get_provider(refund.provider)
     try:
-        result = provider.refund_status(str(refund.reference), refund.provider_reference, _payment_view(refund.payment))
+        result = provider.refund_status(
+            str(refund.reference), refund.provider_reference, _payment_view(refund.payment)
+        )
     except ProviderError as exc:
-        result = StatusResult(Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config)))
+        result = StatusResult(
+            Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config))
+        )
     except Exception as exc:
         log.exception("refund %s: unreadable status", refund.pk)
         result = StatusResult(Outcome.UNKNOWN, message=f"unreadable status ({type(exc).__name__})")
@@ -292,7 +333,8 @@ def _requested_without_answer(refund: Refund) -> Refund:
         return _call(refund)  # same idempotency key: the provider replays, never pays twice
     return flag_refund(
         refund.pk,
-        "refund sent without a readable answer and this provider has no idempotency key: check its back office before anything else",
+        "refund sent without a readable answer and this provider has no idempotency key: check "
+        "its back office before anything else",
     )
 
 
@@ -329,9 +371,15 @@ def apply_refund_status(refund_id: int, result: StatusResult, source: str) -> Re
         if result.provider_reference and not refund.provider_reference:
             refund.provider_reference = result.provider_reference[:512]
         outcome = result.outcome
-        if outcome == Outcome.SUCCEEDED and result.amount is not None and result.amount != refund.amount:
+        if (
+            outcome == Outcome.SUCCEEDED
+            and result.amount is not None
+            and result.amount != refund.amount
+        ):
             refund.save(update_fields=["provider_reference", "updated_at"])
-            return _flag(refund, f"provider reports {result.amount} refunded, {refund.amount} asked", info)
+            return _flag(
+                refund, f"provider reports {result.amount} refunded, {refund.amount} asked", info
+            )
         if outcome == Outcome.SUCCEEDED:
             _finish(refund, Refund.Status.SUCCEEDED, info)
             _after_success(order, refund)
@@ -437,7 +485,12 @@ def flag_refund(refund_id: int, reason: str) -> Refund:
 def _after_success(order: Order, refund: Refund) -> None:
     """With the order locked: cancel it once everything paid is refunded."""
     paid = sum(p.amount for p in paid_payments(order))
-    refunded = Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).aggregate(n=Sum("amount"))["n"] or 0
+    refunded = (
+        Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).aggregate(
+            n=Sum("amount")
+        )["n"]
+        or 0
+    )
     if paid and refunded >= paid and (order.status, Order.Status.CANCELLED) in workflow.TRANSITIONS:
         workflow.move(
             order,
@@ -452,7 +505,9 @@ def sweep_refunds(now=None, batch: int = 100) -> list[int]:
     """Re-queue refunds whose check is overdue, and send requested ones whose
     send never ran (``skip_locked`` + a lease: two sweeps enqueue each once)."""
     now = now or timezone.now()
-    due = Q(status=Refund.Status.PENDING, next_check_at__lte=now) | Q(status=Refund.Status.REQUESTED, created_at__lte=now - timedelta(seconds=30))
+    due = Q(status=Refund.Status.PENDING, next_check_at__lte=now) | Q(
+        status=Refund.Status.REQUESTED, created_at__lte=now - timedelta(seconds=30)
+    )
     with transaction.atomic():
         ids = list(
             Refund.objects.select_for_update(skip_locked=True)
@@ -461,7 +516,9 @@ def sweep_refunds(now=None, batch: int = 100) -> list[int]:
         )
         if ids:
             lease = now + timedelta(seconds=60)
-            Refund.objects.filter(pk__in=ids, status=Refund.Status.PENDING).update(next_check_at=lease)
+            Refund.objects.filter(pk__in=ids, status=Refund.Status.PENDING).update(
+                next_check_at=lease
+            )
             transaction.on_commit(lambda: [enqueue_check(pk, now) for pk in ids])
     return ids
 
@@ -479,9 +536,14 @@ def restock_returned(order_id: int, by=None, note: str = "") -> bool:
     restock."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        refunded = order.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(n=Sum("amount"))["n"] or 0
+        refunded = (
+            order.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(n=Sum("amount"))["n"]
+            or 0
+        )
         if not refunded:
-            raise RefundRefused(_("Aucun remboursement réussi sur cette commande : le stock n'est pas rendu."))
+            raise RefundRefused(
+                _("Aucun remboursement réussi sur cette commande : le stock n'est pas rendu.")
+            )
         paid = sum(p.amount for p in paid_payments(order))
         if refunded < paid:
             raise RefundRefused(

@@ -38,7 +38,9 @@ class Item:
 
 def queue() -> list[Item]:
     items = []
-    for p in Payment.objects.filter(needs_review=True).select_related("order").prefetch_related("events"):
+    for p in (
+        Payment.objects.filter(needs_review=True).select_related("order").prefetch_related("events")
+    ):
         items.append(
             Item(
                 "payment",
@@ -50,7 +52,11 @@ def queue() -> list[Item]:
                 list(p.events.all())[-8:],
             )
         )
-    for r in Refund.objects.filter(needs_review=True).select_related("order", "payment").prefetch_related("events"):
+    for r in (
+        Refund.objects.filter(needs_review=True)
+        .select_related("order", "payment")
+        .prefetch_related("events")
+    ):
         items.append(
             Item(
                 "refund",
@@ -62,7 +68,9 @@ def queue() -> list[Item]:
                 list(r.events.all())[-8:],
             )
         )
-    for m in ReconciliationMismatch.objects.filter(resolved_at__isnull=True).select_related("payment__order"):
+    for m in ReconciliationMismatch.objects.filter(resolved_at__isnull=True).select_related(
+        "payment__order"
+    ):
         items.append(
             Item(
                 "mismatch",
@@ -83,7 +91,9 @@ class ResolutionRefused(Exception):
         self.message = message
 
 
-def resolve(kind: str, pk: int, action: str, note: str, by, amount: int | None = None) -> Resolution:
+def resolve(
+    kind: str, pk: int, action: str, note: str, by, amount: int | None = None
+) -> Resolution:
     """Resolve one queue item. ``refund`` asks a refund of ``amount`` (all
     that is left by default) and sends it; ``fulfil`` marks the order paid
     once, re-reserving its stock if it can; ``close`` only records the note."""
@@ -137,12 +147,17 @@ def _fulfil(order: Order, payment: Payment, by, note: str) -> None:
     if not refunds.money_received(payment):
         raise ResolutionRefused(_("Ce paiement n'a pas été encaissé : rien à honorer."))
     if order.status != Order.Status.PENDING_PAYMENT and order.paid_at:
-        raise ResolutionRefused(_("Cette commande est déjà payée : remboursez ce paiement en double."))
+        raise ResolutionRefused(
+            _("Cette commande est déjà payée : remboursez ce paiement en double.")
+        )
     if not order.stock_reserved:
         try:
             shop_services.reserve_stock_again(order)
         except shop_services.OutOfStock as exc:
-            raise ResolutionRefused(_("Impossible d'honorer : %(why)s Réapprovisionnez ou remboursez.") % {"why": exc.message}) from None
+            raise ResolutionRefused(
+                _("Impossible d'honorer : %(why)s Réapprovisionnez ou remboursez.")
+                % {"why": exc.message}
+            ) from None
     if not shop_services.mark_paid(order):
         return
     OrderEvent.objects.create(
@@ -156,7 +171,8 @@ def _fulfil(order: Order, payment: Payment, by, note: str) -> None:
         payment,
         payment.provider,
         PaymentEvent.Kind.DECISION,
-        f"order {order.number} marked paid by staff from the review queue; payment stays {payment.status}",
+        f"order {order.number} marked paid by staff from the review queue; payment stays "
+        f"{payment.status}",
         {"order_status_before": frm, "note": note[:300]},
     )
     order_id = order.pk

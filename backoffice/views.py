@@ -90,9 +90,12 @@ def reconciliation(request):
         report = reconcile(since=since, provider=request.POST.get("provider") or None)
         messages.info(
             request,
-            _("%(n)s paiements vérifiés, %(new)s nouveaux écarts.") % {"n": report.checked, "new": len(report.new)},
+            _("%(n)s paiements vérifiés, %(new)s nouveaux écarts.")
+            % {"n": report.checked, "new": len(report.new)},
         )
-    rows = ReconciliationMismatch.objects.filter(payment__created_at__gte=since).select_related("payment__order")
+    rows = ReconciliationMismatch.objects.filter(payment__created_at__gte=since).select_related(
+        "payment__order"
+    )
     return render(
         request,
         "backoffice/reconciliation.html",
@@ -102,7 +105,9 @@ def reconciliation(request):
 
 def reconciliation_csv(request):
     _need(request, REVIEW_PERM)
-    rows = ReconciliationMismatch.objects.filter(payment__created_at__gte=_since(request)).select_related("payment__order")
+    rows = ReconciliationMismatch.objects.filter(
+        payment__created_at__gte=_since(request)
+    ).select_related("payment__order")
     response = HttpResponse(as_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="reconciliation.csv"'
     return response

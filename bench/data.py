@@ -89,9 +89,17 @@ def catalogue(out: str) -> None:
             # One picture and one thumbnail per category, shared by its products.
             lead = None
             for n in range(1, PER_CATEGORY + 1):
-                product_name = f"{noun} {rng.choice(BRANDS)} {rng.choice('ABCDGKMSX')}{rng.randint(10, 990)}"
+                product_name = (
+                    f"{noun} {rng.choice(BRANDS)} {rng.choice('ABCDGKMSX')}{rng.randint(10, 990)}"
+                )
                 stock_draw = rng.random()
-                stock = 0 if stock_draw < 0.05 else rng.randint(1, 3) if stock_draw < 0.15 else rng.randint(5, 200)
+                stock = (
+                    0
+                    if stock_draw < 0.05
+                    else rng.randint(1, 3)
+                    if stock_draw < 0.15
+                    else rng.randint(5, 200)
+                )
                 product = Product(
                     category=category,
                     name=product_name,
@@ -103,7 +111,9 @@ def catalogue(out: str) -> None:
                     stock=stock,
                 )
                 if lead is None:
-                    product.image.save(f"bench-{slug}.webp", ContentFile(picture(noun, colour)), save=False)
+                    product.image.save(
+                        f"bench-{slug}.webp", ContentFile(picture(noun, colour)), save=False
+                    )
                     product.save()
                     make_thumbnail(product)
                     lead = product
@@ -116,7 +126,11 @@ def catalogue(out: str) -> None:
         Product.objects.filter(id__in=pool).update(stock=BIG_STOCK)
     analyze()
     slugs = list(Product.objects.order_by("id").values_list("slug", flat=True))
-    detail = Product.objects.filter(stock__gt=10, stock__lt=BIG_STOCK).order_by("id")[len(slugs) // 2 :].first()
+    detail = (
+        Product.objects.filter(stock__gt=10, stock__lt=BIG_STOCK)
+        .order_by("id")[len(slugs) // 2 :]
+        .first()
+    )
     state = {
         "products": len(slugs),
         "categories": Category.objects.count(),
@@ -124,7 +138,10 @@ def catalogue(out: str) -> None:
         "detail_slug": detail.slug,
     }
     Path(out).write_text(json.dumps(state))
-    print(f"catalogue: {state['products']} products in {state['categories']} categories, {len(pool)} with stock {BIG_STOCK:,}")
+    print(
+        f"catalogue: {state['products']} products in {state['categories']} categories, {len(pool)} "
+        f"with stock {BIG_STOCK:,}"
+    )
 
 
 def orders(n: int, out: str) -> None:
@@ -134,25 +151,43 @@ def orders(n: int, out: str) -> None:
     Orders the checkout target created come first; the rest are bulk-created
     (stock is not moved for those: the target measures the attempt, not the
     reservation)."""
-    tokens = list(Order.objects.filter(status=Order.Status.PENDING_PAYMENT, payments__isnull=True).order_by("id").values_list("token", flat=True)[:n])
+    tokens = list(
+        Order.objects.filter(status=Order.Status.PENDING_PAYMENT, payments__isnull=True)
+        .order_by("id")
+        .values_list("token", flat=True)[:n]
+    )
     missing = n - len(tokens)
     if missing > 0:
         products = list(Product.objects.filter(stock__gte=BIG_STOCK // 2).order_by("id")[:5])
         total = sum(p.price for p in products)
         with transaction.atomic():
             new = Order.objects.bulk_create(
-                [Order(currency=settings.SHOP_CURRENCY, total=total, language="fr", **CUSTOMER) for _ in range(missing)],
+                [
+                    Order(currency=settings.SHOP_CURRENCY, total=total, language="fr", **CUSTOMER)
+                    for _ in range(missing)
+                ],
                 batch_size=1000,
             )
             OrderLine.objects.bulk_create(
-                (OrderLine(order=o, product=p, product_name=p.name, unit_price=p.price, quantity=1) for o in new for p in products),
+                (
+                    OrderLine(
+                        order=o, product=p, product_name=p.name, unit_price=p.price, quantity=1
+                    )
+                    for o in new
+                    for p in products
+                ),
                 batch_size=5000,
             )
         tokens += [o.token for o in new]
     from django.urls import reverse
 
-    Path(out).write_text("".join(reverse("payments:pay", kwargs={"token": token}) + "\n" for token in tokens))
-    print(f"orders: {len(tokens)} payment pages ({max(missing, 0)} bulk-created), e.g. {reverse('payments:pay', kwargs={'token': tokens[0]})}")
+    Path(out).write_text(
+        "".join(reverse("payments:pay", kwargs={"token": token}) + "\n" for token in tokens)
+    )
+    print(
+        f"orders: {len(tokens)} payment pages ({max(missing, 0)} bulk-created), e.g. "
+        f"{reverse('payments:pay', kwargs={'token': tokens[0]})}"
+    )
 
 
 def carts(n: int, pool_json: str, csrf: str, out: str) -> None:
@@ -182,7 +217,9 @@ def carts(n: int, pool_json: str, csrf: str, out: str) -> None:
             )
         )
     Session.objects.bulk_create(rows, batch_size=2000)
-    Path(out).write_text("".join(f"sessionid={r.session_key}; csrftoken={csrf}\t{csrf}\n" for r in rows))
+    Path(out).write_text(
+        "".join(f"sessionid={r.session_key}; csrftoken={csrf}\t{csrf}\n" for r in rows)
+    )
     print(f"carts: {n} sessions with a cart of 5 lines")
 
 
@@ -258,7 +295,9 @@ def queries(state_file: str, out: str) -> None:
     client = Client()
     results: dict[str, dict] = {}
 
-    def measure(name: str, method: str, path: str, expect: int, cookie: str | None = None, **kwargs):
+    def measure(
+        name: str, method: str, path: str, expect: int, cookie: str | None = None, **kwargs
+    ):
         def once():
             if cookie:
                 client.cookies["sessionid"] = cookie
@@ -271,7 +310,11 @@ def queries(state_file: str, out: str) -> None:
         sql = [q["sql"] for q in ctx.captured_queries]
         # Django (4.2+) logs BEGIN/COMMIT/ROLLBACK and savepoints too, and
         # assertNumQueries counts them.
-        tx = sum(1 for q in sql if q.split(" ", 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))
+        tx = sum(
+            1
+            for q in sql
+            if q.split(" ", 1)[0].upper() in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+        )
         results[name] = {
             "status": response.status_code,
             "expected": expect,
@@ -300,8 +343,12 @@ def queries(state_file: str, out: str) -> None:
         "address": "Ouagadougou",
     }
     client.cookies["sessionid"] = state["checkout_sessions"][0]
-    warm = client.post("/commande/", {**form, "checkout_key": f"bench-queries-warm-{uuid.uuid4().hex}"})
-    client.post(warm.headers.get("Location", "/"), {"choice": "ligdicash:hosted"})  # warm-up of the payment start
+    warm = client.post(
+        "/commande/", {**form, "checkout_key": f"bench-queries-warm-{uuid.uuid4().hex}"}
+    )
+    client.post(
+        warm.headers.get("Location", "/"), {"choice": "ligdicash:hosted"}
+    )  # warm-up of the payment start
     response = measure(
         "checkout",
         "post",

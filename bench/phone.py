@@ -32,7 +32,10 @@ PHONE = {
     "device_scale_factor": 2,
     "is_mobile": True,
     "has_touch": True,
-    "user_agent": ("Mozilla/5.0 (Linux; Android 12; itel A70) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36"),
+    "user_agent": (
+        "Mozilla/5.0 (Linux; Android 12; itel A70) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0 Mobile Safari/537.36"
+    ),
     "locale": "fr-FR",
 }
 SLOW_3G = {
@@ -51,13 +54,17 @@ def real_photo(width: int = 4000, height: int = 3000) -> bytes:
     backdrop = Image.linear_gradient("L").resize((width, height))
     photo = Image.merge("RGB", [backdrop, noise, Image.eval(backdrop, lambda v: 255 - v)])
     draw = ImageDraw.Draw(photo)
-    draw.rounded_rectangle((width // 4, height // 8, 3 * width // 4, 7 * height // 8), radius=120, fill=(30, 30, 40))
+    draw.rounded_rectangle(
+        (width // 4, height // 8, 3 * width // 4, 7 * height // 8), radius=120, fill=(30, 30, 40)
+    )
     draw.rounded_rectangle(
         (width // 4 + 80, height // 8 + 160, 3 * width // 4 - 80, 7 * height // 8 - 220),
         radius=40,
         fill=(90, 140, 220),
     )
-    photo = Image.blend(photo, Image.effect_noise((width, height), 40).convert("RGB"), 0.15).filter(ImageFilter.SMOOTH)
+    photo = Image.blend(photo, Image.effect_noise((width, height), 40).convert("RGB"), 0.15).filter(
+        ImageFilter.SMOOTH
+    )
     out = BytesIO()
     photo.save(out, "JPEG", quality=88)
     return out.getvalue()
@@ -102,7 +109,9 @@ def _load(browser, url: str, setup=None) -> dict:
         page.goto(url, wait_until="networkidle", timeout=120_000)
         page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         page.wait_for_load_state("networkidle")
-        fcp = page.evaluate("(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || 0")
+        fcp = page.evaluate(
+            "(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime || 0"
+        )
         width = page.evaluate("document.documentElement.scrollWidth")
         return {"bytes": sum(sizes.values()), "requests": len(sizes), "fcp": fcp, "width": width}
     finally:
@@ -125,14 +134,19 @@ def measure(base: str, product: str, runs: int) -> None:
         ("Checkout form", f"{base}/commande/", with_cart),
     ]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         print("| Page | bytes | requests | FCP | page width |")
         print("|---|---:|---:|---:|---:|")
         for label, url, setup in pages:
             results = [_load(browser, url, setup) for _ in range(runs)]
             size = statistics.median(r["bytes"] for r in results)
             fcp = statistics.median(r["fcp"] for r in results)
-            print(f"| {label} | {size / 1024:.1f} KB | {results[0]['requests']} | {fcp:.0f} ms | {results[0]['width']} px |")
+            print(
+                f"| {label} | {size / 1024:.1f} KB | {results[0]['requests']} | {fcp:.0f} ms | "
+                f"{results[0]['width']} px |"
+            )
         browser.close()
 
 

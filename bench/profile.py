@@ -69,10 +69,19 @@ class Targets:
     def __init__(self, n: int) -> None:
         self.n = n
         self.client = Client()
-        pool = list(Product.objects.filter(stock__gte=data.BIG_STOCK // 2).order_by("id").values_list("id", flat=True))
+        pool = list(
+            Product.objects.filter(stock__gte=data.BIG_STOCK // 2)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
         self.pool = pool
         self.csrf = secrets.token_hex(16)
-        self.detail = Product.objects.filter(stock__gt=10, stock__lt=data.BIG_STOCK).order_by("id")[500:].first().slug
+        self.detail = (
+            Product.objects.filter(stock__gt=10, stock__lt=data.BIG_STOCK)
+            .order_by("id")[500:]
+            .first()
+            .slug
+        )
 
     def sessions(self, n: int) -> list[str]:
         path = settings.BASE_DIR / "var" / "bench" / "profile-carts.tsv"
@@ -120,7 +129,9 @@ class Targets:
             return pay
         if name == "callback":
             rows = list(
-                Payment.objects.filter(provider="ligdicash").exclude(provider_reference="").values_list("reference", "provider_reference", "amount")[:500]
+                Payment.objects.filter(provider="ligdicash")
+                .exclude(provider_reference="")
+                .values_list("reference", "provider_reference", "amount")[:500]
             )
             counter = iter(range(10**9))
             run = secrets.token_hex(4)  # new events in every run
@@ -133,7 +144,9 @@ class Targets:
                 body = data.callback_body(str(ref), token, amount, "2023-10-29 09:46:27+00")
                 if i % 2 == 0:
                     body = body.replace(b'"completed"', f'"st-{run}-{i}"'.encode())
-                response = c.post("/payments/callback/ligdicash/", body, content_type="application/json")
+                response = c.post(
+                    "/payments/callback/ligdicash/", body, content_type="application/json"
+                )
                 assert response.status_code == 200, response.status_code
                 return response
 
@@ -167,7 +180,10 @@ def main(argv: list[str]) -> None:
         if profiler:
             profiler.disable()
         spent = cpu() - before
-        print(f"{name}: {spent * 1000 / args.n:.2f} ms CPU a request (app, in-process{', under cProfile' if profiler else ''})")
+        print(
+            f"{name}: {spent * 1000 / args.n:.2f} ms CPU a request (app, "
+            f"in-process{', under cProfile' if profiler else ''})"
+        )
         if profiler:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)

@@ -254,7 +254,11 @@ class LigdicashStub(BaseHTTPRequestHandler):
                 return self._answer(400, {"response_code": "01", "response_text": "bad json"})
             token = secrets.token_urlsafe(32)
             # A link on the vendor's host: the shop follows no other (the benchmark never opens it).
-            link = f"https://client.ligdicash.com/directpayment/invoice/{token}" if "/redirect/" in path else ""
+            link = (
+                f"https://client.ligdicash.com/directpayment/invoice/{token}"
+                if "/redirect/" in path
+                else ""
+            )
             with LigdicashStub.lock:
                 LigdicashStub.creates += 1
             return self._answer(
@@ -323,8 +327,12 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def run(cmd: list[str], env: dict | None = None, timeout: float = 120, capture: bool = False) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, cwd=BASE_DIR, env=env, timeout=timeout, text=True, capture_output=capture)
+def run(
+    cmd: list[str], env: dict | None = None, timeout: float = 120, capture: bool = False
+) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        cmd, cwd=BASE_DIR, env=env, timeout=timeout, text=True, capture_output=capture
+    )
     if result.returncode != 0:
         if capture:
             sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
@@ -342,8 +350,16 @@ def ensure_tools() -> None:
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
             timeout=300,
         )
-    pg_up = subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], timeout=10).returncode == 0
-    redis_up = subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, timeout=10).returncode == 0
+    pg_up = (
+        subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], timeout=10).returncode
+        == 0
+    )
+    redis_up = (
+        subprocess.run(
+            ["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, timeout=10
+        ).returncode
+        == 0
+    )
     if not (pg_up and redis_up):
         log("starting PostgreSQL/Redis (make services)")
         run(["make", "-s", "services"], timeout=120)
@@ -356,7 +372,9 @@ def check_loopback() -> tuple[str, str]:
     if db.hostname not in LOOPBACK or redis.hostname not in LOOPBACK:
         raise SystemExit("bench: the database and Redis must be on 127.0.0.1")
     if not re.fullmatch(r"[a-z0-9_]*bench[a-z0-9_]*", name):
-        raise SystemExit(f"bench: refusing to recreate database {name!r} (its name must contain 'bench')")
+        raise SystemExit(
+            f"bench: refusing to recreate database {name!r} (its name must contain 'bench')"
+        )
     if redis.path.strip("/") in ("", "0", "15"):
         raise SystemExit("bench: use a Redis database of its own (not 0, not 15 of the tests)")
     return name, db._replace(path="/postgres").geturl()
@@ -386,20 +404,31 @@ def server_versions() -> str:
     wrk = out(["wrk", "--version"]).split(" [")[0] or "wrk"
     pg = out(["psql", DB_URL, "-tAc", "show server_version"]).split(" ")[0]
     redis = out(["redis-cli", "-h", "127.0.0.1", "info", "server"])
-    redis = next((line.split(":")[1] for line in redis.splitlines() if line.startswith("redis_version")), "?")
+    redis = next(
+        (line.split(":")[1] for line in redis.splitlines() if line.startswith("redis_version")), "?"
+    )
     py = out(
         [
             PY,
             "-c",
-            "import django, gunicorn, psycopg; print(django.__version__, gunicorn.__version__, psycopg.__version__)",
+            "import django, gunicorn, psycopg; print(django.__version__, gunicorn.__version__, "
+            "psycopg.__version__)",
         ]
     ).split()
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.machine(),
     )
     commit = out(["git", "-C", str(BASE_DIR), "rev-parse", "--short", "HEAD"])
-    dirty = " + uncommitted changes" if out(["git", "-C", str(BASE_DIR), "status", "--porcelain", "--untracked-files=no"]) else ""
+    dirty = (
+        " + uncommitted changes"
+        if out(["git", "-C", str(BASE_DIR), "status", "--porcelain", "--untracked-files=no"])
+        else ""
+    )
     return (
         f"{CORES} cores ({cpu}), {platform.system()} {platform.release()}; Python "
         f"{platform.python_version()}, "
@@ -431,13 +460,17 @@ def scripted_cart(base: str, product_ids: list[int], any_slug: str) -> tuple[str
     call(f"/produit/{any_slug}/")
     csrf = next(c.value for c in jar if c.name == "csrftoken")
     for pid in product_ids:
-        status, _ = call("/panier/ajouter/", {"csrfmiddlewaretoken": csrf, "product_id": pid, "quantity": "1"})
+        status, _ = call(
+            "/panier/ajouter/", {"csrfmiddlewaretoken": csrf, "product_id": pid, "quantity": "1"}
+        )
         if status != 302:
             raise RuntimeError(f"add-to-cart of product {pid} answered {status}")
     status, html = call("/panier/")
     lines = html.count('class="cart-line"')
     if status != 200 or lines != len(product_ids):
-        raise RuntimeError(f"cart page answered {status} with {lines} lines, expected {len(product_ids)}")
+        raise RuntimeError(
+            f"cart page answered {status} with {lines} lines, expected {len(product_ids)}"
+        )
     session = next(c.value for c in jar if c.name == "sessionid")
     return session, csrf
 
@@ -495,20 +528,31 @@ class Bench:
 
     def our_pids(self) -> dict[str, list[int]]:
         """gunicorn (master and workers) and the PostgreSQL backends of the bench database."""
-        app = [self.gunicorn.pid, *children_of(self.gunicorn.pid)] if self.gunicorn and self.gunicorn.poll() is None else []
+        app = (
+            [self.gunicorn.pid, *children_of(self.gunicorn.pid)]
+            if self.gunicorn and self.gunicorn.poll() is None
+            else []
+        )
         db = []
         try:
             import psycopg
 
             with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-                db = [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db_name,))]
+                db = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.db_name,)
+                    )
+                ]
         except Exception:
             pass
         return {"app": app, "db": db}
 
     def _ticks(self, pids: dict[str, list[int]]) -> dict[str, float]:
         own = os.times()  # this process (the stub's threads) and its waited children (wrk)
-        ticks = {group: sum(process_ticks(pid)[1] for pid in members) for group, members in pids.items()}
+        ticks = {
+            group: sum(process_ticks(pid)[1] for pid in members) for group, members in pids.items()
+        }
         ticks["load"] = (own.user + own.system + own.children_user + own.children_system) * TICK
         return ticks
 
@@ -526,7 +570,10 @@ class Bench:
         span = max(total - before["total"], 1)
         used = busy - before["busy"]
         mine = sum(spent.values())
-        per_request = {f"{group}_ms_per_request": spent[group] / TICK * 1000 / max(requests, 1) for group in spent}
+        per_request = {
+            f"{group}_ms_per_request": spent[group] / TICK * 1000 / max(requests, 1)
+            for group in spent
+        }
         return {
             "machine_busy": used / span,
             "bench": mine / span,
@@ -535,10 +582,14 @@ class Bench:
         }
 
     def django(self, *args: str, timeout: float = 300) -> str:
-        return run([PY, "-m", "bench.data", *args], env=self.env, timeout=timeout, capture=True).stdout
+        return run(
+            [PY, "-m", "bench.data", *args], env=self.env, timeout=timeout, capture=True
+        ).stdout
 
     def counts(self, analyze: bool = False) -> dict:
-        return json.loads(self.django("counts", *(["analyze"] if analyze else [])).strip().splitlines()[-1])
+        return json.loads(
+            self.django("counts", *(["analyze"] if analyze else [])).strip().splitlines()[-1]
+        )
 
     def start_stub(self) -> str:
         self.stub = ThreadingHTTPServer(("127.0.0.1", 0), LigdicashStub)
@@ -558,11 +609,15 @@ class Bench:
             "--log-level=warning",
             f"--error-logfile={RESULTS / 'gunicorn.log'}",
         ]
-        self.gunicorn = subprocess.Popen(cmd, cwd=BASE_DIR, env=self.env, start_new_session=True, stdin=subprocess.DEVNULL)
+        self.gunicorn = subprocess.Popen(
+            cmd, cwd=BASE_DIR, env=self.env, start_new_session=True, stdin=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.gunicorn.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.gunicorn.returncode}); see {RESULTS / 'gunicorn.log'}")
+                raise RuntimeError(
+                    f"gunicorn exited ({self.gunicorn.returncode}); see {RESULTS / 'gunicorn.log'}"
+                )
             try:
                 with urllib.request.urlopen(self.base + "/bench/hello/", timeout=2) as response:
                     if response.status == 200:
@@ -655,9 +710,14 @@ class Bench:
         slug = self.state["detail_slug"]
         log("scripted add-to-cart: 1 cart of 5 lines for the cart page, 16 carts for checkout")
         self.state["cart_session"], self.csrf = scripted_cart(self.base, pool[:5], slug)
-        carts = [scripted_cart(self.base, pool[5 + 5 * i : 10 + 5 * i], slug) for i in range(CHECKOUT_CARTS)]
+        carts = [
+            scripted_cart(self.base, pool[5 + 5 * i : 10 + 5 * i], slug)
+            for i in range(CHECKOUT_CARTS)
+        ]
         self.state["checkout_sessions"] = [session for session, _ in carts]
-        (WORK / "carts.tsv").write_text("".join(f"sessionid={s}; csrftoken={c}\t{c}\n" for s, c in carts))
+        (WORK / "carts.tsv").write_text(
+            "".join(f"sessionid={s}; csrftoken={c}\t{c}\n" for s, c in carts)
+        )
         state_file.write_text(json.dumps(self.state))
         log(self.django("queries", str(state_file), str(WORK / "queries.json")).strip())
         self.queries = json.loads((WORK / "queries.json").read_text())
@@ -668,7 +728,9 @@ class Bench:
     def target_env(self, target: Target, duration: int) -> dict:
         """Data a target's script needs, refreshed before each wrk run."""
         if target.key == "cart":
-            return {"BENCH_COOKIE": f"sessionid={self.state['cart_session']}; csrftoken={self.csrf}"}
+            return {
+                "BENCH_COOKIE": f"sessionid={self.state['cart_session']}; csrftoken={self.csrf}"
+            }
         if target.key == "checkout":
             # One cart (one server-side session) per request: a checkout empties it.
             need = max(3000, int(120 * duration))
@@ -707,7 +769,10 @@ class Bench:
         before = self.counts(analyze=True) if writes else {}
         creates_before = LigdicashStub.creates
         self.seq += 1
-        log(f"wrk {target.key}: {target.method} {target.path}{'…' if target.key == 'pay' else ''} for {DURATION} s")
+        log(
+            f"wrk {target.key}: {target.method} {target.path}{'…' if target.key == 'pay' else ''} "
+            f"for {DURATION} s"
+        )
         cpu = self.cpu_snapshot()
         target.result = wrk(target, self.base, DURATION, self.seq, extra)
         target.result["cpu"] = self.cpu_share(cpu, target.result["requests"])
@@ -737,11 +802,19 @@ class Bench:
         (RESULTS / "latest.md").write_text(report)
         (RESULTS / "latest.json").write_text(
             json.dumps(
-                {t.key: {**{k: v for k, v in t.result.items() if k != "raw"}, "rows": t.rows} for t in targets} | {"queries": self.queries},
+                {
+                    t.key: {**{k: v for k, v in t.result.items() if k != "raw"}, "rows": t.rows}
+                    for t in targets
+                }
+                | {"queries": self.queries},
                 indent=1,
             )
         )
-        (RESULTS / "wrk-latest.txt").write_text("".join(f"### {t.key} {t.method} {t.path}\n{t.result.get('raw', '')}\n" for t in targets))
+        (RESULTS / "wrk-latest.txt").write_text(
+            "".join(
+                f"### {t.key} {t.method} {t.path}\n{t.result.get('raw', '')}\n" for t in targets
+            )
+        )
         print()
         print(report)
         return 0
@@ -752,7 +825,9 @@ def ms(us: float) -> str:
     return f"{us / 1000:.1f}"
 
 
-def render(targets: list[Target], queries: dict, elapsed: float, load_start: tuple[float, float, float]) -> str:
+def render(
+    targets: list[Target], queries: dict, elapsed: float, load_start: tuple[float, float, float]
+) -> str:
     hello = next((t.result["rps"] for t in targets if t.key == "hello" and t.result), None)
     rows = []
     misses = []
@@ -760,7 +835,10 @@ def render(targets: list[Target], queries: dict, elapsed: float, load_start: tup
         r = t.result
         q = [queries.get(k, {}).get("queries") for k in t.query_keys]
         tx = [queries.get(k, {}).get("transaction_control", 0) for k in t.query_keys]
-        q_text = " / ".join("?" if n is None else f"{n}" + (f" ({n - c}+{c} tx)" if c else "") for n, c in zip(q, tx, strict=True))
+        q_text = " / ".join(
+            "?" if n is None else f"{n}" + (f" ({n - c}+{c} tx)" if c else "")
+            for n, c in zip(q, tx, strict=True)
+        )
         if t.key == "callback":
             q_text = f"{q_text} (new / dup)"
         ratio = r["rps"] / hello if hello else None
@@ -769,7 +847,15 @@ def render(targets: list[Target], queries: dict, elapsed: float, load_start: tup
         if t.min_rps and r["rps"] < t.min_rps:
             scaled = t.min_rps * hello / REFERENCE_HELLO if hello else None
             met = scaled is not None and r["rps"] >= scaled
-            problems.append(f"req/s < {t.min_rps:.0f}" + (f" ({'meets' if met else 'misses'} it scaled by this run's hello: ≥ {scaled:.0f})" if scaled else ""))
+            problems.append(
+                f"req/s < {t.min_rps:.0f}"
+                + (
+                    f" ({'meets' if met else 'misses'} it scaled by this run's hello: ≥ "
+                    f"{scaled:.0f})"
+                    if scaled
+                    else ""
+                )
+            )
         if t.max_p99_ms and r["p99_us"] / 1000 > t.max_p99_ms:
             problems.append(f"p99 > {t.max_p99_ms:.0f} ms")
         if t.max_p95_ms and r["p95_us"] / 1000 > t.max_p95_ms:
@@ -801,7 +887,10 @@ def render(targets: list[Target], queries: dict, elapsed: float, load_start: tup
     writes = []
     for t in targets:
         if t.rows:
-            writes.append(f"- {t.key}: {t.result['requests']:,} requests → " + ", ".join(f"{k} +{v:,}" for k, v in t.rows.items() if v))
+            writes.append(
+                f"- {t.key}: {t.result['requests']:,} requests → "
+                + ", ".join(f"{k} +{v:,}" for k, v in t.rows.items() if v)
+            )
     lines = [
         f"# Benchmark — {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}",
         "",
@@ -815,9 +904,11 @@ def render(targets: list[Target], queries: dict, elapsed: float, load_start: tup
         "Ratio: req/s divided by the hello view's req/s in this run. "
         "Goals: the shop's budgets; references: a reference box (2 vCPU).",
         "",
-        f"Machine: {server_versions()}. Run took {elapsed:.0f} s; 1-min load average {load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
+        f"Machine: {server_versions()}. Run took {elapsed:.0f} s; 1-min load average "
+        f"{load_start[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.",
         "",
-        "| Target | req/s | p50 | p95 | p99 | queries | × hello | CPU ms/req app + db | other CPU | Goal | Reference | Verdict |",
+        "| Target | req/s | p50 | p95 | p99 | queries | × hello | CPU ms/req app + db | other CPU "
+        "| Goal | Reference | Verdict |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
         *rows,
         "",

@@ -14,7 +14,9 @@ ROOT_URLCONF = "bench.urls"
 
 DEBUG = False
 if "insecure" in SECRET_KEY or len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("bench: run through bench/run.py, which generates a SECRET_KEY for the run")
+    raise ImproperlyConfigured(
+        "bench: run through bench/run.py, which generates a SECRET_KEY for the run"
+    )
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 # Loopback over plain HTTP: cookies must not be marked Secure.
 SESSION_COOKIE_SECURE = False
@@ -41,9 +43,14 @@ STORAGES = {
 # offered at checkout). Nothing may leave the machine.
 _stub = env("LIGDICASH_BASE_URL", default="").rstrip("/")
 if not _stub.startswith("http://127.0.0.1:"):
-    raise ImproperlyConfigured("bench: LIGDICASH_BASE_URL must be the local stub (http://127.0.0.1:PORT)")
+    raise ImproperlyConfigured(
+        "bench: LIGDICASH_BASE_URL must be the local stub (http://127.0.0.1:PORT)"
+    )
 PAYMENTS_SANDBOX = False
-PAYMENT_PROVIDERS = {code: {**config, "base_url": f"{_stub}/unconfigured/{code}"} for code, config in PAYMENT_PROVIDERS.items()}
+PAYMENT_PROVIDERS = {
+    code: {**config, "base_url": f"{_stub}/unconfigured/{code}"}
+    for code, config in PAYMENT_PROVIDERS.items()
+}
 PAYMENT_PROVIDERS["ligdicash"] = {
     "base_url": _stub,
     "api_key": "bench-ligdicash-apikey",

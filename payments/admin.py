@@ -80,7 +80,9 @@ class PaymentAdmin(admin.ModelAdmin):
     def recheck_now(self, request, queryset):
         for payment in queryset:
             payment = services.check_payment(payment.pk, source="staff")
-            self.message_user(request, f"{payment.reference}: {payment.get_status_display()}", messages.INFO)
+            self.message_user(
+                request, f"{payment.reference}: {payment.get_status_display()}", messages.INFO
+            )
 
     def has_add_permission(self, request):
         return False

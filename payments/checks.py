@@ -29,7 +29,9 @@ def check_provider_credentials(app_configs=None, **kwargs):
         config = settings.PAYMENT_PROVIDERS.get(entry.code, {})
         present = [key for key in entry.credentials if config.get(key)]
         if present and len(present) < len(entry.credentials):
-            missing = [f"{entry.env}_{key.upper()}" for key in entry.credentials if key not in present]
+            missing = [
+                f"{entry.env}_{key.upper()}" for key in entry.credentials if key not in present
+            ]
             warnings.append(
                 checks.Warning(
                     f"{entry.code} is not offered at checkout: {', '.join(missing)} not set.",
@@ -37,11 +39,18 @@ def check_provider_credentials(app_configs=None, **kwargs):
                     id="payments.W001",
                 )
             )
-        if entry.webhook_secrets and len(present) == len(entry.credentials) and not config.get("webhook_secrets"):
+        if (
+            entry.webhook_secrets
+            and len(present) == len(entry.credentials)
+            and not config.get("webhook_secrets")
+        ):
             warnings.append(
                 checks.Warning(
                     f"{entry.code} signs its callbacks but {entry.env}_WEBHOOK_SECRETS is empty.",
-                    hint=("Copy the webhook secret from the provider's dashboard (several, comma-separated, during a rotation)."),
+                    hint=(
+                        "Copy the webhook secret from the provider's dashboard (several, "
+                        "comma-separated, during a rotation)."
+                    ),
                     id="payments.W004",
                 )
             )
@@ -54,7 +63,8 @@ def check_production_urls(app_configs=None, **kwargs):
         return []
     return [
         checks.Warning(
-            f"SITE_URL is {settings.SITE_URL!r} with DEBUG off: providers get return and callback URLs on plain http.",
+            f"SITE_URL is {settings.SITE_URL!r} with DEBUG off: providers get return and callback "
+            "URLs on plain http.",
             hint="Set SITE_URL to the shop's public https address.",
             id="payments.W002",
         )

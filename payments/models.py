@@ -22,11 +22,15 @@ class PaymentStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Annulé")
 
 
-FINAL_STATUSES = frozenset({PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED})
+FINAL_STATUSES = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.FAILED, PaymentStatus.EXPIRED, PaymentStatus.CANCELLED}
+)
 
 
 class Payment(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("commande"))
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("commande")
+    )
     # Our merchant reference: sent to the provider as its order id /
     # idempotency key, and the key of the return URL.
     reference = models.UUIDField(_("référence"), default=uuid.uuid4, unique=True, editable=False)
@@ -42,7 +46,9 @@ class Payment(models.Model):
         default=PaymentStatus.PENDING,
         db_index=True,
     )
-    provider_reference = models.CharField(_("référence prestataire"), max_length=512, blank=True, db_index=True)
+    provider_reference = models.CharField(
+        _("référence prestataire"), max_length=512, blank=True, db_index=True
+    )
     redirect_url = models.URLField(_("page de paiement"), max_length=2000, blank=True)
     instructions = models.JSONField(_("instructions"), default=dict, blank=True)
     # True when initiation ended without a clear answer (timeout): a retry
@@ -56,10 +62,14 @@ class Payment(models.Model):
     # still checked, slowly, until the provider can no longer take money on it.
     watch_until = models.DateTimeField(_("surveillé jusqu'au"), null=True, blank=True)
     # Unsigned callbacks trigger at most one status call per interval.
-    last_callback_check_at = models.DateTimeField(_("dernière vérification sur notification"), null=True, blank=True)
+    last_callback_check_at = models.DateTimeField(
+        _("dernière vérification sur notification"), null=True, blank=True
+    )
     # The first return of the shopper re-checks even an ended attempt.
     returned_at = models.DateTimeField(_("retour du client"), null=True, blank=True)
-    next_check_at = models.DateTimeField(_("prochaine vérification"), null=True, blank=True, db_index=True)
+    next_check_at = models.DateTimeField(
+        _("prochaine vérification"), null=True, blank=True, db_index=True
+    )
     check_count = models.PositiveIntegerField(_("vérifications"), default=0)
     deadline = models.DateTimeField(_("échéance"))
     needs_review = models.BooleanField(_("à examiner"), default=False, db_index=True)
@@ -102,7 +112,9 @@ class PaymentEvent(models.Model):
         DECISION = "decision", _("Décision")
         ERROR = "error", _("Erreur")
 
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="events", null=True, blank=True)
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, related_name="events", null=True, blank=True
+    )
     provider = models.CharField(max_length=20, db_index=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     message = models.CharField(max_length=300, blank=True)
@@ -111,7 +123,9 @@ class PaymentEvent(models.Model):
     body = models.BinaryField(null=True, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     remote_ip = models.GenericIPAddressField(null=True, blank=True)
-    valid = models.BooleanField(null=True, help_text=_("Résultat de la vérification locale de la notification."))
+    valid = models.BooleanField(
+        null=True, help_text=_("Résultat de la vérification locale de la notification.")
+    )
     # (provider, event id) of a callback: a replay hits this constraint.
     dedup_key = models.CharField(max_length=300, unique=True, null=True, blank=True)
     # Replays of a deduplicated callback are counted here, not stored again.

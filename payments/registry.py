@@ -21,7 +21,9 @@ class Entry:
     production_url: str  # the vendor's host (<ENV>_BASE_URL overrides it)
     credentials: tuple[str, ...]  # config keys read from <ENV>_<KEY>
     webhook_secrets: bool = False  # signs its callbacks: <ENV>_WEBHOOK_SECRETS
-    options: dict[str, str] = field(default_factory=dict)  # config key -> default, read from <ENV>_<KEY>
+    options: dict[str, str] = field(
+        default_factory=dict
+    )  # config key -> default, read from <ENV>_<KEY>
 
     @property
     def env(self) -> str:

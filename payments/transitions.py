@@ -104,7 +104,9 @@ def money_problems(state: PaymentState, result: StatusResult) -> list[str]:
     return problems
 
 
-def decide(state: PaymentState, result: StatusResult, order: OrderState, source: str, now: datetime) -> Decision:
+def decide(
+    state: PaymentState, result: StatusResult, order: OrderState, source: str, now: datetime
+) -> Decision:
     """What a provider's answer does to a payment (see the module docstring)."""
     outcome = result.outcome
     if state.is_final:
@@ -119,8 +121,12 @@ def decide(state: PaymentState, result: StatusResult, order: OrderState, source:
                 "success with mismatching money",
                 flag="success with mismatching money: " + "; ".join(problems),
             )
-        flag = "second successful payment for an order already paid: refund it" if order.paid else ""
-        return Decision(Action.SUCCEED, f"succeeded ({source})", status=PaymentStatus.SUCCEEDED, flag=flag)
+        flag = (
+            "second successful payment for an order already paid: refund it" if order.paid else ""
+        )
+        return Decision(
+            Action.SUCCEED, f"succeeded ({source})", status=PaymentStatus.SUCCEEDED, flag=flag
+        )
     status = OUTCOME_TO_STATUS[outcome]
     return Decision(Action.FINALISE, f"{status} ({source})", status=status)
 
@@ -147,17 +153,24 @@ def _not_definite(state: PaymentState, outcome: Outcome, source: str, now: datet
 def _ended(state: PaymentState, outcome: Outcome, source: str, now: datetime) -> Decision:
     """A provider answer about an attempt that already ended."""
     if outcome == Outcome.SUCCEEDED and state.status != PaymentStatus.SUCCEEDED:
-        reason = f"provider reports success after the attempt ended as {state.status}: refund or fulfil by hand"
+        reason = (
+            f"provider reports success after the attempt ended as {state.status}: refund or fulfil "
+            "by hand"
+        )
         return Decision(Action.LATE_SUCCESS, reason, flag=reason)
     ignored = Decision(Action.NOTE, f"ignored ({outcome.value}): already {state.status}")
     if state.status == PaymentStatus.SUCCEEDED or state.needs_review:
         return ignored
     if outcome in DEAD_AT_PROVIDER and state.watch_until is not None:
-        return Decision(Action.STOP_WATCH, f"{outcome.value} at the provider: no longer watched ({source})")
+        return Decision(
+            Action.STOP_WATCH, f"{outcome.value} at the provider: no longer watched ({source})"
+        )
     if source == "callback" and outcome == Outcome.UNKNOWN and not state.watched(now):
         # The vendor called about it and its status API did not answer:
         # never drop that; keep asking for a while.
-        return Decision(Action.START_WATCH, "callback about an ended attempt, status unknown", watch=True)
+        return Decision(
+            Action.START_WATCH, "callback about an ended attempt, status unknown", watch=True
+        )
     if state.watched(now):
         return Decision(
             Action.KEEP_WATCHING,
@@ -165,6 +178,11 @@ def _ended(state: PaymentState, outcome: Outcome, source: str, now: datetime) ->
             reschedule=source in SCHEDULING_SOURCES,
         )
     if state.watch_until is not None:
-        flag = "status still unknown when the watch of this ended attempt ran out: check with the provider" if outcome == Outcome.UNKNOWN else ""
+        flag = (
+            "status still unknown when the watch of this ended attempt ran out: check with the "
+            "provider"
+            if outcome == Outcome.UNKNOWN
+            else ""
+        )
         return Decision(Action.WATCH_OVER, f"watch over ({outcome.value})", flag=flag)
     return ignored

@@ -93,7 +93,9 @@ def pay(request, token: str):
         context.update(offer=offer, payer_phone=payer_phone)
         return _page(request, "payments/otp.html", context)
     try:
-        payment = services.start_payment(order, offer["provider"].code, method.code, payer_phone=payer_phone, otp=otp)
+        payment = services.start_payment(
+            order, offer["provider"].code, method.code, payer_phone=payer_phone, otp=otp
+        )
     except services.PaymentStartError as exc:
         if exc.follow and exc.payment is not None:
             return redirect("payments:wait", token=order.token, reference=exc.payment.reference)
@@ -114,12 +116,16 @@ def _page(request, template: str, context: dict, status: int = 200):
     """Render a pay-page step; its extra reads are done here, only when a page
     is shown (a successful start redirects without them)."""
     order = context["order"]
-    context.update(live=order.payments.filter(status="pending").first(), lines=list(order.lines.all()))
+    context.update(
+        live=order.payments.filter(status="pending").first(), lines=list(order.lines.all())
+    )
     return render(request, template, context, status=status)
 
 
 def _holder_payment(token: str, reference) -> Payment:
-    return get_object_or_404(Payment.objects.select_related("order"), reference=reference, order__token=token)
+    return get_object_or_404(
+        Payment.objects.select_related("order"), reference=reference, order__token=token
+    )
 
 
 @never_cache
@@ -136,7 +142,12 @@ def _wait_context(payment: Payment) -> dict:
     provider = get_provider(payment.provider)
     method = provider.method(payment.method)
     sandbox_phone = ""
-    if settings.PAYMENTS_SANDBOX and payment.provider_reference and method and method.flow != Flow.REDIRECT:
+    if (
+        settings.PAYMENTS_SANDBOX
+        and payment.provider_reference
+        and method
+        and method.flow != Flow.REDIRECT
+    ):
         sandbox_phone = reverse("sandbox:page", args=[payment.provider, payment.provider_reference])
     return {
         "payment": payment,
@@ -173,9 +184,13 @@ def provider_return(request, reference: uuid.UUID, cancelled: bool = False):
     payment = get_object_or_404(Payment.objects.select_related("order"), reference=reference)
     # The first return re-checks even an ended attempt: the shopper may have
     # paid on the vendor's page after we superseded or expired it.
-    first_return = Payment.objects.filter(pk=payment.pk, returned_at__isnull=True).update(returned_at=timezone.now())
+    first_return = Payment.objects.filter(pk=payment.pk, returned_at__isnull=True).update(
+        returned_at=timezone.now()
+    )
     if not payment.is_final or first_return:
-        payment = services.check_payment(payment.pk, source="return", timeout=settings.PAYMENT_RETURN_TIMEOUT)
+        payment = services.check_payment(
+            payment.pk, source="return", timeout=settings.PAYMENT_RETURN_TIMEOUT
+        )
     order = payment.order
     if order.token in request.session.get("orders", []):
         if payment.status == "succeeded" and not payment.needs_review:

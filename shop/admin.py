@@ -116,7 +116,8 @@ class ProductAdmin(admin.ModelAdmin):
             obj.stock = Product.objects.values_list("stock", flat=True).get(pk=obj.pk)
             messages.error(
                 request,
-                _("Stock de « %(name)s » non modifié : des commandes l'ont réservé entre-temps.") % {"name": obj.name},
+                _("Stock de « %(name)s » non modifié : des commandes l'ont réservé entre-temps.")
+                % {"name": obj.name},
             )
 
 
@@ -137,7 +138,9 @@ def _move_action(to: str, description):
         for order in queryset:
             try:
                 workflow.move(order, to, by=request.user, note=request.POST.get("note", ""))
-                modeladmin.message_user(request, f"{order.number}: {Order.Status(to).label}", messages.SUCCESS)
+                modeladmin.message_user(
+                    request, f"{order.number}: {Order.Status(to).label}", messages.SUCCESS
+                )
             except workflow.MoveRefused as exc:
                 modeladmin.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
 

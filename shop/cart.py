@@ -87,7 +87,10 @@ class Cart:
             if line.product.stock == 0:
                 self.items.pop(str(line.product.pk), None)
                 lines.remove(line)
-                notes.append(_("« %(name)s » n'est plus en stock : nous l'avons retiré de votre panier.") % {"name": name})
+                notes.append(
+                    _("« %(name)s » n'est plus en stock : nous l'avons retiré de votre panier.")
+                    % {"name": name}
+                )
             else:
                 line.quantity = line.product.stock
                 self.items[str(line.product.pk)] = line.quantity

@@ -45,7 +45,9 @@ def send_order_confirmation(order_id: int) -> bool:
             if order.status != Order.Status.PAID or order.confirmation_sent_at:
                 return False
             subject, text, html = render_confirmation(order)
-            message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [order.email])
+            message = EmailMultiAlternatives(
+                subject, text, settings.DEFAULT_FROM_EMAIL, [order.email]
+            )
             message.attach_alternative(html, "text/html")
             message.send()
             order.confirmation_sent_at = timezone.now()

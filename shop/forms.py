@@ -34,7 +34,9 @@ class QuantityField(forms.CharField):
         value = super().clean(value)
         maximum = settings.CART_MAX_QUANTITY
         if not ASCII_QUANTITY.match(value or "") or not 1 <= int(value) <= maximum:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid", params={"max": maximum})
+            raise forms.ValidationError(
+                self.error_messages["invalid"], code="invalid", params={"max": maximum}
+            )
         return int(value)
 
 
@@ -86,7 +88,9 @@ class CheckoutForm(forms.Form):
     email = forms.EmailField(
         label=_("Adresse e-mail"),
         max_length=254,
-        error_messages={"invalid": _("Saisissez une adresse e-mail valide, par exemple awa@exemple.com.")},
+        error_messages={
+            "invalid": _("Saisissez une adresse e-mail valide, par exemple awa@exemple.com.")
+        },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     country = forms.ChoiceField(label=_("Pays"), choices=country_choices)
@@ -151,7 +155,9 @@ ORDER_NUMBER = re.compile(r"^\s*(?:AS)?[\s-]*0*([0-9]{1,12})\s*$", re.IGNORECASE
 class OrderLookupForm(forms.Form):
     """Find an order again: its number plus the phone or e-mail it was placed with."""
 
-    number = forms.CharField(label=_("Numéro de commande"), max_length=20, help_text=_("Par exemple AS-000123."))
+    number = forms.CharField(
+        label=_("Numéro de commande"), max_length=20, help_text=_("Par exemple AS-000123.")
+    )
     contact = forms.CharField(
         label=_("Téléphone ou adresse e-mail de la commande"),
         max_length=254,

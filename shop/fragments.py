@@ -62,7 +62,9 @@ def bump_catalogue_on_commit() -> None:
 
 def forget_categories() -> None:
     """After a category change commits: the header is rebuilt, every page too."""
-    keys = [CATEGORIES_KEY] + [NAV_HTML_KEY.format(language=code) for code, _name in settings.LANGUAGES]
+    keys = [CATEGORIES_KEY] + [
+        NAV_HTML_KEY.format(language=code) for code, _name in settings.LANGUAGES
+    ]
     transaction.on_commit(lambda: cache.delete_many(keys))
     bump_catalogue_on_commit()
 

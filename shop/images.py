@@ -37,11 +37,15 @@ def make_thumbnail(product) -> None:
         product.thumbnail.delete(save=False)
     product.thumbnail.save(name, ContentFile(out.getvalue()), save=False)
     product.renditions = renditions
-    type(product).objects.filter(pk=product.pk).update(thumbnail=product.thumbnail.name, renditions=renditions)
+    type(product).objects.filter(pk=product.pk).update(
+        thumbnail=product.thumbnail.name, renditions=renditions
+    )
 
 
 def _renditions(slug: str, picture: Image.Image) -> list[dict]:
-    widths = [w for w in RENDITION_WIDTHS if w < picture.width] + [min(picture.width, RENDITION_WIDTHS[-1])]
+    widths = [w for w in RENDITION_WIDTHS if w < picture.width] + [
+        min(picture.width, RENDITION_WIDTHS[-1])
+    ]
     made = []
     for width in sorted(set(widths)):
         height = round(picture.height * width / picture.width)

@@ -44,6 +44,8 @@ class FriendlyErrors:
         log.error(
             "Internal Server Error: %s",
             request.path,
-            exc_info=sys.exc_info() if sys.exc_info()[0] else (type(exception), exception, exception.__traceback__),
+            exc_info=sys.exc_info()
+            if sys.exc_info()[0]
+            else (type(exception), exception, exception.__traceback__),
         )
         return HttpResponseServerError(render_to_string("500.html"))

@@ -42,11 +42,15 @@ class ProductQuerySet(models.QuerySet):
 class Product(models.Model):
     LOW_STOCK = 3
 
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("catégorie"))
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="products", verbose_name=_("catégorie")
+    )
     name = models.CharField(_("nom"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
     description = models.TextField(_("description"), blank=True)
-    price = models.PositiveIntegerField(_("prix"), help_text=_("Montant entier dans la devise de la boutique."))
+    price = models.PositiveIntegerField(
+        _("prix"), help_text=_("Montant entier dans la devise de la boutique.")
+    )
     stock = models.PositiveIntegerField(_("stock"), default=0)
     is_active = models.BooleanField(_("en vente"), default=True)
     # units one order may hold; empty = the shop's SHOP_MAX_PER_LINE.
@@ -57,7 +61,9 @@ class Product(models.Model):
         help_text=_("Vide : la limite générale de la boutique."),
     )
     image = models.ImageField(_("image"), upload_to="products/", blank=True)
-    thumbnail = models.ImageField(_("vignette"), upload_to="products/thumbs/", blank=True, editable=False)
+    thumbnail = models.ImageField(
+        _("vignette"), upload_to="products/thumbs/", blank=True, editable=False
+    )
     # Phone-sized WebP copies of ``image`` made on upload (shop.images):
     # [{"width": 320, "height": 240, "name": "products/renditions/…"}, …], smallest first.
     renditions = models.JSONField(_("déclinaisons"), default=list, blank=True, editable=False)
@@ -73,7 +79,9 @@ class Product(models.Model):
             models.Index(fields=["is_active", "-created_at"], name="product_active_new"),
             models.Index(fields=["is_active", "price"], name="product_active_price"),
         ]
-        constraints = [models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_not_negative")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -112,7 +120,11 @@ class Product(models.Model):
         has no rendition; None without a photo."""
         from django.core.files.storage import default_storage
 
-        sizes = [r for r in self.renditions or [] if isinstance(r, dict) and r.get("name") and r.get("width", 0) <= CARD_MAX_WIDTH]
+        sizes = [
+            r
+            for r in self.renditions or []
+            if isinstance(r, dict) and r.get("name") and r.get("width", 0) <= CARD_MAX_WIDTH
+        ]
         if not sizes:
             if not self.thumbnail:
                 return None
@@ -153,9 +165,13 @@ class Order(models.Model):
         CANCELLED = "cancelled", _("Annulée")
         EXPIRED = "expired", _("Expirée")
 
-    token = models.CharField(_("jeton"), max_length=64, unique=True, default=new_order_token, editable=False)
+    token = models.CharField(
+        _("jeton"), max_length=64, unique=True, default=new_order_token, editable=False
+    )
     # One checkout form = one order, however often it is submitted.
-    checkout_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    checkout_key = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     status = models.CharField(
         _("statut"),
         max_length=20,
@@ -176,7 +192,9 @@ class Order(models.Model):
     stock_reserved = models.BooleanField(_("stock réservé"), default=True)
     # the hard end of the stock hold, set once by place_order
     # (ORDER_RESERVATION_TTL); a new payment attempt never extends it.
-    reserved_until = models.DateTimeField(_("réservé jusqu'au"), null=True, blank=True, editable=False)
+    reserved_until = models.DateTimeField(
+        _("réservé jusqu'au"), null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(_("payée le"), null=True, blank=True)
@@ -241,10 +259,14 @@ class Page(models.Model):
     title = models.CharField(_("titre"), max_length=120)
     body = models.TextField(
         _("texte"),
-        help_text=_("Texte simple : une ligne vide sépare deux paragraphes ; les liens sont reconnus."),
+        help_text=_(
+            "Texte simple : une ligne vide sépare deux paragraphes ; les liens sont reconnus."
+        ),
     )
     title_en = models.CharField(_("titre (anglais)"), max_length=120, blank=True)
-    body_en = models.TextField(_("texte (anglais)"), blank=True, help_text=_("Vide : le texte français est affiché."))
+    body_en = models.TextField(
+        _("texte (anglais)"), blank=True, help_text=_("Vide : le texte français est affiché.")
+    )
     updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
 
     class Meta:

@@ -25,7 +25,9 @@ class InvalidPhone(ValueError):
     """A number that cannot be used; ``str(exc)`` is the message for the shopper."""
 
 
-def normalise(raw: str, default_country: str, allowed_regions: Iterable[str] = (), *, refused: str = "") -> str:
+def normalise(
+    raw: str, default_country: str, allowed_regions: Iterable[str] = (), *, refused: str = ""
+) -> str:
     """The E.164 form of ``raw`` (``"70 12 34 56"``, ``"0022670123456"``,
     ``"+226 70-12-34-56"``, full-width digits…), read as a number of
     ``default_country`` when it has no international prefix.
@@ -47,7 +49,9 @@ def normalise(raw: str, default_country: str, allowed_regions: Iterable[str] = (
     except phonenumbers.NumberParseException:
         raise InvalidPhone(_("Numéro de téléphone invalide.")) from None
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(_("Numéro de téléphone invalide pour ce pays (par exemple 70 12 34 56)."))
+        raise InvalidPhone(
+            _("Numéro de téléphone invalide pour ce pays (par exemple 70 12 34 56).")
+        )
     allowed = tuple(allowed_regions)
     region = phonenumbers.region_code_for_number(number)
     if allowed and region not in allowed:

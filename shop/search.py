@@ -68,7 +68,11 @@ def _full_text(products: QuerySet, words: list[str]) -> QuerySet:
     )
     # Words are [a-z0-9]+ only, so the raw tsquery cannot be malformed.
     query = SearchQuery(" & ".join(f"{w}:*" for w in words), search_type="raw", config="french")
-    return products.annotate(search=vector).filter(search=query).annotate(rank=SearchRank(vector, query))
+    return (
+        products.annotate(search=vector)
+        .filter(search=query)
+        .annotate(rank=SearchRank(vector, query))
+    )
 
 
 class Fold(Func):

@@ -60,13 +60,23 @@ def check_cart_limits(quantities: dict[int, int], products: dict[int, Product]) 
     for product_id, quantity in sorted(quantities.items()):
         product = products[product_id]
         if quantity > product.per_order_limit:
-            raise OrderLimit(_("Vous pouvez commander au plus %(max)s « %(name)s » par commande.") % {"max": product.per_order_limit, "name": product.name})
+            raise OrderLimit(
+                _("Vous pouvez commander au plus %(max)s « %(name)s » par commande.")
+                % {"max": product.per_order_limit, "name": product.name}
+            )
     if len(quantities) > settings.SHOP_MAX_ORDER_LINES:
-        raise OrderLimit(_("Une commande peut contenir au plus %(max)s produits différents.") % {"max": settings.SHOP_MAX_ORDER_LINES})
+        raise OrderLimit(
+            _("Une commande peut contenir au plus %(max)s produits différents.")
+            % {"max": settings.SHOP_MAX_ORDER_LINES}
+        )
     total = sum(products[pid].price * q for pid, q in quantities.items())
     if total > settings.SHOP_MAX_ORDER_VALUE:
         raise OrderLimit(
-            _("Une commande ne peut pas dépasser %(max)s. Pour une commande plus importante, contactez-nous.") % {"max": money(settings.SHOP_MAX_ORDER_VALUE)}
+            _(
+                "Une commande ne peut pas dépasser %(max)s. Pour une commande plus importante, "
+                "contactez-nous."
+            )
+            % {"max": money(settings.SHOP_MAX_ORDER_VALUE)}
         )
 
 
@@ -85,7 +95,10 @@ def _check_open_orders(customer: Customer, session_orders: Collection[str]) -> N
     _lock_shopper(customer)
     if open_orders(customer, session_orders).count() >= settings.SHOP_MAX_OPEN_ORDERS:
         raise OrderLimit(
-            _("Vous avez déjà %(n)s commandes en attente de paiement. Payez-les ou attendez leur expiration avant d'en passer une nouvelle.")
+            _(
+                "Vous avez déjà %(n)s commandes en attente de paiement. Payez-les ou attendez leur "
+                "expiration avant d'en passer une nouvelle."
+            )
             % {"n": settings.SHOP_MAX_OPEN_ORDERS}
         )
 
@@ -121,9 +134,13 @@ def _take_stock(quantities: dict[int, int], products: dict[int, Product]) -> Non
     """Reserve every line or raise OutOfStock (the caller's atomic() rolls back)."""
     for product_id in sorted(quantities):
         quantity = quantities[product_id]
-        taken = Product.objects.filter(pk=product_id, is_active=True, stock__gte=quantity).update(stock=F("stock") - quantity)
+        taken = Product.objects.filter(pk=product_id, is_active=True, stock__gte=quantity).update(
+            stock=F("stock") - quantity
+        )
         if not taken:
-            current = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
+            current = (
+                Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
+            )
             raise OutOfStock(products[product_id], current)
 
 
@@ -250,7 +267,9 @@ def adjust_stock(product_id: int, delta: int) -> int:
     """Apply a staff stock change as a delta, never below zero; returns the new stock."""
     with transaction.atomic():
         if delta < 0:
-            changed = Product.objects.filter(pk=product_id, stock__gte=-delta).update(stock=F("stock") + delta)
+            changed = Product.objects.filter(pk=product_id, stock__gte=-delta).update(
+                stock=F("stock") + delta
+            )
         else:
             changed = Product.objects.filter(pk=product_id).update(stock=F("stock") + delta)
         if not changed:

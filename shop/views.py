@@ -61,7 +61,11 @@ def rate_limited(request, exception=None):
 @require_safe
 def home(request):
     def context():
-        featured = list(Product.objects.available().select_related("category").order_by("-created_at", "-id")[:8])
+        featured = list(
+            Product.objects.available()
+            .select_related("category")
+            .order_by("-created_at", "-id")[:8]
+        )
         grid = fragments.grid(featured, _("Aucun produit pour le moment."))
         return {"featured": featured, "nav_categories": fragments.nav_categories(), "grid": grid}
 
@@ -79,7 +83,9 @@ def product_list(request, slug: str | None = None):
     """
     category = None
     if slug:
-        category = next((c for c in fragments.nav_categories() if c.slug == slug), None) or get_object_or_404(Category, slug=slug)
+        category = next(
+            (c for c in fragments.nav_categories() if c.slug == slug), None
+        ) or get_object_or_404(Category, slug=slug)
     query = request.GET.get("q", "").replace("\x00", "").strip()[:MAX_QUERY_LENGTH]
     sort = request.GET.get("sort", "")
     if sort not in SORTS and not (sort == "rel" and query):
@@ -120,7 +126,9 @@ def _filters(params) -> tuple[bool, int | None, int | None]:
     return params.get("stock") == "1", amount(params.get("min", "")), amount(params.get("max", ""))
 
 
-def _listing(page_number: int, category, query: str, sort: str, filters: tuple, key: str) -> fragments.Fragment:
+def _listing(
+    page_number: int, category, query: str, sort: str, filters: tuple, key: str
+) -> fragments.Fragment:
     """Run the listing's queries now; render (and cache) it with the page."""
     products = Product.objects.available().select_related("category")
     if category:
@@ -135,8 +143,14 @@ def _listing(page_number: int, category, query: str, sort: str, filters: tuple, 
     ranked = False
     if query:
         products, ranked = search.search(products, query)
-    order = ("-rank", "-created_at", "-id") if sort == "rel" and ranked else SORTS.get(sort, SORTS["new"])
-    paginator = Paginator(products.order_by(*order).defer("description"), settings.PRODUCTS_PER_PAGE)
+    order = (
+        ("-rank", "-created_at", "-id")
+        if sort == "rel" and ranked
+        else SORTS.get(sort, SORTS["new"])
+    )
+    paginator = Paginator(
+        products.order_by(*order).defer("description"), settings.PRODUCTS_PER_PAGE
+    )
     try:
         page = paginator.page(page_number or paginator.num_pages)
     except EmptyPage:
@@ -170,10 +184,14 @@ def _listing(page_number: int, category, query: str, sort: str, filters: tuple, 
 def product_detail(request, slug: str):
     """A product page; its content is cached under the catalogue version (the
     add-to-cart form, with its CSRF token, is the only part rendered fresh)."""
-    info_key, description_key, facts_key = fragments.keys("product", slug, each=("info", "description", "facts"))
+    info_key, description_key, facts_key = fragments.keys(
+        "product", slug, each=("info", "description", "facts")
+    )
     facts = fragments.get(facts_key)
     if facts is None:
-        product = get_object_or_404(Product.objects.available().select_related("category"), slug=slug)
+        product = get_object_or_404(
+            Product.objects.available().select_related("category"), slug=slug
+        )
         facts = {
             "pk": product.pk,
             "name": product.name,
@@ -187,10 +205,16 @@ def product_detail(request, slug: str):
             facts["og_image"] = settings.SITE_URL + _share_image(product)
         fragments.put(facts_key, facts)
         info = fragments.cached(info_key, "shop/_product_info.html", lambda: {"product": product})
-        description = fragments.cached(description_key, "shop/_product_description.html", lambda: {"product": product})
+        description = fragments.cached(
+            description_key, "shop/_product_description.html", lambda: {"product": product}
+        )
     else:
-        info = fragments.cached(info_key, "shop/_product_info.html", lambda: {"product": _product(slug)})
-        description = fragments.cached(description_key, "shop/_product_description.html", lambda: {"product": _product(slug)})
+        info = fragments.cached(
+            info_key, "shop/_product_info.html", lambda: {"product": _product(slug)}
+        )
+        description = fragments.cached(
+            description_key, "shop/_product_description.html", lambda: {"product": _product(slug)}
+        )
     context = {
         "facts": facts,
         "info": info,
@@ -280,7 +304,9 @@ def cart_add(request):
     wanted = cart.quantities() | {product.pk: quantity}
     products = Product.objects.available().in_bulk(list(wanted))
     try:
-        services.check_cart_limits({pid: q for pid, q in wanted.items() if pid in products}, products)
+        services.check_cart_limits(
+            {pid: q for pid, q in wanted.items() if pid in products}, products
+        )
     except services.OrderLimit as exc:
         return _cart_error(request, exc.message)
     if not _first_use(add_key):
@@ -300,7 +326,9 @@ def _quantity_problem(product: Product, quantity: int) -> str:
             "name": product.name,
         }
     if quantity > settings.CART_MAX_QUANTITY:
-        return _("Saisissez une quantité entière entre 1 et %(max)s.") % {"max": settings.CART_MAX_QUANTITY}
+        return _("Saisissez une quantité entière entre 1 et %(max)s.") % {
+            "max": settings.CART_MAX_QUANTITY
+        }
     return ""
 
 
@@ -317,15 +345,23 @@ def cart_update(request):
         product_id, _sep, raw = chosen.partition(":")
         changes = {product_id: raw}
     else:
-        changes = {key.removeprefix("qty-"): value for key, value in request.POST.items() if key.startswith("qty-")}
+        changes = {
+            key.removeprefix("qty-"): value
+            for key, value in request.POST.items()
+            if key.startswith("qty-")
+        }
     for raw_id, raw_quantity in changes.items():
         if not (raw_id.isascii() and raw_id.isdigit()) or int(raw_id) not in held:
             continue
         raw_quantity = raw_quantity.strip()
-        if not re.fullmatch(r"[0-9]{1,3}", raw_quantity) or int(raw_quantity) > settings.CART_MAX_QUANTITY:
+        if (
+            not re.fullmatch(r"[0-9]{1,3}", raw_quantity)
+            or int(raw_quantity) > settings.CART_MAX_QUANTITY
+        ):
             return _cart_error(
                 request,
-                _("Saisissez une quantité entière entre 1 et %(max)s.") % {"max": settings.CART_MAX_QUANTITY},
+                _("Saisissez une quantité entière entre 1 et %(max)s.")
+                % {"max": settings.CART_MAX_QUANTITY},
             )
         wanted[int(raw_id)] = int(raw_quantity)
     wanted = {pid: q for pid, q in wanted.items() if q > 0}
@@ -336,7 +372,9 @@ def cart_update(request):
             if message:
                 return _cart_error(request, message)
     try:
-        services.check_cart_limits({pid: q for pid, q in wanted.items() if pid in products}, products)
+        services.check_cart_limits(
+            {pid: q for pid, q in wanted.items() if pid in products}, products
+        )
     except services.OrderLimit as exc:
         return _cart_error(request, exc.message)
     for pid in held:
@@ -439,7 +477,11 @@ def order_detail(request, token: str):
     # While a payment is pending the page updates itself like the waiting
     # page (wait.js, or a meta refresh without JS), so a shopper who lands
     # here never stays on a stale "En attente".
-    pending = next((p for p in payments if p.status == "pending"), None) if order.status == Order.Status.PENDING_PAYMENT else None
+    pending = (
+        next((p for p in payments if p.status == "pending"), None)
+        if order.status == Order.Status.PENDING_PAYMENT
+        else None
+    )
     context = {
         "order": order,
         "lines": lines,
@@ -465,7 +507,9 @@ def my_orders(request):
     """The orders this browser placed or opened, newest first, and the form
     that finds another one by its number plus its phone or e-mail."""
     tokens = held_orders(request)
-    orders = list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
+    orders = (
+        list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
+    )
     return render(request, "shop/my_orders.html", {"orders": orders, "form": OrderLookupForm()})
 
 
@@ -484,8 +528,13 @@ def order_lookup(request):
             return redirect(order)
         form.add_error(
             None,
-            _("Aucune commande ne correspond à ce numéro et à ce téléphone ou e-mail. Vérifiez-les et réessayez."),
+            _(
+                "Aucune commande ne correspond à ce numéro et à ce téléphone ou e-mail. "
+                "Vérifiez-les et réessayez."
+            ),
         )
     tokens = held_orders(request)
-    orders = list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
+    orders = (
+        list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
+    )
     return render(request, "shop/my_orders.html", {"orders": orders, "form": form}, status=400)

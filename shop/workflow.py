@@ -53,10 +53,16 @@ def check(status: str, to: str, actor: str = STAFF) -> None:
         return
     label, target = S(status).label, S(to).label
     if who == REFUND:
-        raise MoveRefused(_("Une commande « %(from)s » ne s'annule que par un remboursement complet.") % {"from": label})
+        raise MoveRefused(
+            _("Une commande « %(from)s » ne s'annule que par un remboursement complet.")
+            % {"from": label}
+        )
     allowed = ", ".join(str(S(x).label) for x in allowed_moves(status, actor)) or _("aucun")
     raise MoveRefused(
-        _("Impossible de passer une commande « %(from)s » à « %(to)s ». Mouvements possibles : %(allowed)s.")
+        _(
+            "Impossible de passer une commande « %(from)s » à « %(to)s ». Mouvements possibles : "
+            "%(allowed)s."
+        )
         % {"from": label, "to": target, "allowed": allowed}
     )
 
@@ -80,7 +86,9 @@ def move(order: Order | int, to: str, by=None, note: str = "", actor: str = STAF
         else:
             locked.status = to
             locked.save(update_fields=["status", "updated_at"])
-        OrderEvent.objects.create(order=locked, from_status=frm, to_status=to, by=by, note=note[:500])
+        OrderEvent.objects.create(
+            order=locked, from_status=frm, to_status=to, by=by, note=note[:500]
+        )
         if to == S.SHIPPED:
             from .emails import send_order_shipped
 
@@ -94,5 +102,7 @@ def _end_open_attempts(order: Order) -> None:
     from payments.models import PaymentStatus
     from payments.services import cancel_payment
 
-    for payment_id in order.payments.filter(status=PaymentStatus.PENDING).values_list("pk", flat=True):
+    for payment_id in order.payments.filter(status=PaymentStatus.PENDING).values_list(
+        "pk", flat=True
+    ):
         cancel_payment(payment_id, reason="order cancelled by staff")

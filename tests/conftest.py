@@ -43,7 +43,9 @@ def worker(django_db_setup, django_db_blocker):
     one module only: other tests expect nobody to consume what they enqueue."""
     app.control.purge()
     with django_db_blocker.unblock():
-        with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20):
+        with start_worker(
+            app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20
+        ):
             yield
         _close_other_connections()
 
@@ -55,7 +57,10 @@ def _close_other_connections() -> None:
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ EMAIL_FILE_PATH = env("FAULT_MAIL_DIR")
 PAYMENT_POLL_BACKOFF = [1, 1, 2, 2, 3]
 PAYMENT_SWEEP_INTERVAL = 2
 PAYMENT_SWEEP_GRACE = 1
-CELERY_BEAT_SCHEDULE = {"sweep-payments": {"task": "payments.tasks.sweep_payments", "schedule": 2.0}}
+CELERY_BEAT_SCHEDULE = {
+    "sweep-payments": {"task": "payments.tasks.sweep_payments", "schedule": 2.0}
+}
 SANDBOX_SEND_CALLBACKS = False
 
 

@@ -50,7 +50,10 @@ def test_compose_runs_web_worker_one_beat_database_and_redis():
 
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
-    assert "make test" in (ROOT / "README.md").read_text() and "make run" in (ROOT / "README.md").read_text()
+    assert (
+        "make test" in (ROOT / "README.md").read_text()
+        and "make run" in (ROOT / "README.md").read_text()
+    )
 
 
 def test_env_example_lists_every_setting_read_from_the_environment():

@@ -36,7 +36,11 @@ def test_health_is_503_when_the_broker_is_unreachable(client, settings):
 def test_pages_carry_a_content_security_policy(client):
     make_product()
     policy = client.get("/").headers["Content-Security-Policy"]
-    assert "default-src 'self'" in policy and "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert (
+        "default-src 'self'" in policy
+        and "script-src 'self'" in policy
+        and "unsafe-inline" not in policy
+    )
 
 
 def test_checkout_is_rate_limited(client, settings):
@@ -58,7 +62,9 @@ def test_order_page_is_rate_limited(client, settings):
 
 def test_json_logs_are_one_object_per_line_without_secrets(settings):
     key = settings.PAYMENT_PROVIDERS["ligdicash"]["api_key"]
-    record = logging.LogRecord("payments", logging.WARNING, __file__, 1, "calling with %s", (key,), None)
+    record = logging.LogRecord(
+        "payments", logging.WARNING, __file__, 1, "calling with %s", (key,), None
+    )
     RedactingFilter().filter(record)
     line = JsonFormatter().format(record)
     entry = json.loads(line)
@@ -67,5 +73,8 @@ def test_json_logs_are_one_object_per_line_without_secrets(settings):
 
 
 def test_staff_login_is_rate_limited_per_username(client):
-    codes = [client.post("/admin/login/", {"username": "boss", "password": f"guess{n}"}).status_code for n in range(6)]
+    codes = [
+        client.post("/admin/login/", {"username": "boss", "password": f"guess{n}"}).status_code
+        for n in range(6)
+    ]
     assert codes[:5] == [200] * 5 and codes[5] == 429

@@ -36,7 +36,10 @@ def request_from(remote: str = PROXY, **headers):
 def test_without_a_configured_proxy_header_the_peer_address_is_the_client(settings):
     settings.TRUSTED_PROXY_HEADER = ""
 
-    assert client_ip(request_from(HTTP_X_FORWARDED_FOR="203.0.113.7", HTTP_X_REAL_IP="203.0.113.8")) == PROXY
+    assert (
+        client_ip(request_from(HTTP_X_FORWARDED_FOR="203.0.113.7", HTTP_X_REAL_IP="203.0.113.8"))
+        == PROXY
+    )
 
 
 def test_x_real_ip_set_by_the_proxy_is_the_client(settings):
@@ -150,7 +153,9 @@ def test_manage_py_refuses_the_review_s_production_sandbox():
     """The review's reproduction of the sandbox in production passed
     `check --deploy --fail-level WARNING`."""
     env = production_env()
-    env.update(PAYMENTS_SANDBOX="true", LIGDICASH_API_KEY="real-key", LIGDICASH_API_TOKEN="real-token")
+    env.update(
+        PAYMENTS_SANDBOX="true", LIGDICASH_API_KEY="real-key", LIGDICASH_API_TOKEN="real-token"
+    )
 
     result = run_manage(env, "check")
 
@@ -177,7 +182,9 @@ def test_the_wsgi_application_refuses_to_start_with_the_sandbox_in_production():
 
 def settings_of(env: dict, expression: str) -> str:
     code = f"import django; django.setup(); from django.conf import settings; print({expression})"
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -185,11 +192,17 @@ def settings_of(env: dict, expression: str) -> str:
 def test_dummy_credentials_and_public_webhook_secrets_exist_only_with_debug():
     env = production_env()
     env.update(PAYMENTS_SANDBOX="true", SITE_URL="http://127.0.0.1:8000")
-    expression = "(settings.PAYMENT_PROVIDERS['ligdicash']['api_key'], settings.PAYMENT_PROVIDERS['novasend']['webhook_secrets'])"
+    expression = (
+        "(settings.PAYMENT_PROVIDERS['ligdicash']['api_key'], "
+        "settings.PAYMENT_PROVIDERS['novasend']['webhook_secrets'])"
+    )
 
     assert settings_of(env, expression) == "('', [])"
     env["DEBUG"] = "true"
-    assert settings_of(env, expression) == "('sandbox-ligdicash_api_key', ['sandbox-novasend-webhook'])"
+    assert (
+        settings_of(env, expression)
+        == "('sandbox-ligdicash_api_key', ['sandbox-novasend-webhook'])"
+    )
 
 
 # --- the sandbox's own endpoints call and send browsers only to the shop ----
@@ -275,7 +288,11 @@ def test_the_development_secret_key_stops_start_up_with_debug_off():
         timeout=120,
     )
 
-    assert result.returncode != 0 and "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+    assert (
+        result.returncode != 0
+        and "ImproperlyConfigured" in result.stderr
+        and "SECRET_KEY" in result.stderr
+    )
 
 
 def test_a_settings_module_built_on_ours_is_caught_by_the_check(settings):
@@ -334,7 +351,9 @@ def test_media_is_not_served_by_django_in_production_by_default():
 # --- staff sessions end on the server ---------------------------------------
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user("boss", password="right-horse-battery", is_staff=True, is_superuser=True)
+    return get_user_model().objects.create_user(
+        "boss", password="right-horse-battery", is_staff=True, is_superuser=True
+    )
 
 
 def log_in(
@@ -343,7 +362,9 @@ def log_in(
     ip: str = "203.0.113.7",
     username: str = "boss",
 ):
-    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password}, REMOTE_ADDR=ip)
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password}, REMOTE_ADDR=ip
+    )
 
 
 @pytest.mark.django_db
@@ -380,11 +401,15 @@ def test_a_staff_session_ends_with_the_browser_and_after_its_lifetime(staff, set
 @pytest.mark.django_db
 def test_failures_from_one_address_never_lock_out_the_right_password_from_another(staff):
     attacker = Client()
-    codes = [log_in(attacker, password=f"guess{n}", ip="198.51.100.66").status_code for n in range(6)]
+    codes = [
+        log_in(attacker, password=f"guess{n}", ip="198.51.100.66").status_code for n in range(6)
+    ]
 
     assert codes[:5] == [200] * 5 and codes[5] == 429
     assert int(log_in(attacker, password="guess9", ip="198.51.100.66")["Retry-After"]) >= 1
-    assert log_in(Client(), ip="203.0.113.7").status_code == 302, "the owner gets in from their own address"
+    assert log_in(Client(), ip="203.0.113.7").status_code == 302, (
+        "the owner gets in from their own address"
+    )
 
 
 @pytest.mark.django_db
@@ -412,7 +437,10 @@ def test_the_wait_doubles_with_each_failure_and_is_capped(settings):
 def test_one_address_trying_many_usernames_is_slowed_down_too(staff, settings):
     settings.RATELIMIT_LOGIN = "100/m"
     client = Client()
-    codes = [log_in(client, username=f"user{n}", password="x", ip="198.51.100.66").status_code for n in range(21)]
+    codes = [
+        log_in(client, username=f"user{n}", password="x", ip="198.51.100.66").status_code
+        for n in range(21)
+    ]
 
     assert codes[:20] == [200] * 20 and codes[20] == 429
     assert log_in(Client(), ip="203.0.113.7").status_code == 302

@@ -169,7 +169,9 @@ class ProviderError(Exception):
         self.status_code = status_code
         self.retryable = retryable
         self.unknown = unknown
-        self.user_message = user_message or _("Le service de paiement ne répond pas. Réessayez dans un instant.")
+        self.user_message = user_message or _(
+            "Le service de paiement ne répond pas. Réessayez dans un instant."
+        )
         self.retry_after = retry_after
 
 
@@ -199,7 +201,12 @@ def parse_amount(value: Any) -> int | None:
         return None
     # "1e400000" is a valid Decimal whose int() takes minutes: no real amount
     # has more than 15 digits.
-    if not number.is_finite() or number < 0 or number.adjusted() > 15 or number != number.to_integral_value():
+    if (
+        not number.is_finite()
+        or number < 0
+        or number.adjusted() > 15
+        or number != number.to_integral_value()
+    ):
         return None
     return int(number)
 
@@ -250,7 +257,9 @@ class Provider:
     redirect_hosts: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: dict | None = None, timeout: tuple[float, float] | None = None):
-        self.config = dict(config if config is not None else settings.PAYMENT_PROVIDERS.get(self.code, {}))
+        self.config = dict(
+            config if config is not None else settings.PAYMENT_PROVIDERS.get(self.code, {})
+        )
         self.base_url = self.config.get("base_url", "").rstrip("/")
         self.timeout = timeout or settings.PAYMENT_HTTP_TIMEOUT
         self._session: requests.Session | None = None
@@ -297,7 +306,11 @@ class Provider:
         relaxed = bool(settings.PAYMENTS_SANDBOX or settings.DEBUG)
         if parts.scheme != "https" and not (relaxed and parts.scheme == "http"):
             return False
-        allowed = {h.strip().lower() for h in (self.config.get("redirect_hosts") or self.redirect_hosts) if h and h.strip()}
+        allowed = {
+            h.strip().lower()
+            for h in (self.config.get("redirect_hosts") or self.redirect_hosts)
+            if h and h.strip()
+        }
         if settings.PAYMENTS_SANDBOX:
             allowed.add((urlsplit(settings.SITE_URL).hostname or "").lower())
         return host in allowed
@@ -436,7 +449,9 @@ class Provider:
         if content_type(headers) == FORM:
             try:
                 text = body.decode("utf-8")
-                pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=200)
+                pairs = parse_qsl(
+                    text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=200
+                )
             except (UnicodeDecodeError, ValueError) as exc:
                 raise CallbackRejected("malformed form body") from exc
             data = dict(pairs)

@@ -132,15 +132,24 @@ STATUS_MAP = {
 ERRORS = {
     400: (
         "rejected",
-        _("DEXCHANGE a refusé la demande de paiement : paramètres invalides ou montant inférieur au minimum de 100 FCFA."),
+        _(
+            "DEXCHANGE a refusé la demande de paiement : paramètres invalides ou montant inférieur "
+            "au minimum de 100 FCFA."
+        ),
     ),
     401: (
         "config",
-        _("Le paiement DEXCHANGE est momentanément indisponible. Choisissez un autre moyen de paiement."),
+        _(
+            "Le paiement DEXCHANGE est momentanément indisponible. Choisissez un autre moyen de "
+            "paiement."
+        ),
     ),
     403: (
         "maintenance",
-        _("DEXCHANGE est en maintenance. Réessayez plus tard ou choisissez un autre moyen de paiement."),
+        _(
+            "DEXCHANGE est en maintenance. Réessayez plus tard ou choisissez un autre moyen de "
+            "paiement."
+        ),
     ),
 }
 
@@ -185,7 +194,8 @@ class DexchangeProvider(Provider):
         response = self.request("POST", CREATE, json_body=payload)
         if response.status_code == 409:
             raise ProviderError(
-                "dexchange: externalTransactionId already used (409); no lookup by it exists, outcome unknown",
+                "dexchange: externalTransactionId already used (409); no lookup by it exists, "
+                "outcome unknown",
                 kind="duplicate",
                 status_code=409,
                 unknown=True,
@@ -199,7 +209,8 @@ class DexchangeProvider(Provider):
                 ),
             )
             raise ProviderError(
-                f"dexchange: get-link answered HTTP {response.status_code} {_messages(self.json_object(response))}",
+                f"dexchange: get-link answered HTTP {response.status_code} "
+                f"{_messages(self.json_object(response))}",
                 kind=kind,
                 status_code=response.status_code,
                 retryable=response.status_code == 403,
@@ -225,7 +236,9 @@ class DexchangeProvider(Provider):
             response = self.request("GET", STATUS_FALLBACK.format(transaction_id=transaction_id))
         data = self.json_object(response)
         if response.status_code >= 400 or data is None:
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code} {_messages(data)}".strip())
+            return StatusResult(
+                Outcome.UNKNOWN, message=f"HTTP {response.status_code} {_messages(data)}".strip()
+            )
         result = read_status(_transaction(data))
         return StatusResult(
             result.outcome,
@@ -282,12 +295,18 @@ def read_created(reference: str, data: dict | None) -> Initiation | None:
 def read_status(transaction: dict) -> StatusResult:
     """One transaction of a status answer (merchant or general endpoint)."""
     status = transaction.get("Status", transaction.get("STATUS"))
-    outcome = STATUS_MAP.get(status.strip().upper(), Outcome.UNKNOWN) if isinstance(status, str) else Outcome.UNKNOWN
+    outcome = (
+        STATUS_MAP.get(status.strip().upper(), Outcome.UNKNOWN)
+        if isinstance(status, str)
+        else Outcome.UNKNOWN
+    )
     amount = parse_amount(transaction.get("Amount", transaction.get("AMOUNT")))
     if outcome == Outcome.SUCCEEDED and amount is None:
         outcome = Outcome.UNKNOWN
     label = status[:20] if isinstance(status, str) else "?"
-    return StatusResult(outcome, amount=amount, currency=CURRENCY, message=f"Status={label}", raw=transaction)
+    return StatusResult(
+        outcome, amount=amount, currency=CURRENCY, message=f"Status={label}", raw=transaction
+    )
 
 
 def client_phone(e164: str) -> str:

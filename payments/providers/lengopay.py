@@ -123,7 +123,10 @@ STATUS_MAP = {
 # Morymirco/admin.zalama ``app/doc3.md``: ``POST /api/v1/cashin/all-transactions``
 # ``{websiteid}`` → a list of ``{pay_id, status, amount, …}``; M).
 HISTORY_PATH = "/api/v1/cashin/all-transactions"
-NO_STATUS_API = "LengoPay status endpoint disabled (LENGOPAY_STATUS_PATH empty): the callback and the deadline decide"
+NO_STATUS_API = (
+    "LengoPay status endpoint disabled (LENGOPAY_STATUS_PATH empty): the callback and the deadline "
+    "decide"
+)
 
 
 def normalise_pay_id(value: str) -> str:
@@ -199,29 +202,46 @@ class LengopayProvider(Provider):
                 "lengopay: license key refused (401)",
                 kind="config",
                 status_code=401,
-                user_message=_("Le paiement LengoPay est momentanément indisponible. Choisissez un autre moyen de paiement."),
+                user_message=_(
+                    "Le paiement LengoPay est momentanément indisponible. Choisissez un autre "
+                    "moyen de paiement."
+                ),
             )
         if response.status_code >= 400:
             raise ProviderError(
                 f"lengopay: cash-in refused (HTTP {response.status_code})",
                 kind="rejected",
                 status_code=response.status_code,
-                user_message=_("LengoPay a refusé la demande de paiement. Vérifiez le numéro de téléphone et l'opérateur choisi."),
+                user_message=_(
+                    "LengoPay a refusé la demande de paiement. Vérifiez le numéro de téléphone et "
+                    "l'opérateur choisi."
+                ),
             )
         data = self.json_object(response)
         if data is None or not isinstance(data.get("status"), str):
             # 2xx without a readable answer: LengoPay may have sent the push.
-            raise ProviderError("lengopay: unreadable cash-in answer", kind="malformed", unknown=True)
+            raise ProviderError(
+                "lengopay: unreadable cash-in answer", kind="malformed", unknown=True
+            )
         pay_id = data.get("pay_id")
-        if data["status"].lower() != "success" or not isinstance(pay_id, str) or not normalise_pay_id(pay_id):
+        if (
+            data["status"].lower() != "success"
+            or not isinstance(pay_id, str)
+            or not normalise_pay_id(pay_id)
+        ):
             message = str(data.get("message") or "")[:120]
             raise ProviderError(
                 f"lengopay: cash-in refused (status={data['status'][:20]!r}, message={message!r})",
                 kind="rejected",
-                user_message=_("LengoPay n'a pas pu lancer le paiement. Vérifiez le numéro de téléphone et réessayez."),
+                user_message=_(
+                    "LengoPay n'a pas pu lancer le paiement. Vérifiez le numéro de téléphone et "
+                    "réessayez."
+                ),
             )
         instructions = {"flow": method.flow.value, "method": method.code}
-        return Initiation(provider_reference=normalise_pay_id(pay_id), instructions=instructions, raw=data)
+        return Initiation(
+            provider_reference=normalise_pay_id(pay_id), instructions=instructions, raw=data
+        )
 
     # --- status ------------------------------------------------------------------
     def fetch_status(self, payment: PaymentView) -> StatusResult:
@@ -238,14 +258,24 @@ class LengopayProvider(Provider):
         }
         response = self.request("POST", _path(self.status_path), json_body=body)
         fallback = self.status_fallback_path
-        if response.status_code in FALLBACK_ON and fallback and _path(fallback) != _path(self.status_path):
+        if (
+            response.status_code in FALLBACK_ON
+            and fallback
+            and _path(fallback) != _path(self.status_path)
+        ):
             response = self.request("POST", _path(fallback), json_body=body)
         data = self.json_object(response)
         if response.status_code >= 400 or data is None:
             return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no status")
         answered = data.get("pay_id")
-        if isinstance(answered, str) and answered and normalise_pay_id(answered) != payment.provider_reference:
-            return StatusResult(Outcome.UNKNOWN, message="status answer is about another pay_id", raw=data)
+        if (
+            isinstance(answered, str)
+            and answered
+            and normalise_pay_id(answered) != payment.provider_reference
+        ):
+            return StatusResult(
+                Outcome.UNKNOWN, message="status answer is about another pay_id", raw=data
+            )
         return read_status(data)
 
     # --- history (reconciliation) ----------------------------------------------------
@@ -254,7 +284,9 @@ class LengopayProvider(Provider):
         history endpoint does not answer usably (the caller then asks the
         status of each payment). The answer is a list, bare or under
         ``data`` / ``transactions`` (the doc copy shows a list; M)."""
-        response = self.request("POST", HISTORY_PATH, json_body={"websiteid": self.config["website_id"]})
+        response = self.request(
+            "POST", HISTORY_PATH, json_body={"websiteid": self.config["website_id"]}
+        )
         try:
             data = response.json()
         except ValueError:
@@ -265,7 +297,11 @@ class LengopayProvider(Provider):
             return None
         found = {}
         for row in data:
-            if isinstance(row, dict) and isinstance(row.get("pay_id"), str) and normalise_pay_id(row["pay_id"]):
+            if (
+                isinstance(row, dict)
+                and isinstance(row.get("pay_id"), str)
+                and normalise_pay_id(row["pay_id"])
+            ):
                 found[normalise_pay_id(row["pay_id"])] = read_status(row)
         return found
 
@@ -301,7 +337,11 @@ class LengopayProvider(Provider):
 def read_status(data: dict) -> StatusResult:
     """A status answer (or, without a status endpoint, a callback) as a ``StatusResult``."""
     status = data.get("status")
-    outcome = STATUS_MAP.get(status.strip().upper(), Outcome.UNKNOWN) if isinstance(status, str) else Outcome.UNKNOWN
+    outcome = (
+        STATUS_MAP.get(status.strip().upper(), Outcome.UNKNOWN)
+        if isinstance(status, str)
+        else Outcome.UNKNOWN
+    )
     amount = parse_amount(data.get("amount"))
     if outcome == Outcome.SUCCEEDED and amount is None:
         outcome = Outcome.UNKNOWN

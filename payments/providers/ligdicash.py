@@ -170,7 +170,9 @@ class LigdicashProvider(Provider):
         method = self.method(request.method) or self.methods[0]
         direct = method.flow != Flow.REDIRECT
         payload = {"commande": self._commande(request, method)}
-        response = self.request("POST", CREATE_STRAIGHT if direct else CREATE_REDIRECT, json_body=payload)
+        response = self.request(
+            "POST", CREATE_STRAIGHT if direct else CREATE_REDIRECT, json_body=payload
+        )
         data = self.json_object(response)
         if response.status_code >= 400 or data is None:
             raise ProviderError(
@@ -185,7 +187,10 @@ class LigdicashProvider(Provider):
             raise ProviderError(
                 f"ligdicash: refused ({code})",
                 kind="rejected",
-                user_message=_("Ligdicash a refusé le paiement (%(code)s). Vérifiez le numéro ou le code OTP.") % {"code": code or "01"},
+                user_message=_(
+                    "Ligdicash a refusé le paiement (%(code)s). Vérifiez le numéro ou le code OTP."
+                )
+                % {"code": code or "01"},
             )
         if direct:
             # response_text is a progress message here, not a link.
@@ -230,7 +235,9 @@ class LigdicashProvider(Provider):
         response = self.request("GET", CONFIRM, params={TOKEN_PARAM: payment.provider_reference})
         data = self.json_object(response)
         if data is None:
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+            return StatusResult(
+                Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object"
+            )
         return self.read_status(data)
 
     @staticmethod
@@ -251,7 +258,10 @@ class LigdicashProvider(Provider):
             amount=amount,
             currency="XOF" if outcome == Outcome.SUCCEEDED else None,
             provider_reference=str(data.get("token") or ""),
-            message=(f"status={status or '?'} response_code={code or '?'} response_text={str(data.get('response_text') or '')[:60]}"),
+            message=(
+                f"status={status or '?'} response_code={code or '?'} "
+                f"response_text={str(data.get('response_text') or '')[:60]}"
+            ),
             raw=data,
         )
 
@@ -269,7 +279,9 @@ class LigdicashProvider(Provider):
     # sent: a payout callback would look like a payin's; the services poll.
     refund_minimum = PAYOUT_MINIMUM
 
-    def refund(self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str) -> StatusResult:
+    def refund(
+        self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str
+    ) -> StatusResult:
         """Ask for a client payout of ``amount`` to ``payee`` (E.164 or digits)."""
         payload = {
             "commande": {
@@ -285,10 +297,14 @@ class LigdicashProvider(Provider):
         response = self.request("POST", PAYOUT_CREATE, json_body=payload)
         data = self.json_object(response)
         if data is None:
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+            return StatusResult(
+                Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object"
+            )
         token = str(data.get("token") or "")
         if response.status_code >= 400 or str(data.get("response_code")) != ACCEPTED or not token:
-            code = str(data.get("response_text") or data.get("description") or response.status_code)[:120]
+            code = str(
+                data.get("response_text") or data.get("description") or response.status_code
+            )[:120]
             return StatusResult(Outcome.FAILED, message=f"payout refused ({code})", raw=data)
         return StatusResult(
             Outcome.PENDING,
@@ -299,14 +315,20 @@ class LigdicashProvider(Provider):
             raw=data,
         )
 
-    def refund_status(self, reference: str, provider_reference: str, payment: PaymentView) -> StatusResult:
+    def refund_status(
+        self, reference: str, provider_reference: str, payment: PaymentView
+    ) -> StatusResult:
         """The payout's status, read like a payin's confirm answer."""
         if not provider_reference:
             return StatusResult(Outcome.UNKNOWN, message="no payout token")
-        response = self.request("GET", PAYOUT_CONFIRM, params={PAYOUT_TOKEN_PARAM: provider_reference})
+        response = self.request(
+            "GET", PAYOUT_CONFIRM, params={PAYOUT_TOKEN_PARAM: provider_reference}
+        )
         data = self.json_object(response)
         if data is None:
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+            return StatusResult(
+                Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object"
+            )
         return self.read_status(data)
 
     # --- callback ------------------------------------------------------------------
@@ -326,7 +348,9 @@ class LigdicashProvider(Provider):
         montant = data.get("montant")
         if montant not in (None, "") and parse_amount(montant) is None:
             raise CallbackRejected("montant is not a whole amount")
-        reference = custom_value(data.get("custom_data"), REFERENCE_KEY) or _text(data.get("transaction_id"))
+        reference = custom_value(data.get("custom_data"), REFERENCE_KEY) or _text(
+            data.get("transaction_id")
+        )
         if not reference:
             # Every invoice we create carries it: a callback without it is not ours.
             raise CallbackRejected("no transaction_id in custom_data")

@@ -214,22 +214,40 @@ class LygosProvider(Provider):
         if data is None:
             # A 2xx we cannot read: the gateway may exist; the status by
             # order_id and a retry (409 → lookup) settle it.
-            raise ProviderError("lygos: gateway answer is not a JSON object", kind="malformed", unknown=True)
+            raise ProviderError(
+                "lygos: gateway answer is not a JSON object", kind="malformed", unknown=True
+            )
         return self._initiation(data, request)
 
     def _initiation(self, data: dict, request: PaymentRequest) -> Initiation:
         gateway_id = data.get("id")
         link = data.get("link")
-        if not isinstance(gateway_id, str) or not gateway_id or not isinstance(link, str) or not link.startswith(("https://", "http://")):
-            raise ProviderError("lygos: no gateway id or link in the answer", kind="malformed", unknown=True)
+        if (
+            not isinstance(gateway_id, str)
+            or not gateway_id
+            or not isinstance(link, str)
+            or not link.startswith(("https://", "http://"))
+        ):
+            raise ProviderError(
+                "lygos: no gateway id or link in the answer", kind="malformed", unknown=True
+            )
         if data.get("order_id") not in (None, "") and data.get("order_id") != request.reference:
-            raise ProviderError("lygos: the gateway answer names another order", kind="malformed", unknown=True)
+            raise ProviderError(
+                "lygos: the gateway answer names another order", kind="malformed", unknown=True
+            )
         currency = data.get("currency")
-        if isinstance(currency, str) and currency.strip() and currency.strip().upper() != request.currency:
+        if (
+            isinstance(currency, str)
+            and currency.strip()
+            and currency.strip().upper() != request.currency
+        ):
             raise ProviderError(
                 f"lygos: gateway in {currency[:8]!r}, order in {request.currency}",
                 kind="rejected",
-                user_message=_("Le compte Lygos de la boutique encaisse en %(theirs)s, cette commande est en %(ours)s : paiement impossible.")
+                user_message=_(
+                    "Le compte Lygos de la boutique encaisse en %(theirs)s, cette commande est en "
+                    "%(ours)s : paiement impossible."
+                )
                 % {"theirs": currency.strip().upper()[:8], "ours": request.currency},
             )
         amount = data.get("amount")
@@ -237,7 +255,10 @@ class LygosProvider(Provider):
             raise ProviderError(
                 "lygos: gateway amount differs from the order",
                 kind="rejected",
-                user_message=_("Lygos a enregistré un montant différent de celui de la commande : paiement annulé."),
+                user_message=_(
+                    "Lygos a enregistré un montant différent de celui de la commande : paiement "
+                    "annulé."
+                ),
             )
         return Initiation(provider_reference=gateway_id, redirect_url=link, raw=data)
 
@@ -262,7 +283,9 @@ class LygosProvider(Provider):
             return None
         if not isinstance(gateways, list):
             return None
-        return next((g for g in gateways if isinstance(g, dict) and g.get("order_id") == reference), None)
+        return next(
+            (g for g in gateways if isinstance(g, dict) and g.get("order_id") == reference), None
+        )
 
     # --- status ------------------------------------------------------------------
     def fetch_status(self, payment: PaymentView) -> StatusResult:
@@ -285,7 +308,9 @@ class LygosProvider(Provider):
                 raw=data,
             )
         if data is None:
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+            return StatusResult(
+                Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object"
+            )
         result = self.read_status(data, payment.reference)
         if result.outcome != Outcome.SUCCEEDED:
             return result
@@ -296,13 +321,17 @@ class LygosProvider(Provider):
         """Map ``{order_id, status}`` (no money in it) following the table above."""
         order_id = data.get("order_id")
         if order_id not in (None, "") and order_id != reference:
-            return StatusResult(Outcome.UNKNOWN, message="answer names another order", raw={"payin": data})
+            return StatusResult(
+                Outcome.UNKNOWN, message="answer names another order", raw={"payin": data}
+            )
         status = data.get("status")
         word = status.strip().lower() if isinstance(status, str) else ""
         outcome = STATUS_MAP.get(word, Outcome.UNKNOWN)
         # The raw value, as Lygos sent it, goes to the journal: the strings
         # are unpublished, so every new one must be visible to staff.
-        message = f"status={str(status)[:40]!r}" + ("" if word in STATUS_MAP else " (not in the Lygos status table: polling continues)")
+        message = f"status={str(status)[:40]!r}" + (
+            "" if word in STATUS_MAP else " (not in the Lygos status table: polling continues)"
+        )
         return StatusResult(outcome, message=message, raw={"payin": data})
 
     def _with_money(self, result: StatusResult, payment: PaymentView) -> StatusResult:
@@ -311,7 +340,9 @@ class LygosProvider(Provider):
         if not payment.provider_reference:
             return _success(result, payment, None, "no gateway id: amount unknown", payin, None)
         try:
-            response = self.request("GET", GATEWAY.format(gateway_id=quote(payment.provider_reference, safe="")))
+            response = self.request(
+                "GET", GATEWAY.format(gateway_id=quote(payment.provider_reference, safe=""))
+            )
         except ProviderError as exc:
             return StatusResult(
                 Outcome.UNKNOWN,
@@ -329,30 +360,43 @@ class LygosProvider(Provider):
                 payin,
                 gateway,
             )
-        if gateway.get("order_id") not in (None, "") and gateway.get("order_id") != payment.reference:
-            return _success(result, payment, None, "gateway belongs to another order", payin, gateway)
+        if (
+            gateway.get("order_id") not in (None, "")
+            and gateway.get("order_id") != payment.reference
+        ):
+            return _success(
+                result, payment, None, "gateway belongs to another order", payin, gateway
+            )
         return _success(result, payment, gateway, "", payin, gateway)
 
     # --- callbacks ----------------------------------------------------------------
-    def parse_callback(self, body: bytes, headers: dict[str, str], now: float | None = None) -> CallbackInfo:
+    def parse_callback(
+        self, body: bytes, headers: dict[str, str], now: float | None = None
+    ) -> CallbackInfo:
         """Verify a Lygos webhook and name the order it is about.
 
         It decides nothing: the services answer it with a status check by
         ``order_id`` (``result`` stays None)."""
         secrets = self.webhook_secrets()
         if not secrets:
-            raise CallbackRejected("no Lygos webhook secret configured (LYGOS_WEBHOOK_SECRETS): webhook refused", 401)
+            raise CallbackRejected(
+                "no Lygos webhook secret configured (LYGOS_WEBHOOK_SECRETS): webhook refused", 401
+            )
         signature = (header(headers, SIGNATURE_HEADER) or "").strip()
         stamp = (header(headers, TIMESTAMP_HEADER) or "").strip()
         if not signature or not stamp:
             raise CallbackRejected(f"missing {SIGNATURE_HEADER} or {TIMESTAMP_HEADER} header", 401)
         if not stamp.isdigit() or len(stamp) > 16:
-            raise CallbackRejected(f"malformed {TIMESTAMP_HEADER} (Unix milliseconds expected)", 401)
+            raise CallbackRejected(
+                f"malformed {TIMESTAMP_HEADER} (Unix milliseconds expected)", 401
+            )
         if not any(_signature_matches(signature, secret, body, stamp) for secret in secrets):
             raise CallbackRejected(f"bad {SIGNATURE_HEADER}", 401)
         age = (time.time() if now is None else now) - int(stamp) / 1000
         if age > WEBHOOK_MAX_AGE:
-            raise CallbackRejected(f"stale webhook: {TIMESTAMP_HEADER} is {int(age)} s old (replay?)", 401)
+            raise CallbackRejected(
+                f"stale webhook: {TIMESTAMP_HEADER} is {int(age)} s old (replay?)", 401
+            )
         if age < -WEBHOOK_MAX_SKEW:
             raise CallbackRejected(f"{TIMESTAMP_HEADER} is {int(-age)} s in the future", 401)
         data = self.load_callback_fields(body, headers)
@@ -411,7 +455,9 @@ def _success(
     raw_gateway: Any,
 ) -> StatusResult:
     amount = parse_amount(gateway.get("amount")) if gateway else None
-    currency = gateway.get("currency") if gateway and isinstance(gateway.get("currency"), str) else None
+    currency = (
+        gateway.get("currency") if gateway and isinstance(gateway.get("currency"), str) else None
+    )
     message = result.message + (f"; {problem}" if problem else "")
     return StatusResult(
         Outcome.SUCCEEDED,
@@ -445,17 +491,27 @@ def _refusal(response, data: dict | None) -> ProviderError:
     detail = (data or {}).get("detail")
     error = _detail_type(data)
     if isinstance(detail, list):  # 422 (and 402 in the list endpoint's sample)
-        user = _("Données refusées par Lygos : %(problems)s") % {"problems": _validation_problems(detail) or _("requête invalide")}
+        user = _("Données refusées par Lygos : %(problems)s") % {
+            "problems": _validation_problems(detail) or _("requête invalide")
+        }
         error = "VALIDATION_ERROR"
     elif code == 401 or error in API_KEY_ERRORS:
         user = _("Clé API Lygos absente ou invalide.")
     elif error == "GATEWAY_USER_NOT_FOUND":
         user = _("Compte marchand Lygos introuvable ou inactif.")
     elif code == 409:
-        user = _("Lygos a déjà une demande de paiement pour cette commande et ne la retrouve pas. Réessayez dans un instant.")
+        user = _(
+            "Lygos a déjà une demande de paiement pour cette commande et ne la retrouve pas. "
+            "Réessayez dans un instant."
+        )
     elif code == 403:
         user = _("Lygos refuse l'accès à cette opération pour ce compte marchand.")
     else:
         message = str(detail.get("message") or "")[:120] if isinstance(detail, dict) else ""
-        user = (_("Lygos a refusé la demande (HTTP %(code)s) %(message)s") % {"code": code, "message": message}).strip()
-    return ProviderError(f"lygos: HTTP {code} {error}".strip(), kind="rejected", status_code=code, user_message=user)
+        user = (
+            _("Lygos a refusé la demande (HTTP %(code)s) %(message)s")
+            % {"code": code, "message": message}
+        ).strip()
+    return ProviderError(
+        f"lygos: HTTP {code} {error}".strip(), kind="rejected", status_code=code, user_message=user
+    )

@@ -227,23 +227,33 @@ class NovasendProvider(Provider):
         if data is None:
             # A 2xx we cannot read: a session may exist. The retry replays the
             # idempotency key, so it is safe to call the outcome unknown.
-            raise ProviderError("novasend: session answer is not a JSON object", kind="malformed", unknown=True)
+            raise ProviderError(
+                "novasend: session answer is not a JSON object", kind="malformed", unknown=True
+            )
         return self._initiation(data, request.reference)
 
     def _initiation(self, data: dict, reference: str) -> Initiation:
         theirs = data.get("reference")
         if not isinstance(theirs, str) or not theirs:
-            raise ProviderError("novasend: no session reference in the answer", kind="malformed", unknown=True)
+            raise ProviderError(
+                "novasend: no session reference in the answer", kind="malformed", unknown=True
+            )
         echoed = data.get("customerReference")
         if echoed not in (None, "") and str(echoed) != reference:
-            raise ProviderError("novasend: the session answer names another payment", kind="malformed", unknown=True)
+            raise ProviderError(
+                "novasend: the session answer names another payment", kind="malformed", unknown=True
+            )
         outcome = self.read_status(data, reference).outcome
         if outcome in (Outcome.FAILED, Outcome.EXPIRED):
             # Declined or expired at once: the attempt ends; never "succeeded"
             # here — the first poll reads the settled amount.
             return Initiation(provider_reference=theirs, outcome=Outcome.FAILED, raw=data)
         link = data.get("paymentUrl")
-        if data.get("confirmationRequired") is True and isinstance(link, str) and link.startswith(("https://", "http://")):
+        if (
+            data.get("confirmationRequired") is True
+            and isinstance(link, str)
+            and link.startswith(("https://", "http://"))
+        ):
             return Initiation(provider_reference=theirs, redirect_url=link, raw=data)
         return Initiation(
             provider_reference=theirs,
@@ -253,7 +263,9 @@ class NovasendProvider(Provider):
 
     def _session_by_our_reference(self, reference: str) -> dict | None:
         try:
-            response = self.request("GET", PAYIN.format(reference=quote(reference, safe="")), headers=LANGUAGE)
+            response = self.request(
+                "GET", PAYIN.format(reference=quote(reference, safe="")), headers=LANGUAGE
+            )
         except ProviderError as exc:
             # A session may exist and cannot be read now: unknown, not failed.
             raise ProviderError(
@@ -263,27 +275,44 @@ class NovasendProvider(Provider):
                 unknown=True,
             ) from exc
         data = self.json_object(response)
-        if response.status_code >= 400 or data is None or str(data.get("customerReference") or "") != reference:
+        if (
+            response.status_code >= 400
+            or data is None
+            or str(data.get("customerReference") or "") != reference
+        ):
             return None
         return data
 
     # --- status ------------------------------------------------------------------
     def fetch_status(self, payment: PaymentView) -> StatusResult:
         key = payment.provider_reference or payment.reference
-        response = self.request("GET", PAYIN.format(reference=quote(key, safe="")), headers=LANGUAGE)
+        response = self.request(
+            "GET", PAYIN.format(reference=quote(key, safe="")), headers=LANGUAGE
+        )
         data = self.json_object(response)
         if response.status_code >= 400:
             label = (data or {}).get("error") or ""
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code} {label}".strip(), raw=data)
+            return StatusResult(
+                Outcome.UNKNOWN, message=f"HTTP {response.status_code} {label}".strip(), raw=data
+            )
         if data is None:
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
-        if not payment.provider_reference and str(data.get("customerReference") or "") != payment.reference:
+            return StatusResult(
+                Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object"
+            )
+        if (
+            not payment.provider_reference
+            and str(data.get("customerReference") or "") != payment.reference
+        ):
             # Asked by our reference: only an answer that names it counts.
-            return StatusResult(Outcome.UNKNOWN, message="no session found for our reference", raw=data)
+            return StatusResult(
+                Outcome.UNKNOWN, message="no session found for our reference", raw=data
+            )
         return self.read_status(data, payment.reference)
 
     # --- refunds ------------------------------------------------------------------
-    def refund(self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str) -> StatusResult:
+    def refund(
+        self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str
+    ) -> StatusResult:
         """Refund ``amount`` of a settled payin. ``reference`` (ours, a UUID) is
         the idempotency key: a retry after an unknown outcome replays the
         same refund, never a second one (docs.novasend.app, "same response
@@ -308,16 +337,22 @@ class NovasendProvider(Provider):
                 raw=data,
             )
         if data is None:
-            return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object")
+            return StatusResult(
+                Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no JSON object"
+            )
         return self.read_refund(data, amount)
 
-    def refund_status(self, reference: str, provider_reference: str, payment: PaymentView) -> StatusResult:
+    def refund_status(
+        self, reference: str, provider_reference: str, payment: PaymentView
+    ) -> StatusResult:
         """A refund's status: ``GET /v1/payin/{its tr_… reference}`` (L: every
         Novasend transaction is read by its ``tr_`` id); without one, the
         services replay the refund request with the same idempotency key."""
         if not provider_reference:
             return StatusResult(Outcome.UNKNOWN, message="no refund reference yet")
-        response = self.request("GET", PAYIN.format(reference=quote(provider_reference, safe="")), headers=LANGUAGE)
+        response = self.request(
+            "GET", PAYIN.format(reference=quote(provider_reference, safe="")), headers=LANGUAGE
+        )
         data = self.json_object(response)
         if response.status_code >= 400 or data is None:
             return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}", raw=data)
@@ -371,8 +406,13 @@ class NovasendProvider(Provider):
         settled = _word(transaction.get("status"))
         outcome = _outcome(status, confirmation, settled, bool(transaction), data.get("failure"))
         amount = parse_amount(transaction.get("amount")) if transaction else None
-        currency = transaction.get("currency") if isinstance(transaction.get("currency"), str) else None
-        message = f"status={status or '?'} confirmation={confirmation or '?'} transaction={settled or '-'}"
+        currency = (
+            transaction.get("currency") if isinstance(transaction.get("currency"), str) else None
+        )
+        message = (
+            f"status={status or '?'} confirmation={confirmation or '?'} "
+            f"transaction={settled or '-'}"
+        )
         if outcome == Outcome.SUCCEEDED and amount is None:
             outcome = Outcome.UNKNOWN
             message += " (no usable transaction.amount)"
@@ -442,7 +482,9 @@ def _verify_signature(body: bytes, signature: str | None, secrets: list[str]) ->
     matched = False
     for signed in _signed_forms(body):
         for secret in secrets:
-            matched |= hmac.compare_digest(candidate, hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest())
+            matched |= hmac.compare_digest(
+                candidate, hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+            )
     if not matched:
         raise CallbackRejected(f"{SIGNATURE_HEADER} does not match", status_code=401)
 
@@ -493,11 +535,15 @@ def _word(value: Any) -> str:
     return value.strip().lower() if isinstance(value, str) else ""
 
 
-def _outcome(status: str, confirmation: str, settled: str, has_transaction: bool, failure: Any) -> Outcome:
+def _outcome(
+    status: str, confirmation: str, settled: str, has_transaction: bool, failure: Any
+) -> Outcome:
     if has_transaction:
         final = TRANSACTION_STATUS.get(settled, Outcome.UNKNOWN)
         if final == Outcome.SUCCEEDED:
-            contradicted = confirmation in CONFIRMATION_STATUS or status == "expired" or bool(failure)
+            contradicted = (
+                confirmation in CONFIRMATION_STATUS or status == "expired" or bool(failure)
+            )
             return Outcome.UNKNOWN if contradicted else Outcome.SUCCEEDED
         if final != Outcome.PENDING:
             return final
@@ -537,15 +583,21 @@ def _refusal(response, data: dict | None) -> ProviderError:
     if code == 401:
         user = _("Identifiants Novasend absents ou invalides (clé API ou client API).")
     elif code == 422:
-        user = _("Données refusées par Novasend : %(details)s") % {"details": text or _("requête invalide")}
+        user = _("Données refusées par Novasend : %(details)s") % {
+            "details": text or _("requête invalide")
+        }
     elif code == 409:
-        user = _("Novasend refuse ce paiement (montant hors limites ou numéro non accepté) : %(details)s") % {"details": text or _("conflit")}
+        user = _(
+            "Novasend refuse ce paiement (montant hors limites ou numéro non accepté) : %(details)s"
+        ) % {"details": text or _("conflit")}
     elif code == 404:
         user = _("Compte marchand ou service Novasend introuvable.")
     elif code == 403:
         user = _("Novasend refuse l'opération pour ce compte marchand.")
     elif code == 400:
-        user = _("Requête refusée par Novasend : %(details)s") % {"details": text or _("requête invalide")}
+        user = _("Requête refusée par Novasend : %(details)s") % {
+            "details": text or _("requête invalide")
+        }
     else:
         user = _("Novasend a refusé la demande (HTTP %(code)s).") % {"code": code}
     label = (data or {}).get("error") or ""

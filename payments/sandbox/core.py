@@ -84,6 +84,8 @@ def send_callback_later(sandbox_payment_id: int) -> None:
     from .tasks import deliver_callback
 
     try:
-        deliver_callback.apply_async((sandbox_payment_id,), countdown=getattr(settings, "SANDBOX_CALLBACK_DELAY", 0))
+        deliver_callback.apply_async(
+            (sandbox_payment_id,), countdown=getattr(settings, "SANDBOX_CALLBACK_DELAY", 0)
+        )
     except Exception:  # broker down: the shop's poller still finds the truth
         pass

@@ -43,7 +43,9 @@ OPENING_BALANCE = 100_000
 
 
 def _shape() -> str:
-    return "flat" if getattr(settings, "SANDBOX_DEXCHANGE_SHAPE", "wrapped") == "flat" else "wrapped"
+    return (
+        "flat" if getattr(settings, "SANDBOX_DEXCHANGE_SHAPE", "wrapped") == "flat" else "wrapped"
+    )
 
 
 def _answer(message: str, transaction: dict, status: int = 200) -> JsonResponse:
@@ -52,7 +54,9 @@ def _answer(message: str, transaction: dict, status: int = 200) -> JsonResponse:
 
 
 def _authorised(request) -> bool:
-    return request.headers.get("Authorization") == f"Bearer {credentials('dexchange').get('api_key')}"
+    return (
+        request.headers.get("Authorization") == f"Bearer {credentials('dexchange').get('api_key')}"
+    )
 
 
 def _error(message: str, status: int) -> JsonResponse:

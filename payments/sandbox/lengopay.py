@@ -61,7 +61,10 @@ def padded(pay_id: str) -> str:
 
 
 def _authorised(request) -> bool:
-    return request.headers.get("Authorization") == f"Basic {credentials('lengopay').get('license_key')}"
+    return (
+        request.headers.get("Authorization")
+        == f"Basic {credentials('lengopay').get('license_key')}"
+    )
 
 
 def _error(message: str, status: int) -> JsonResponse:
@@ -109,7 +112,9 @@ def cashin_request(request):
         callback_url=data.get("callback_url") or "",
         request_data=data,
     )
-    return JsonResponse({"status": "Success", "pay_id": sp.token, "message": "Request received successfully"})
+    return JsonResponse(
+        {"status": "Success", "pay_id": sp.token, "message": "Request received successfully"}
+    )
 
 
 def status_v2(sp: SandboxPayment) -> dict:
@@ -140,7 +145,11 @@ def _status_endpoint(shape):
             return _error("Unauthorized", 401)
         data = json_body(request) or {}
         pay_id = data.get("pay_id")
-        if not isinstance(pay_id, str) or not pay_id or data.get("websiteid") != credentials("lengopay").get("website_id"):
+        if (
+            not isinstance(pay_id, str)
+            or not pay_id
+            or data.get("websiteid") != credentials("lengopay").get("website_id")
+        ):
             return _error("pay_id and websiteid are required", 400)
         sp = SandboxPayment.objects.filter(provider="lengopay", token=pay_id.rstrip("=")).first()
         if sp is None:

@@ -48,7 +48,10 @@ FORM = "application/x-www-form-urlencoded"
 
 def _authorised(request) -> bool:
     conf = credentials("ligdicash")
-    return request.headers.get("Apikey") == conf.get("api_key") and request.headers.get("Authorization") == f"Bearer {conf.get('api_token')}"
+    return (
+        request.headers.get("Apikey") == conf.get("api_key")
+        and request.headers.get("Authorization") == f"Bearer {conf.get('api_token')}"
+    )
 
 
 def _refused(code: str, status: int = 200) -> JsonResponse:
@@ -125,7 +128,10 @@ def create_straight(request):
 
 def _custom_entries(sp: SandboxPayment) -> list[dict]:
     custom = (sp.request_data.get("commande") or {}).get("custom_data") or {}
-    return [{"id_invoice": sp.pk, "keyof_customdata": k, "valueof_customdata": v} for k, v in custom.items()]
+    return [
+        {"id_invoice": sp.pk, "keyof_customdata": k, "valueof_customdata": v}
+        for k, v in custom.items()
+    ]
 
 
 def _status_body(sp: SandboxPayment) -> dict:
@@ -153,7 +159,9 @@ def _status_body(sp: SandboxPayment) -> dict:
 def confirm(request):
     if not _authorised(request):
         return _refused("Echec (Code00)", status=401)
-    sp = SandboxPayment.objects.filter(provider="ligdicash", token=request.GET.get("invoiceToken", "")).first()
+    sp = SandboxPayment.objects.filter(
+        provider="ligdicash", token=request.GET.get("invoiceToken", "")
+    ).first()
     if sp is None:
         return _refused("Echec (Code08)")
     return JsonResponse(_status_body(sp))
@@ -267,7 +275,9 @@ def payout_confirm(request):
 
     if not _authorised(request):
         return _refused("Echec (Code00)", status=401)
-    sp = SandboxPayment.objects.filter(provider="ligdicash", method="payout", token=request.GET.get("withdrawalToken", "")).first()
+    sp = SandboxPayment.objects.filter(
+        provider="ligdicash", method="payout", token=request.GET.get("withdrawalToken", "")
+    ).first()
     if sp is None:
         return _refused("Echec (Code08)")
     description = str(sp.request_data.get("commande", {}).get("description", "")).lower()

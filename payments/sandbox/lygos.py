@@ -78,7 +78,9 @@ def _problems(data: dict) -> list[dict]:
     if not isinstance(amount, int) or isinstance(amount, bool):
         problems.append(_invalid("amount", "Input should be a valid integer", "int_type"))
     elif amount < 100:
-        problems.append(_invalid("amount", "Input should be greater than or equal to 100", "greater_than_equal"))
+        problems.append(
+            _invalid("amount", "Input should be greater than or equal to 100", "greater_than_equal")
+        )
     for field in ("shop_name", "order_id"):
         if not isinstance(data.get(field), str) or not data.get(field):
             problems.append(_invalid(field, "Field required", "missing"))
@@ -127,7 +129,9 @@ def gateways(request):
     problems = _problems(data)
     if problems:
         return JsonResponse({"detail": problems}, status=422)
-    if SandboxPayment.objects.filter(provider="lygos", merchant_reference=data["order_id"]).exists():
+    if SandboxPayment.objects.filter(
+        provider="lygos", merchant_reference=data["order_id"]
+    ).exists():
         return _detail(409, "A gateway already exists for this order_id", "GATEWAY_ALREADY_EXISTS")
     sp = SandboxPayment.objects.create(
         provider="lygos",

@@ -60,7 +60,9 @@ def _error(status: int, label: str, message: str, sub_errors: list | None = None
 
 def _authorised(request) -> bool:
     conf = credentials("novasend")
-    expected = "Basic " + base64.b64encode(f"{conf.get('api_key', '')}:{conf.get('api_client', '')}".encode()).decode("ascii")
+    expected = "Basic " + base64.b64encode(
+        f"{conf.get('api_key', '')}:{conf.get('api_client', '')}".encode()
+    ).decode("ascii")
     return hmac.compare_digest(request.headers.get("Authorization", ""), expected)
 
 
@@ -84,7 +86,9 @@ def _problems(data: dict) -> list[str]:
         problems.append("msisdn must be a valid phone number")
     if not isinstance(data.get("customerName"), str) or not data.get("customerName", "").strip():
         problems.append("customerName should not be empty")
-    if not isinstance(data.get("country"), str) or not re.fullmatch(r"[A-Z]{2}", data.get("country", "")):
+    if not isinstance(data.get("country"), str) or not re.fullmatch(
+        r"[A-Z]{2}", data.get("country", "")
+    ):
         problems.append("country must be an ISO 3166-1 alpha-2 code")
     return problems
 
@@ -115,7 +119,9 @@ def create_session(request):
         return _error(422, "Unprocessable Entity", "Validation error", problems)
     if data.get("accountId") != credentials("novasend").get("account_id"):
         return _error(404, "Not Found", "wallet does not exist")
-    if SandboxPayment.objects.filter(provider="novasend", merchant_reference=data["reference"]).exists():
+    if SandboxPayment.objects.filter(
+        provider="novasend", merchant_reference=data["reference"]
+    ).exists():
         return _error(409, "Conflict", "a payment already exists for the same reference")
     try:
         with transaction.atomic():
@@ -197,7 +203,9 @@ def _status_body(sp: SandboxPayment) -> dict:
             "chargedAmount": f"{sp.amount}.00",
             "currency": sp.currency,
         },
-        failure=None if succeeded else {"code": "PAYMENT.DECLINED", "message": "declined by the customer"},
+        failure=None
+        if succeeded
+        else {"code": "PAYMENT.DECLINED", "message": "declined by the customer"},
     )
     return body
 
@@ -223,7 +231,9 @@ def webhook_body(sp: SandboxPayment, status: str, confirmation: str) -> bytes:
         "type": "payin",
         "amount": sp.amount,
         "status": status,
-        "failure": {"code": "PAYMENT.DECLINED", "message": "declined by the customer"} if failed else None,
+        "failure": {"code": "PAYMENT.DECLINED", "message": "declined by the customer"}
+        if failed
+        else None,
         "currency": sp.currency,
         "customer": {"name": _customer_name(sp), "phoneNumber": sp.phone},
         "createdAt": _iso(sp.created_at),
@@ -252,7 +262,9 @@ def sign(body: bytes) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     secrets = credentials("novasend").get("webhook_secrets") or []
     if secrets:
-        headers["X-Signature-Value"] = hmac.new(secrets[0].encode(), body, hashlib.sha256).hexdigest()
+        headers["X-Signature-Value"] = hmac.new(
+            secrets[0].encode(), body, hashlib.sha256
+        ).hexdigest()
     return headers
 
 
@@ -285,7 +297,11 @@ def refund_payin(request, reference: str):
     key = request.headers.get("X-Idempotency-Key") or ""
     if not key.strip():
         return _error(400, "Bad Request", "X-Idempotency-Key header is required")
-    payin = SandboxPayment.objects.filter(provider="novasend", token=reference).exclude(method="refund").first()
+    payin = (
+        SandboxPayment.objects.filter(provider="novasend", token=reference)
+        .exclude(method="refund")
+        .first()
+    )
     if payin is None:
         return _error(404, "Not Found", "payment does not exist")
     token = _token_for(f"refund:{key}")
@@ -297,12 +313,21 @@ def refund_payin(request, reference: str):
     if payin.status != SandboxPayment.Status.SUCCEEDED:
         return _error(422, "Unprocessable Entity", "payment is not completed")
     done = sum(
-        SandboxPayment.objects.filter(provider="novasend", method="refund", merchant_reference=payin.token)
+        SandboxPayment.objects.filter(
+            provider="novasend", method="refund", merchant_reference=payin.token
+        )
         .exclude(status="failed")
         .values_list("amount", flat=True)
     )
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0 or amount + done > payin.amount:
-        return _error(422, "Unprocessable Entity", "Validation error", ["amount exceeds what can be refunded"])
+    if (
+        not isinstance(amount, int)
+        or isinstance(amount, bool)
+        or amount <= 0
+        or amount + done > payin.amount
+    ):
+        return _error(
+            422, "Unprocessable Entity", "Validation error", ["amount exceeds what can be refunded"]
+        )
     try:
         with transaction.atomic():
             sp = SandboxPayment.objects.create(

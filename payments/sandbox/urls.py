@@ -8,4 +8,7 @@ from .core import available_emulators
 app_name = "sandbox"
 
 urlpatterns = [path("page/<str:provider>/<path:token>/", views.page, name="page")]
-urlpatterns += [path(f"{code}/", include((module.urlpatterns, code))) for code, module in available_emulators().items()]
+urlpatterns += [
+    path(f"{code}/", include((module.urlpatterns, code)))
+    for code, module in available_emulators().items()
+]

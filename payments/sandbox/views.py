@@ -21,9 +21,13 @@ def page(request, provider: str, token: str):
         if action in ("pay", "refuse"):
             sp = settle(
                 sp,
-                SandboxPayment.Status.SUCCEEDED if action == "pay" else SandboxPayment.Status.FAILED,
+                SandboxPayment.Status.SUCCEEDED
+                if action == "pay"
+                else SandboxPayment.Status.FAILED,
             )
             target = shop_url(module.browser_target(sp))
             if target:  # never a redirect off the shop
                 return HttpResponseRedirect(target)
-    return render(request, "sandbox/page.html", {"sp": sp, "provider_name": getattr(module, "NAME", provider)})
+    return render(
+        request, "sandbox/page.html", {"sp": sp, "provider_name": getattr(module, "NAME", provider)}
+    )

@@ -50,7 +50,9 @@ def payment_view(payment: Payment) -> PaymentView:
 
 
 # --- asking ---------------------------------------------------------------------
-def check_payment(payment_id: int, source: str = "poll", timeout: tuple[float, float] | None = None) -> Payment:
+def check_payment(
+    payment_id: int, source: str = "poll", timeout: tuple[float, float] | None = None
+) -> Payment:
     """Ask the provider for the status of a payment and apply the answer.
 
     Safe to call any number of times, concurrently: the provider call holds
@@ -75,7 +77,9 @@ def check_payment(payment_id: int, source: str = "poll", timeout: tuple[float, f
         )
     except Exception as exc:  # an answer the module cannot read must not wedge the payment
         log.exception("status of payment %s: unreadable answer", payment.pk)
-        result = StatusResult(Outcome.UNKNOWN, message=f"unreadable status answer ({type(exc).__name__})")
+        result = StatusResult(
+            Outcome.UNKNOWN, message=f"unreadable status answer ({type(exc).__name__})"
+        )
     finally:
         journal_safely(payment, provider)
     return apply_status(payment.pk, result, source=source)
@@ -85,7 +89,9 @@ def result_from_callbacks(payment: Payment, provider: Provider) -> StatusResult 
     """The newest final result carried by a valid stored callback, for a
     provider whose callback is the only source of truth (LengoPay with its
     status endpoint configured off)."""
-    events = payment.events.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True).order_by("-created_at", "-id")
+    events = payment.events.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True).order_by(
+        "-created_at", "-id"
+    )
     for body, headers in events.values_list("body", "headers")[:20]:
         try:
             info = provider.parse_callback(bytes(body or b""), headers or {})
@@ -199,7 +205,8 @@ def _succeed(order, payment, decision, result, provider, info) -> None:
             flag(
                 payment,
                 order,
-                f"paid after its stock was released and {exc.product.name} is now short: refund or restock",
+                f"paid after its stock was released and {exc.product.name} is now short: refund "
+                "or restock",
             )
             return
     if shop_services.mark_paid(order):
@@ -262,7 +269,9 @@ assert set(APPLIERS) == set(Action), "every decision has its applier"
 
 
 # --- ending an attempt on our side ------------------------------------------------
-def finish_locally(payment_id: int, status: str, reason: str, keep_stock: bool = False, watch: bool = True) -> Payment:
+def finish_locally(
+    payment_id: int, status: str, reason: str, keep_stock: bool = False, watch: bool = True
+) -> Payment:
     """End a pending attempt on our own decision (no provider answer). Unless
     the provider definitely refused it (``watch=False``), it stays watched:
     the shopper may still pay on the vendor's page or phone."""
@@ -290,12 +299,17 @@ def watch_ended(payment_id: int, reason: str) -> None:
     """Keep checking an attempt that ended on our side."""
     with transaction.atomic():
         order, payment = lock(payment_id)
-        if payment.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED) and not payment.needs_review:
+        if (
+            payment.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED)
+            and not payment.needs_review
+        ):
             start_watch(payment, get_provider(payment.provider), reason)
             payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
 
 
-def start_watch(payment: Payment, provider: Provider, reason: str, at_least: timedelta | None = None) -> None:
+def start_watch(
+    payment: Payment, provider: Provider, reason: str, at_least: timedelta | None = None
+) -> None:
     """Schedule slow checks of an ended attempt until the provider can no
     longer take money on it (the caller saves ``watch_until``/``next_check_at``)."""
     now = timezone.now()
@@ -350,7 +364,9 @@ def finalise(
         return
     if order.payments.filter(status=PaymentStatus.PENDING).exclude(pk=payment.pk).exists():
         return
-    if shop_services.release_stock(order, ORDER_STATUS_AFTER.get(status, Order.Status.PENDING_PAYMENT)):
+    if shop_services.release_stock(
+        order, ORDER_STATUS_AFTER.get(status, Order.Status.PENDING_PAYMENT)
+    ):
         record(
             payment,
             payment.provider,
@@ -364,7 +380,9 @@ def flag(payment: Payment, order: Order, reason: str, info: dict | None = None) 
     payment.needs_review = True
     payment.review_reason = _append(payment.review_reason, reason)
     payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
-    record(payment, payment.provider, PaymentEvent.Kind.DECISION, f"needs review: {reason}", info or {})
+    record(
+        payment, payment.provider, PaymentEvent.Kind.DECISION, f"needs review: {reason}", info or {}
+    )
     subject = f"Payment {payment.reference} needs review"
     body = f"Order {order.number}, {payment.provider} {payment.amount} {payment.currency}: {reason}"
     transaction.on_commit(lambda: alert_staff(subject, body))

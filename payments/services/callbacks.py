@@ -60,7 +60,9 @@ def receive_callback(provider_code: str, request) -> Receipt:
     }
     length = _content_length(request)
     if length is None or length > settings.CALLBACK_MAX_BYTES:
-        PaymentEvent.objects.create(**stored, valid=False, message=f"refused: body too large ({length} bytes)")
+        PaymentEvent.objects.create(
+            **stored, valid=False, message=f"refused: body too large ({length} bytes)"
+        )
         return Receipt(413, {"error": "body too large"})
     content_type = (request.content_type or "").lower()
     body = request.body
@@ -71,7 +73,9 @@ def receive_callback(provider_code: str, request) -> Receipt:
         "valid": False,
     }
     if content_type not in provider.callback_content_types:
-        PaymentEvent.objects.create(**refused, message=f"refused: content type {content_type[:50]!r}")
+        PaymentEvent.objects.create(
+            **refused, message=f"refused: content type {content_type[:50]!r}"
+        )
         return Receipt(415 if body else 400, {"error": "unsupported content type"})
     try:
         info = provider.parse_callback(body, headers)
@@ -80,7 +84,11 @@ def receive_callback(provider_code: str, request) -> Receipt:
         return Receipt(exc.status_code, {"error": str(exc)})
 
     payment = callback_payment(provider.code, info.reference, info.provider_reference)
-    dedup_key = f"{provider.code}:{hashlib.sha256(info.event_id.encode()).hexdigest()}" if info.event_id else None
+    dedup_key = (
+        f"{provider.code}:{hashlib.sha256(info.event_id.encode()).hexdigest()}"
+        if info.event_id
+        else None
+    )
     if payment is None:
         # The create call may still be in flight (its answer not stored yet):
         # kept, and linked by the sweep or the initiation when it lands.
@@ -108,7 +116,9 @@ def receive_callback(provider_code: str, request) -> Receipt:
         PaymentEvent.objects.filter(dedup_key=dedup_key).update(deliveries=F("deliveries") + 1)
         return RECEIVED
     if payment is None:
-        log.warning("callback from %s for a payment not known yet (event %s)", provider.code, event.pk)
+        log.warning(
+            "callback from %s for a payment not known yet (event %s)", provider.code, event.pk
+        )
     else:
         enqueue_callback(event.pk, payment.pk)
     return RECEIVED
@@ -138,11 +148,15 @@ def callback_payment(provider: str, reference: str, provider_reference: str) -> 
     """The payment a callback is about: by our reference, else the vendor's."""
     if reference:
         try:
-            return Payment.objects.filter(provider=provider, reference=uuid.UUID(str(reference))).first()
+            return Payment.objects.filter(
+                provider=provider, reference=uuid.UUID(str(reference))
+            ).first()
         except ValueError:
             pass
     if provider_reference:
-        return Payment.objects.filter(provider=provider, provider_reference=provider_reference[:512]).first()
+        return Payment.objects.filter(
+            provider=provider, provider_reference=provider_reference[:512]
+        ).first()
     return None
 
 
@@ -167,8 +181,12 @@ def enqueue_callback(event_id: int, payment_id: int) -> None:
     try:
         drain_callbacks.apply_async(countdown=DRAIN_WINDOW)
         if drain_callbacks.app.conf.task_always_eager:
-            cache.delete(DRAIN_KEY)  # it ran already (eager ignores the countdown): the next callback wakes it again
-    except Exception as exc:  # broker down: the stored row, the beat's drain and the poller cover it
+            cache.delete(
+                DRAIN_KEY
+            )  # it ran already (eager ignores the countdown): the next callback wakes it again
+    except (
+        Exception
+    ) as exc:  # broker down: the stored row, the beat's drain and the poller cover it
         cache.delete(DRAIN_KEY)
         log.warning(
             "callback event %s: drain not woken (%s); payment %s stays on the poll schedule",
@@ -200,7 +218,9 @@ def drain_callbacks(batch: int = 200) -> int:
     while True:
         ids = list(queued_callbacks().order_by("id").values_list("pk", flat=True)[:batch])
         for event_id in ids:
-            if not PaymentEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(processed_at=timezone.now()):
+            if not PaymentEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
+                processed_at=timezone.now()
+            ):
                 continue  # another drain took it
             try:
                 process_callback(event_id)
@@ -216,7 +236,9 @@ def drain_callbacks(batch: int = 200) -> int:
 
 
 def _orphans(since):
-    return PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True, payment__isnull=True, created_at__gte=since)
+    return PaymentEvent.objects.filter(
+        kind=PaymentEvent.Kind.CALLBACK, valid=True, payment__isnull=True, created_at__gte=since
+    )
 
 
 def link_orphan_callbacks(payment: Payment | None = None, now=None, batch: int = 100) -> list[int]:
@@ -228,16 +250,24 @@ def link_orphan_callbacks(payment: Payment | None = None, now=None, batch: int =
     if payment is not None:
         if not payment.provider_reference:
             return []
-        rows = _orphans(payment.created_at - timedelta(seconds=5)).filter(provider=payment.provider, data__provider_reference=payment.provider_reference)
+        rows = _orphans(payment.created_at - timedelta(seconds=5)).filter(
+            provider=payment.provider, data__provider_reference=payment.provider_reference
+        )
     else:
-        rows = _orphans(now - timedelta(seconds=settings.PAYMENT_ORPHAN_WINDOW)).order_by("-created_at")
+        rows = _orphans(now - timedelta(seconds=settings.PAYMENT_ORPHAN_WINDOW)).order_by(
+            "-created_at"
+        )
     linked = []
     for event_id, provider, data in rows.values_list("pk", "provider", "data")[:batch]:
         data = data if isinstance(data, dict) else {}
-        target = payment or callback_payment(provider, str(data.get("reference") or ""), str(data.get("provider_reference") or ""))
+        target = payment or callback_payment(
+            provider, str(data.get("reference") or ""), str(data.get("provider_reference") or "")
+        )
         if target is None:
             continue
-        if PaymentEvent.objects.filter(pk=event_id, payment__isnull=True).update(payment=target, message="callback linked to its payment"):
+        if PaymentEvent.objects.filter(pk=event_id, payment__isnull=True).update(
+            payment=target, message="callback linked to its payment"
+        ):
             linked.append(event_id)
             pk = target.pk
             transaction.on_commit(lambda event_id=event_id, pk=pk: enqueue_callback(event_id, pk))
@@ -259,7 +289,11 @@ def process_callback(event_id: int) -> Payment | None:
     payment = Payment.objects.get(pk=payment_id)
     now = timezone.now()
     interval = timedelta(seconds=settings.PAYMENT_CALLBACK_CHECK_INTERVAL)
-    if payment.last_callback_check_at and payment.last_callback_check_at > now - interval and get_provider(payment.provider).has_status_api:
+    if (
+        payment.last_callback_check_at
+        and payment.last_callback_check_at > now - interval
+        and get_provider(payment.provider).has_status_api
+    ):
         return _check_soon(payment_id, payment.last_callback_check_at + interval)
     return check_payment(payment_id, source="callback")
 

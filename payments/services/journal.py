@@ -15,7 +15,9 @@ from ..redaction import redact
 log = logging.getLogger(__name__)
 
 
-def record(payment: Payment | None, provider: str, kind: str, message: str, data: Any = None) -> PaymentEvent:
+def record(
+    payment: Payment | None, provider: str, kind: str, message: str, data: Any = None
+) -> PaymentEvent:
     return PaymentEvent.objects.create(
         payment=payment,
         provider=provider,

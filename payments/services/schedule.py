@@ -17,7 +17,9 @@ from ..providers.base import Provider
 log = logging.getLogger(__name__)
 
 
-def poll_delay(check_count: int, provider: Provider | None = None, retry_after: float | None = None) -> float:
+def poll_delay(
+    check_count: int, provider: Provider | None = None, retry_after: float | None = None
+) -> float:
     """Growing delay before the next status check, with jitter, never
     below the provider's minimum interval nor a 429's Retry-After."""
     backoff = settings.PAYMENT_POLL_BACKOFF

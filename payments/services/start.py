@@ -59,7 +59,9 @@ def absolute(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def _payment_request(order: Order, payment: Payment, provider: Provider, otp: str) -> PaymentRequest:
+def _payment_request(
+    order: Order, payment: Payment, provider: Provider, otp: str
+) -> PaymentRequest:
     ref = str(payment.reference)
     lines = list(order.lines.all())
     items = tuple(
@@ -76,7 +78,8 @@ def _payment_request(order: Order, payment: Payment, provider: Provider, otp: st
         reference=ref,
         amount=check_amount(payment.amount),
         currency=payment.currency,
-        description=_("Commande %(number)s — %(shop)s") % {"number": order.number, "shop": settings.SHOP_NAME},
+        description=_("Commande %(number)s — %(shop)s")
+        % {"number": order.number, "shop": settings.SHOP_NAME},
         items=items,
         customer_name=order.full_name,
         customer_email=order.email,
@@ -91,7 +94,9 @@ def _payment_request(order: Order, payment: Payment, provider: Provider, otp: st
     )
 
 
-def start_payment(order: Order, provider_code: str, method_code: str = "", payer_phone: str = "", otp: str = "") -> Payment:
+def start_payment(
+    order: Order, provider_code: str, method_code: str = "", payer_phone: str = "", otp: str = ""
+) -> Payment:
     """Create an attempt for ``order`` and ask the provider to start it.
 
     Returns the payment (with ``redirect_url`` or ``instructions``). A second
@@ -108,7 +113,9 @@ def start_payment(order: Order, provider_code: str, method_code: str = "", payer
     return _initiate(payment, order, otp=otp, provider=provider)
 
 
-def _choose(order: Order, provider_code: str, method_code: str, otp: str) -> tuple[Provider, Method]:
+def _choose(
+    order: Order, provider_code: str, method_code: str, otp: str
+) -> tuple[Provider, Method]:
     """The provider and method, or ``PaymentStartError`` for what cannot be paid."""
     try:
         provider = get_provider(provider_code)
@@ -126,7 +133,10 @@ def _choose(order: Order, provider_code: str, method_code: str, otp: str) -> tup
     except InvalidAmount:
         raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
     if order.total < provider.minimum_amount:
-        raise PaymentStartError(_("%(name)s n'accepte pas les paiements de moins de %(min)s.") % {"name": provider.name, "min": provider.minimum_amount})
+        raise PaymentStartError(
+            _("%(name)s n'accepte pas les paiements de moins de %(min)s.")
+            % {"name": provider.name, "min": provider.minimum_amount}
+        )
     return provider, method
 
 
@@ -140,7 +150,10 @@ def _reuse_or_supersede(order: Order, provider: Provider, method: Method) -> Pay
         # A double submit or a provider switch while the first call is still
         # out: superseding it would lose what the provider answers (two charges).
         raise PaymentStartError(
-            _("Un paiement est en train de démarrer pour cette commande. Patientez quelques secondes."),
+            _(
+                "Un paiement est en train de démarrer pour cette commande. Patientez quelques "
+                "secondes."
+            ),
             payment=live,
             follow=True,
         )
@@ -148,7 +161,9 @@ def _reuse_or_supersede(order: Order, provider: Provider, method: Method) -> Pay
         # Re-initiate only after an unknown outcome, and claim that
         # atomically: a second tab or a double click gets the same attempt,
         # never a second charge.
-        claimed = Payment.objects.filter(pk=live.pk, status=PaymentStatus.PENDING, initiation_unknown=True).update(initiation_unknown=False)
+        claimed = Payment.objects.filter(
+            pk=live.pk, status=PaymentStatus.PENDING, initiation_unknown=True
+        ).update(initiation_unknown=False)
         return _initiate(live, order, otp="") if claimed else live
     live = check_payment(live.pk, source="supersede")
     if live.status == PaymentStatus.PENDING:
@@ -173,7 +188,12 @@ def _create_attempt(order: Order, provider: Provider, method: Method, payer_phon
         deadline = now + timedelta(seconds=provider.payment_ttl or settings.PAYMENT_TTL)
         if order.reserved_until is not None:
             if order.reserved_until <= now + timedelta(seconds=60):
-                raise PaymentStartError(_("Le délai de réservation de cette commande est écoulé. Repassez commande depuis le panier."))
+                raise PaymentStartError(
+                    _(
+                        "Le délai de réservation de cette commande est écoulé. Repassez commande "
+                        "depuis le panier."
+                    )
+                )
             deadline = min(deadline, order.reserved_until)
         try:
             shop_services.reserve_stock_again(order)
@@ -211,30 +231,48 @@ def _in_flight(payment: Payment) -> bool:
 def _check_limits(order: Order, method, payer_phone: str, now) -> None:
     """Attempts per order and pushes per wallet number (anti-abuse)."""
     if order.payments.count() >= settings.PAYMENT_MAX_ATTEMPTS_PER_ORDER:
-        raise PaymentStartError(_("Trop de tentatives de paiement pour cette commande. Contactez-nous pour la finaliser."))
+        raise PaymentStartError(
+            _(
+                "Trop de tentatives de paiement pour cette commande. Contactez-nous pour la "
+                "finaliser."
+            )
+        )
     if method.needs_phone and payer_phone:
-        recent = Payment.objects.filter(payer_phone=payer_phone, created_at__gte=now - timedelta(hours=1)).count()
+        recent = Payment.objects.filter(
+            payer_phone=payer_phone, created_at__gte=now - timedelta(hours=1)
+        ).count()
         if recent >= settings.PAYMENT_MAX_PUSHES_PER_NUMBER:
-            raise PaymentStartError(_("Trop de demandes de paiement vers ce numéro en une heure. Réessayez plus tard."))
+            raise PaymentStartError(
+                _("Trop de demandes de paiement vers ce numéro en une heure. Réessayez plus tard.")
+            )
 
 
-def _initiate(payment: Payment, order: Order, otp: str, provider: Provider | None = None) -> Payment:
+def _initiate(
+    payment: Payment, order: Order, otp: str, provider: Provider | None = None
+) -> Payment:
     """Call the provider (no lock held), keep its answer, and send nobody to a
     page the vendor does not own."""
     provider = provider or get_provider(payment.provider)
     initiation = _call_provider(payment, order, otp, provider)
     # A spoofed or misconfigured answer: the reference is kept all the same.
-    redirect_refused = bool(initiation.redirect_url) and not provider.allowed_redirect(initiation.redirect_url)
+    redirect_refused = bool(initiation.redirect_url) and not provider.allowed_redirect(
+        initiation.redirect_url
+    )
     if not _keep_answer(payment, provider, initiation, redirect_refused):
         # Ended meanwhile (another tab chose another provider): nobody is
         # sent to pay it; it is checked until it can no longer be paid.
         payment.refresh_from_db()
         return payment
     if redirect_refused:
-        reason = f"redirect refused: {initiation.redirect_url[:200]!r} is not a {provider.name} page"
+        reason = (
+            f"redirect refused: {initiation.redirect_url[:200]!r} is not a {provider.name} page"
+        )
         finish_locally(payment.pk, PaymentStatus.FAILED, reason, keep_stock=True, watch=False)
         raise PaymentStartError(
-            _("%(name)s a répondu avec une page de paiement inattendue ; par prudence nous ne vous y envoyons pas. Réessayez ou choisissez un autre moyen.")
+            _(
+                "%(name)s a répondu avec une page de paiement inattendue ; par prudence nous ne "
+                "vous y envoyons pas. Réessayez ou choisissez un autre moyen."
+            )
             % {"name": provider.name},
             payment=payment,
         )
@@ -261,7 +299,9 @@ def _call_provider(payment: Payment, order: Order, otp: str, provider: Provider)
         journal_safely(payment, provider)
         finish_locally(payment.pk, PaymentStatus.FAILED, f"refused before the provider call: {exc}")
         raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
-    except Exception as exc:  # an answer the module chokes on (too deep, odd types): the vendor may have acted
+    except (
+        Exception
+    ) as exc:  # an answer the module chokes on (too deep, odd types): the vendor may have acted
         log.exception("initiation of payment %s: unreadable answer", payment.pk)
         journal_safely(payment, provider)
         _initiation_failed(
@@ -276,7 +316,9 @@ def _call_provider(payment: Payment, order: Order, otp: str, provider: Provider)
     raise AssertionError("unreachable: _initiation_failed always raises")
 
 
-def _keep_answer(payment: Payment, provider: Provider, initiation: Initiation, redirect_refused: bool) -> bool:
+def _keep_answer(
+    payment: Payment, provider: Provider, initiation: Initiation, redirect_refused: bool
+) -> bool:
     """Store what the provider answered whatever the attempt's state (an
     attempt ended meanwhile must still be checked by its reference); True when
     the attempt is still pending."""
@@ -296,7 +338,11 @@ def _keep_answer(payment: Payment, provider: Provider, initiation: Initiation, r
             initiated_at=now,
             updated_at=now,
         )
-        still_pending = bool(Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(last_error=""))
+        still_pending = bool(
+            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
+                last_error=""
+            )
+        )
         if still_pending:
             transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
         else:
@@ -305,7 +351,11 @@ def _keep_answer(payment: Payment, provider: Provider, initiation: Initiation, r
         "provider_reference": payment.provider_reference[:80],
         "redirect": bool(payment.redirect_url),
     }
-    message = "initiated" if still_pending else "initiated after the attempt ended: watched until the provider can no longer take it"
+    message = (
+        "initiated"
+        if still_pending
+        else "initiated after the attempt ended: watched until the provider can no longer take it"
+    )
     journal_safely(
         payment,
         provider,
@@ -332,7 +382,9 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
             locked.initiation_unknown = True
             locked.last_error = error
             locked.next_check_at = timezone.now() + timedelta(seconds=provider.min_poll_interval)
-            locked.save(update_fields=["initiation_unknown", "last_error", "next_check_at", "updated_at"])
+            locked.save(
+                update_fields=["initiation_unknown", "last_error", "next_check_at", "updated_at"]
+            )
             record(
                 locked,
                 provider.code,
@@ -342,7 +394,10 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
             )
             transaction.on_commit(lambda: enqueue_poll(locked.pk, locked.next_check_at))
         raise PaymentStartError(
-            _("Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas débité deux fois."),
+            _(
+                "Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas "
+                "débité deux fois."
+            ),
             payment=locked,
         )
     finish_locally(
@@ -353,7 +408,10 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
         watch=False,
     )
     if exc.kind == "rejected":
-        message = _("%(name)s a refusé ce paiement. Vérifiez le numéro ou le code, ou choisissez un autre moyen.") % {"name": provider.name}
+        message = _(
+            "%(name)s a refusé ce paiement. Vérifiez le numéro ou le code, ou choisissez un autre "
+            "moyen."
+        ) % {"name": provider.name}
     else:
         message = _("Le service de paiement ne répond pas. Réessayez dans un instant.")
     raise PaymentStartError(message, payment=payment)

@@ -59,7 +59,9 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
             Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
             transaction.on_commit(lambda: [enqueue_poll(pk, lease, now=True) for pk in ids])
     report = SweepReport(enqueued=ids, callbacks_linked=len(link_orphan_callbacks(now=now)))
-    for order_id in Order.objects.filter(status=Order.Status.PAID, confirmation_sent_at__isnull=True).values_list("pk", flat=True)[:50]:
+    for order_id in Order.objects.filter(
+        status=Order.Status.PAID, confirmation_sent_at__isnull=True
+    ).values_list("pk", flat=True)[:50]:
         report.emails += send_order_confirmation(order_id)
     report.orders_expired = expire_stale_orders(now)
     return report
@@ -71,8 +73,12 @@ def expire_stale_orders(now) -> int:
     cutoff = now - timedelta(seconds=settings.PAYMENT_TTL)
     # An order's hold has one lifetime (``reserved_until``); older orders
     # without one fall back to their age.
-    held_too_long = Q(reserved_until__lt=now) | Q(reserved_until__isnull=True, created_at__lt=cutoff)
-    candidates = Order.objects.filter(held_too_long, status=Order.Status.PENDING_PAYMENT, stock_reserved=True).exclude(payments__status=PaymentStatus.PENDING)
+    held_too_long = Q(reserved_until__lt=now) | Q(
+        reserved_until__isnull=True, created_at__lt=cutoff
+    )
+    candidates = Order.objects.filter(
+        held_too_long, status=Order.Status.PENDING_PAYMENT, stock_reserved=True
+    ).exclude(payments__status=PaymentStatus.PENDING)
     expired = 0
     for order_id in candidates.values_list("pk", flat=True)[:100]:
         with transaction.atomic():
@@ -87,4 +93,6 @@ def expire_stale_orders(now) -> int:
 
 def overdue_pending(bound: timedelta = timedelta(minutes=15)):
     """Payments still pending past their deadline + bound."""
-    return Payment.objects.filter(status=PaymentStatus.PENDING, needs_review=False, deadline__lt=timezone.now() - bound)
+    return Payment.objects.filter(
+        status=PaymentStatus.PENDING, needs_review=False, deadline__lt=timezone.now() - bound
+    )

@@ -45,12 +45,18 @@ def refund_as_staff(django_user_model, order: Order, payment, amount: int, reaso
     group comes from a data migration, gone after a transactional test's
     flush: the user gets the group's refund and order permissions directly.)"""
     staff = django_user_model.objects.create_user("caisse-e2e", is_staff=True)
-    staff.user_permissions.set(Permission.objects.filter(codename__in=["make_refund", "view_order", "change_order", "view_refund"]))
+    staff.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=["make_refund", "view_order", "change_order", "view_refund"]
+        )
+    )
     client = Client()
     client.force_login(staff)
     url = reverse("backoffice:refund", args=[order.pk])
     key = client.get(url).context["key"]
-    response = client.post(url, {"payment": payment.pk, "amount": str(amount), "reason": reason, "key": key})
+    response = client.post(
+        url, {"payment": payment.pk, "amount": str(amount), "reason": reason, "key": key}
+    )
     assert response.status_code == 302, response.content[:500]
     return Refund.objects.get(order=order)
 
@@ -65,7 +71,9 @@ def settled(refund: Refund) -> Refund:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.provider)
-def test_a_full_refund_is_polled_to_success_by_the_worker(sandbox_shop, settings, django_user_model, route):
+def test_a_full_refund_is_polled_to_success_by_the_worker(
+    sandbox_shop, settings, django_user_model, route
+):
     setup_route(route, settings)
     order, payment = paid_through_the_sandbox(sandbox_shop, route)
 
@@ -74,7 +82,12 @@ def test_a_full_refund_is_polled_to_success_by_the_worker(sandbox_shop, settings
 
     refund = settled(refund)
     assert refund.status == Refund.Status.SUCCEEDED and not refund.needs_review
-    assert refund.events.filter(kind=RefundEvent.Kind.DECISION, message__startswith="succeeded (poll)").count() == 1
+    assert (
+        refund.events.filter(
+            kind=RefundEvent.Kind.DECISION, message__startswith="succeeded (poll)"
+        ).count()
+        == 1
+    )
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED  # refunded in full
     assert refunds.refundable(payment).left == 0
@@ -83,7 +96,9 @@ def test_a_full_refund_is_polled_to_success_by_the_worker(sandbox_shop, settings
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.provider)
-def test_a_refused_partial_refund_fails_goes_to_review_and_counts_nothing(sandbox_shop, settings, django_user_model, route):
+def test_a_refused_partial_refund_fails_goes_to_review_and_counts_nothing(
+    sandbox_shop, settings, django_user_model, route
+):
     setup_route(route, settings)
     order, payment = paid_through_the_sandbox(sandbox_shop, route)
 

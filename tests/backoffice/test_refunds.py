@@ -50,7 +50,9 @@ def test_ligdicash_refund_is_a_client_payout_polled_until_completed(rsps):
     assert refund.status == Refund.Status.PENDING
     assert refund.provider_reference == "payout-tok-1"
     body = json.loads(create.calls[0].request.body)["commande"]
-    assert body["amount"] == 15000 and body["customer"] == "22670123456" and body["top_up_wallet"] == 1
+    assert (
+        body["amount"] == 15000 and body["customer"] == "22670123456" and body["top_up_wallet"] == 1
+    )
     assert body["custom_data"]["refund_id"] == str(refund.reference)
 
     refund = refunds.check_refund(refund.pk)
@@ -65,7 +67,9 @@ def test_ligdicash_refund_is_a_client_payout_polled_until_completed(rsps):
     assert len(create.calls) == 1
     kinds = list(refund.events.values_list("kind", flat=True))
     assert kinds.count(RefundEvent.Kind.REQUEST) == 3
-    assert "test-ligdi-token-9XK" not in json.dumps(list(refund.events.values_list("data", flat=True)))
+    assert "test-ligdi-token-9XK" not in json.dumps(
+        list(refund.events.values_list("data", flat=True))
+    )
 
 
 def test_ligdicash_refund_below_500_is_refused_with_the_reason():
@@ -143,7 +147,9 @@ def test_novasend_refund_sends_the_idempotency_key_and_replays_it_after_a_lost_a
 
 def test_refunds_never_exceed_what_was_paid():
     _order, payment = paid_order("lygos", provider_reference="lg-1")
-    refunds.record_outside_refund(payment.pk, 10000, "Orange Money", "OM-778", "remboursé au client")
+    refunds.record_outside_refund(
+        payment.pk, 10000, "Orange Money", "OM-778", "remboursé au client"
+    )
     with pytest.raises(refunds.RefundRefused, match="5000"):
         refunds.record_outside_refund(payment.pk, 5001, "Orange Money", "OM-779", "")
     refunds.record_outside_refund(payment.pk, 5000, "Orange Money", "OM-780", "")

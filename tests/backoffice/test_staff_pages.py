@@ -44,7 +44,9 @@ def caisse(django_user_model, name="caisse"):
 def caisse_without_refunds(django_user_model):
     """Every permission of "Caisse" except the refund one."""
     user = django_user_model.objects.create_user("sans-remboursement", is_staff=True)
-    user.user_permissions.set(Group.objects.get(name="Caisse").permissions.exclude(codename="make_refund"))
+    user.user_permissions.set(
+        Group.objects.get(name="Caisse").permissions.exclude(codename="make_refund")
+    )
     return user
 
 
@@ -149,14 +151,21 @@ def test_refund_form_needs_the_refund_permission(client, django_user_model):
     assert posted.status_code == 403
     assert not Refund.objects.exists()
     # The order page does not offer the link either.
-    assert reverse("backoffice:refund", args=[order.pk]) not in client.get(reverse("admin:shop_order_change", args=[order.pk])).content.decode()
+    assert (
+        reverse("backoffice:refund", args=[order.pk])
+        not in client.get(reverse("admin:shop_order_change", args=[order.pk])).content.decode()
+    )
 
 
 # --- reconciliation CSV ----------------------------------------------------------------
 def test_reconciliation_csv_has_a_header_and_one_row_per_mismatch(client, django_user_model):
     _o, here = paid_order(provider_reference="A")
-    there = make_payment(make_order(), provider="dexchange", provider_reference="MID9", status=PaymentStatus.EXPIRED)
-    ReconciliationMismatch.objects.create(payment=here, provider="ligdicash", kind="paid_here", ours="succeeded", theirs="failed")
+    there = make_payment(
+        make_order(), provider="dexchange", provider_reference="MID9", status=PaymentStatus.EXPIRED
+    )
+    ReconciliationMismatch.objects.create(
+        payment=here, provider="ligdicash", kind="paid_here", ours="succeeded", theirs="failed"
+    )
     ReconciliationMismatch.objects.create(
         payment=there,
         provider="dexchange",
@@ -166,7 +175,9 @@ def test_reconciliation_csv_has_a_header_and_one_row_per_mismatch(client, django
     )
     client.force_login(caisse(django_user_model))
 
-    response = client.get(reverse("backoffice:reconciliation_csv"), {"since": timezone.localdate().isoformat()})
+    response = client.get(
+        reverse("backoffice:reconciliation_csv"), {"since": timezone.localdate().isoformat()}
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -261,7 +272,9 @@ def test_lengopay_reconciliation_reads_the_history_and_asks_the_rest(rsps):
 
 
 # --- the review queue's refund action ----------------------------------------------------
-def test_review_refund_action_refunds_late_money_through_the_provider(client, django_user_model, rsps):
+def test_review_refund_action_refunds_late_money_through_the_provider(
+    client, django_user_model, rsps
+):
     order, payment = late_success("ligdicash")
     create = rsps.post(
         f"{LIGDI}/withdrawal/create",
@@ -346,7 +359,9 @@ def test_goods_back_admin_action_says_why_after_a_partial_refund(client, django_
 
 
 # --- fulfil from the review queue -------------------------------------------------------------
-def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(django_user_model, django_capture_on_commit_callbacks):
+def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(
+    django_user_model, django_capture_on_commit_callbacks
+):
     staff = django_user_model.objects.create_user("awa", is_staff=True)
     order, payment = late_success("ligdicash")
     mail.outbox.clear()
@@ -357,7 +372,9 @@ def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(django_user_
     order.refresh_from_db()
     payment.refresh_from_db()
     assert order.status == Order.Status.PAID and order.confirmation_sent_at
-    assert payment.status == PaymentStatus.CANCELLED and not payment.needs_review  # the payment stays as it was
+    assert (
+        payment.status == PaymentStatus.CANCELLED and not payment.needs_review
+    )  # the payment stays as it was
     assert [m.to for m in mail.outbox] == [[order.email]]
     move = OrderEvent.objects.get(order=order)
     assert (move.from_status, move.to_status, move.by) == (
@@ -367,7 +384,10 @@ def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(django_user_
     )
     assert "argent vu chez Ligdicash" in move.note
     messages = list(payment.events.values_list("message", flat=True))
-    assert any("marked paid by staff" in m for m in messages) and "review resolved by awa: fulfil" in messages
+    assert (
+        any("marked paid by staff" in m for m in messages)
+        and "review resolved by awa: fulfil" in messages
+    )
     assert Resolution.objects.get().by == staff
     assert public_history(order) == ["Payée"]
     # The sweep's retry and a second resolution send nothing more.

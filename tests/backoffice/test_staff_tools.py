@@ -65,7 +65,9 @@ def test_reconciliation_finds_each_kind_once_and_a_second_run_changes_nothing(rs
     ReconciliationMismatch.objects.update(found_at=timezone.now())
     from payments.models import PaymentEvent
 
-    PaymentEvent.objects.filter(kind="request").update(created_at=timezone.now() - timezone.timedelta(seconds=10))
+    PaymentEvent.objects.filter(kind="request").update(
+        created_at=timezone.now() - timezone.timedelta(seconds=10)
+    )
     second = reconcile(since=since)
     assert second.new == [] and ReconciliationMismatch.objects.count() == 4
     unpaid.refresh_from_db()

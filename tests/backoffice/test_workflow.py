@@ -20,7 +20,9 @@ ALL = [s.value for s in S]
 
 def order_in(status: str) -> Order:
     order = make_order()
-    Order.objects.filter(pk=order.pk).update(status=status, paid_at=timezone.now() if status != S.PENDING_PAYMENT else None)
+    Order.objects.filter(pk=order.pk).update(
+        status=status, paid_at=timezone.now() if status != S.PENDING_PAYMENT else None
+    )
     order.refresh_from_db()
     return order
 
@@ -64,7 +66,9 @@ def test_cancelling_an_unpaid_order_releases_its_stock_once_and_ends_the_attempt
     assert Product.objects.get(pk=product.pk).stock == 5
 
 
-def test_shipping_emails_the_shopper_and_the_history_shows_no_staff_names(django_user_model, django_capture_on_commit_callbacks):
+def test_shipping_emails_the_shopper_and_the_history_shows_no_staff_names(
+    django_user_model, django_capture_on_commit_callbacks
+):
     staff = django_user_model.objects.create_user("awa", is_staff=True)
     order = order_in(S.PAID)
     with django_capture_on_commit_callbacks(execute=True):

@@ -34,7 +34,9 @@ pytestmark = [
 def chromium():
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         yield browser
         browser.close()
 
@@ -61,7 +63,9 @@ def phone(chromium, live_server, settings):
 
 def violations(page) -> list[str]:
     page.add_script_tag(path=str(AXE))
-    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG)
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG
+    )
     return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]
 
 
@@ -121,7 +125,9 @@ def test_double_tap_on_add_to_cart_adds_one_unit_and_says_so(phone):
 def test_a_tapped_button_is_disabled_and_says_what_is_happening(phone):
     product = make_product(stock=9)
     phone.goto(f"{phone.base}{product.get_absolute_url()}")
-    phone.evaluate("document.querySelector('form.add').addEventListener('submit', e => e.preventDefault())")
+    phone.evaluate(
+        "document.querySelector('form.add').addEventListener('submit', e => e.preventDefault())"
+    )
 
     phone.get_by_role("button", name="Ajouter au panier").click()
 

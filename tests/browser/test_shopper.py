@@ -112,7 +112,9 @@ def shop_and_pay(steps: Steps, base: str, route: Route, product_name: str, actio
     page.wait_for_url("**/paiement/**")
     pay_url = page.url
     page.check(f"input[value='{route.provider}:{route.method}']")
-    if page.locator("#payer_phone").is_visible():  # shown only for a choice that needs a wallet number
+    if page.locator(
+        "#payer_phone"
+    ).is_visible():  # shown only for a choice that needs a wallet number
         page.fill("#payer_phone", route.phone)
     steps.shot("choose")
     page.get_by_role("button", name=re.compile("^Payer")).click()
@@ -127,11 +129,15 @@ def shop_and_pay(steps: Steps, base: str, route: Route, product_name: str, actio
             waiting = page.url
             link.click()
             steps.shot("phone")
-            page.get_by_role("button", name="Refuser" if action == "refuse" else "Payer", exact=True).click()
+            page.get_by_role(
+                "button", name="Refuser" if action == "refuse" else "Payer", exact=True
+            ).click()
             page.goto(waiting)
         return
     steps.shot("provider-page")
-    page.get_by_role("button", name="Refuser" if action == "refuse" else "Payer", exact=True).click()
+    page.get_by_role(
+        "button", name="Refuser" if action == "refuse" else "Payer", exact=True
+    ).click()
     if route.provider == "novasend":
         # Novasend has no return URL: the shopper comes back to the shop by
         # themselves, and the payment page takes them to the waiting page.
@@ -152,7 +158,9 @@ def test_shopper_pays(sandbox_shop, settings, steps, route):
     assert Payment.objects.get(order__email="ndeye@example.com").status == "succeeded"
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.method != "moov_bf"], ids=lambda r: r.provider)
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.method != "moov_bf"], ids=lambda r: r.provider
+)
 def test_shopper_refuses(sandbox_shop, settings, steps, route):
     setup_route(route, settings)
     product = make_product(name=f"Chargeur Rapide {route.provider}", price=4500, stock=1)

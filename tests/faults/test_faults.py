@@ -186,7 +186,12 @@ def procs(shop):
 
 
 def emails_to(mail_dir: str, address: str) -> int:
-    return sum(1 for f in Path(mail_dir).glob("*.log") for block in f.read_text(errors="replace").split("\n" + "-" * 79 + "\n") if f"To: {address}" in block)
+    return sum(
+        1
+        for f in Path(mail_dir).glob("*.log")
+        for block in f.read_text(errors="replace").split("\n" + "-" * 79 + "\n")
+        if f"To: {address}" in block
+    )
 
 
 def start_paid_payment(email: str) -> Payment:
@@ -201,14 +206,21 @@ def start_paid_payment(email: str) -> Payment:
 
 
 def status_checks(payment: Payment) -> int:
-    return payment.events.filter(kind=PaymentEvent.Kind.REQUEST, message__contains="checkout-invoice/confirm").count()
+    return payment.events.filter(
+        kind=PaymentEvent.Kind.REQUEST, message__contains="checkout-invoice/confirm"
+    ).count()
 
 
 def assert_paid_once(mail_dir: str, payment: Payment) -> None:
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED and not payment.needs_review
     assert Order.objects.get(pk=payment.order_id).status == Order.Status.PAID
-    assert payment.events.filter(kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded").count() == 1
+    assert (
+        payment.events.filter(
+            kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded"
+        ).count()
+        == 1
+    )
     order = Order.objects.get(pk=payment.order_id)
     wait_for(lambda: emails_to(mail_dir, order.email) >= 1, 20)
     time.sleep(1)
@@ -229,7 +241,9 @@ def test_f3_redis_down_during_checkout_then_the_sweep_finishes(shop, broker, pro
     response = client.post(reverse("shop:checkout"), data)
     assert response.status_code == 302
     response = client.post(response["Location"], {"choice": "ligdicash:hosted"})
-    assert response.status_code == 302 and "/sandbox/page/" in response["Location"], "no 500 while the broker is down"
+    assert response.status_code == 302 and "/sandbox/page/" in response["Location"], (
+        "no 500 while the broker is down"
+    )
     payment = Payment.objects.get(order__email="moussa@example.com")
     settle(
         SandboxPayment.objects.get(token=payment.provider_reference),
@@ -244,7 +258,9 @@ def test_f3_redis_down_during_checkout_then_the_sweep_finishes(shop, broker, pro
 
 def test_f4_beat_down_for_a_while_then_every_due_payment_is_polled_once(shop, procs):
     payments = [start_paid_payment(f"f4-{n}@example.com") for n in range(5)]
-    redis.Redis(port=PORT).flushall()  # the polls enqueued at start are lost with the broker's memory
+    redis.Redis(
+        port=PORT
+    ).flushall()  # the polls enqueued at start are lost with the broker's memory
     Payment.objects.filter(pk__in=[p.pk for p in payments]).update(next_check_at=time_ago(600))
     procs.start("worker")
     procs.start("beat")
@@ -284,7 +300,9 @@ def test_f6_worker_killed_after_the_provider_answered_and_before_commit(shop, pr
     procs.start("worker")
     started = time.monotonic()
     wait_for(lambda: Payment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED)
-    assert time.monotonic() - started <= 2 * 2 + 10, "within about two sweep intervals (+ worker start-up)"
+    assert time.monotonic() - started <= 2 * 2 + 10, (
+        "within about two sweep intervals (+ worker start-up)"
+    )
     assert_paid_once(procs.mail_dir, payment)
 
 

@@ -37,7 +37,9 @@ def created(token=TOKEN, link=LINK) -> dict:
 
 def started(rsps, **order) -> Payment:
     rsps.post(CREATE, json=created())
-    return services.start_payment(make_order((make_product(stock=3), 1), **order), "ligdicash", "hosted")
+    return services.start_payment(
+        make_order((make_product(stock=3), 1), **order), "ligdicash", "hosted"
+    )
 
 
 def status_calls(rsps) -> int:
@@ -55,13 +57,17 @@ def test_an_attempt_ended_during_its_initiation_keeps_the_reference_and_is_watch
     order = make_order((make_product(stock=2), 1))
 
     def create(request):
-        services.cancel_payment(Payment.objects.get(order=order).pk, reason="another tab chose another provider")
+        services.cancel_payment(
+            Payment.objects.get(order=order).pk, reason="another tab chose another provider"
+        )
         return 200, {}, json.dumps(created())
 
     rsps.add_callback("POST", CREATE, callback=create)
     payment = services.start_payment(order, "ligdicash", "hosted")
     assert payment.status == PaymentStatus.CANCELLED
-    assert payment.provider_reference == TOKEN, "the token is kept: the vendor may still take money on it"
+    assert payment.provider_reference == TOKEN, (
+        "the token is kept: the vendor may still take money on it"
+    )
     assert payment.watch_until and payment.next_check_at
     # The shopper pays on the page they still have open: a watched check flags it.
     rsps.get(KIT.status_url(payment), json=KIT.status_body(payment, "succeeded"))
@@ -87,7 +93,9 @@ def test_a_switch_while_the_first_initiation_is_in_flight_is_refused(rsps, clien
     assert len(rsps.calls) == 0
     # Through the page: the shopper is taken to the attempt's waiting page.
     hold(client, order)
-    response = client.post(reverse("payments:pay", args=[order.token]), {"choice": "dexchange:hosted"})
+    response = client.post(
+        reverse("payments:pay", args=[order.token]), {"choice": "dexchange:hosted"}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("payments:wait", args=[order.token, in_flight.reference])
 
@@ -98,7 +106,9 @@ def test_an_expired_attempt_stays_watched_and_late_money_is_flagged(rsps):
     assert payment.status == PaymentStatus.EXPIRED and not payment.needs_review
     assert payment.watch_until > timezone.now() + timedelta(hours=1)
     # The sweep picks the watched attempt up when its slow check is due.
-    Payment.objects.filter(pk=payment.pk).update(next_check_at=timezone.now() - timedelta(minutes=5))
+    Payment.objects.filter(pk=payment.pk).update(
+        next_check_at=timezone.now() - timedelta(minutes=5)
+    )
     assert payment.pk in services.sweep().enqueued
     rsps.upsert("GET", KIT.status_url(payment), json=KIT.status_body(payment, "succeeded"))
     payment = services.check_payment(payment.pk, source="poll")
@@ -109,11 +119,15 @@ def test_an_expired_attempt_stays_watched_and_late_money_is_flagged(rsps):
 def test_a_watched_attempt_still_pending_is_rescheduled_slowly_then_let_go(rsps, settings):
     payment = expire(started(rsps), rsps)
     payment = services.check_payment(payment.pk, source="poll")
-    assert payment.next_check_at >= timezone.now() + timedelta(seconds=settings.PAYMENT_LATE_CHECK_INTERVAL - 5)
+    assert payment.next_check_at >= timezone.now() + timedelta(
+        seconds=settings.PAYMENT_LATE_CHECK_INTERVAL - 5
+    )
     # The provider says it is dead: nothing more to watch.
     rsps.upsert("GET", KIT.status_url(payment), json=KIT.status_body(payment, "failed"))
     payment = services.check_payment(payment.pk, source="poll")
-    assert payment.watch_until is None and payment.next_check_at is None and not payment.needs_review
+    assert (
+        payment.watch_until is None and payment.next_check_at is None and not payment.needs_review
+    )
 
 
 def test_the_first_return_re_checks_an_ended_attempt(rsps, client):
@@ -123,7 +137,9 @@ def test_the_first_return_re_checks_an_ended_attempt(rsps, client):
     hold(client, payment.order)
     client.get(reverse("payments:return", args=[payment.reference]))
     payment.refresh_from_db()
-    assert payment.needs_review, "money paid on a superseded attempt is seen on the shopper's return"
+    assert payment.needs_review, (
+        "money paid on a superseded attempt is seen on the shopper's return"
+    )
     calls = status_calls(rsps)
     client.get(reverse("payments:return", args=[payment.reference]))
     assert status_calls(rsps) == calls, "only the first return re-checks an ended attempt"
@@ -159,13 +175,19 @@ def test_an_unknown_status_at_the_deadline_is_flagged(rsps):
 def test_a_callback_about_an_ended_attempt_with_the_status_api_down_is_retried(rsps, client):
     payment = started(rsps)
     services.cancel_payment(payment.pk, reason="superseded by a new attempt")
-    Payment.objects.filter(pk=payment.pk).update(watch_until=None, next_check_at=None)  # watch already over
+    Payment.objects.filter(pk=payment.pk).update(
+        watch_until=None, next_check_at=None
+    )  # watch already over
     body, _ = KIT.callback(payment, "succeeded")
-    client.post(reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json")
+    client.post(
+        reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json"
+    )
     rsps.get(KIT.status_url(payment), status=500, body="oops")
     services.process_callback(PaymentEvent.objects.get(kind="callback").pk)
     payment.refresh_from_db()
-    assert payment.next_check_at is not None and payment.watch_until > timezone.now(), "never dropped"
+    assert payment.next_check_at is not None and payment.watch_until > timezone.now(), (
+        "never dropped"
+    )
     rsps.upsert("GET", KIT.status_url(payment), json=KIT.status_body(payment, "succeeded"))
     payment = services.check_payment(payment.pk, source="poll")
     assert payment.needs_review
@@ -185,7 +207,9 @@ def test_twenty_distinct_callbacks_cost_one_status_call(rsps, client):
             data=json.dumps(data),
             content_type="application/json",
         )
-    events = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True, payment=payment).values_list("pk", flat=True)
+    events = PaymentEvent.objects.filter(
+        kind=PaymentEvent.Kind.CALLBACK, valid=True, payment=payment
+    ).values_list("pk", flat=True)
     for event_id in events:
         services.process_callback(event_id)
     assert status_calls(rsps) == 1
@@ -214,7 +238,9 @@ def test_vendor_error_text_never_reaches_the_shopper(rsps, client, settings):
     )
     order = make_order((make_product(), 1))
     hold(client, order)
-    response = client.post(reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:hosted"})
+    response = client.post(
+        reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:hosted"}
+    )
     page = response.content.decode()
     assert key not in page and "invalid merchant" not in page
     assert "Ligdicash a refusé ce paiement" in page
@@ -244,13 +270,20 @@ def test_a_huge_answer_is_journalled_truncated(rsps):
     payment = started(rsps)
     rsps.get(KIT.status_url(payment), json={"status": "pending", "padding": "x" * 300_000})
     services.check_payment(payment.pk)
-    sizes = [len(json.dumps(data)) for data in payment.events.filter(kind=PaymentEvent.Kind.REQUEST).values_list("data", flat=True)]
+    sizes = [
+        len(json.dumps(data))
+        for data in payment.events.filter(kind=PaymentEvent.Kind.REQUEST).values_list(
+            "data", flat=True
+        )
+    ]
     assert max(sizes) < 20_000
 
 
 def test_a_deeply_nested_status_answer_is_unknown_not_a_crash(rsps):
     payment = started(rsps)
-    rsps.get(KIT.status_url(payment), body="[" * 100_000 + "]" * 100_000, content_type="application/json")
+    rsps.get(
+        KIT.status_url(payment), body="[" * 100_000 + "]" * 100_000, content_type="application/json"
+    )
     payment = services.check_payment(payment.pk)
     assert payment.status == PaymentStatus.PENDING and payment.next_check_at is not None
 
@@ -268,7 +301,9 @@ def test_a_deeply_nested_callback_is_a_clean_400_and_stored(client):
 
 def test_refused_bodies_are_stored_truncated(client, settings):
     body = json.dumps({"token": "", "padding": "y" * 60_000}).encode()
-    client.post(reverse("payments:callback", args=["dexchange"]), data=body, content_type="application/json")
+    client.post(
+        reverse("payments:callback", args=["dexchange"]), data=body, content_type="application/json"
+    )
     row = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert row.valid is False and len(bytes(row.body)) <= settings.CALLBACK_REFUSED_BODY_BYTES
 
@@ -314,7 +349,9 @@ def test_phone_numbers_are_masked_in_stored_callbacks(client):
             "transactionType": "MERCHANT",
         }
     ).encode()
-    client.post(reverse("payments:callback", args=["dexchange"]), data=body, content_type="application/json")
+    client.post(
+        reverse("payments:callback", args=["dexchange"]), data=body, content_type="application/json"
+    )
     stored = bytes(PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK).body)
     assert b"221771234567" not in stored and b"***67" in stored
     assert json.loads(stored)["STATUS"] == "SUCCESS", "the rest of the body is kept as it came"
@@ -342,10 +379,14 @@ def test_pushes_to_one_wallet_are_capped_per_hour(rsps, settings):
     settings.PAYMENT_MAX_PUSHES_PER_NUMBER = 2
     for n in range(2):
         rsps.post(STRAIGHT, json={**created(token=f"{TOKEN}-{n}"), "response_text": ""})
-        services.start_payment(make_order((make_product(), 1)), "ligdicash", "moov_bf", payer_phone="+22676000001")
+        services.start_payment(
+            make_order((make_product(), 1)), "ligdicash", "moov_bf", payer_phone="+22676000001"
+        )
         rsps.reset()
     with pytest.raises(services.PaymentStartError) as excinfo:
-        services.start_payment(make_order((make_product(), 1)), "ligdicash", "moov_bf", payer_phone="+22676000001")
+        services.start_payment(
+            make_order((make_product(), 1)), "ligdicash", "moov_bf", payer_phone="+22676000001"
+        )
     assert "Trop de demandes de paiement vers ce numéro" in str(excinfo.value.message)
     assert len(rsps.calls) == 0
 

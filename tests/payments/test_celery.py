@@ -50,7 +50,11 @@ def test_time_limits_cover_the_http_timeouts():
 
 
 def test_the_sweep_runs_from_one_beat_schedule():
-    entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "payments.tasks.sweep_payments"]
+    entries = [
+        e
+        for e in settings.CELERY_BEAT_SCHEDULE.values()
+        if e["task"] == "payments.tasks.sweep_payments"
+    ]
     assert len(entries) == 1 and entries[0]["schedule"] <= 60
 
 
@@ -89,7 +93,9 @@ def test_no_task_is_sent_when_the_transaction_rolls_back(published):
     assert published == []
     services.apply_status(payment.pk, StatusResult(Outcome.PENDING), source="poll")
     payment.refresh_from_db()
-    assert published == [("payments.tasks.poll_payment", (payment.pk, payment.next_check_at.isoformat()))]
+    assert published == [
+        ("payments.tasks.poll_payment", (payment.pk, payment.next_check_at.isoformat()))
+    ]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,7 +110,9 @@ def test_poll_task_twice_is_idempotent(rsps, mailoutbox):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_crash_while_handling_a_callback_keeps_the_raw_row_and_the_traceback(rsps, client, monkeypatch):
+def test_crash_while_handling_a_callback_keeps_the_raw_row_and_the_traceback(
+    rsps, client, monkeypatch
+):
     KIT.mock_initiate_ok(rsps)
     payment = services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted")
     body, headers = KIT.callback(payment)
@@ -141,7 +149,9 @@ def test_crash_in_status_handling_rolls_back_and_is_journalled(rsps, client):
 
     with pytest.raises(UnknownProvider):
         tasks.process_callback.apply(args=(event.pk,), throw=True)
-    failure = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.ERROR, message__startswith="handling callback").latest("id")
+    failure = PaymentEvent.objects.filter(
+        kind=PaymentEvent.Kind.ERROR, message__startswith="handling callback"
+    ).latest("id")
     assert "Traceback" in failure.data["traceback"]
     Payment.objects.filter(pk=payment.pk).update(provider="ligdicash")
     KIT.mock_status(rsps, payment, "succeeded")
@@ -152,7 +162,9 @@ def test_crash_in_status_handling_rolls_back_and_is_journalled(rsps, client):
 def test_sweep_requeues_overdue_payments_once_and_expires_abandoned_orders(rsps):
     KIT.mock_initiate_ok(rsps)
     payment = services.start_payment(make_order((make_product(stock=2), 1)), "ligdicash", "hosted")
-    Payment.objects.filter(pk=payment.pk).update(next_check_at=timezone.now() - timedelta(minutes=10))
+    Payment.objects.filter(pk=payment.pk).update(
+        next_check_at=timezone.now() - timedelta(minutes=10)
+    )
     assert services.sweep().enqueued == [payment.pk]
     assert services.sweep().enqueued == []
     # An order whose only attempt failed to start keeps its stock until the TTL.
@@ -192,4 +204,7 @@ def test_a_rescheduled_payment_keeps_a_single_poll_chain(rsps):
     services.check_payment(payment.pk, source="staff")  # reschedules
     assert tasks.poll_payment.apply(args=(payment.pk, first_schedule)).get() == "superseded"
     payment.refresh_from_db()
-    assert tasks.poll_payment.apply(args=(payment.pk, payment.next_check_at.isoformat())).get() == "pending"
+    assert (
+        tasks.poll_payment.apply(args=(payment.pk, payment.next_check_at.isoformat())).get()
+        == "pending"
+    )

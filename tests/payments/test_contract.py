@@ -44,7 +44,9 @@ def order_for(kit, price=15000, stock=5, quantity=1) -> Order:
 
 
 def start(kit, order) -> Payment:
-    return services.start_payment(order, kit.code, kit.method, payer_phone=kit.payer_phone or kit.phone, otp=kit.otp)
+    return services.start_payment(
+        order, kit.code, kit.method, payer_phone=kit.payer_phone or kit.phone, otp=kit.otp
+    )
 
 
 def started(kit, rsps, **order_kwargs) -> Payment:
@@ -52,7 +54,9 @@ def started(kit, rsps, **order_kwargs) -> Payment:
     return start(kit, order_for(kit, **order_kwargs))
 
 
-def post_callback(client, kit, body: bytes, headers: dict | None = None, content_type="application/json"):
+def post_callback(
+    client, kit, body: bytes, headers: dict | None = None, content_type="application/json"
+):
     return client.post(
         reverse("payments:callback", args=[kit.code]),
         data=body,
@@ -83,9 +87,15 @@ def test_secrets_never_reach_payment_events(kit, rsps):
     payment = started(kit, rsps)
     kit.mock_status(rsps, payment, "succeeded")
     services.check_payment(payment.pk)
-    journal = json.dumps(list(PaymentEvent.objects.values("data", "headers", "message")), default=str)
+    journal = json.dumps(
+        list(PaymentEvent.objects.values("data", "headers", "message")), default=str
+    )
     for key, value in settings.PAYMENT_PROVIDERS[kit.code].items():
-        if key not in ("base_url", "status_path", "status_fallback_path") and isinstance(value, str) and value:
+        if (
+            key not in ("base_url", "status_path", "status_fallback_path")
+            and isinstance(value, str)
+            and value
+        ):
             assert value not in journal, key
 
 
@@ -115,7 +125,9 @@ def test_initiation_timeout_is_unknown_and_retry_reuses_the_attempt(kit, rsps):
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-def test_provider_5xx_on_initiation_is_an_unknown_outcome_and_stock_stays_reserved(kit, rsps, client, status):
+def test_provider_5xx_on_initiation_is_an_unknown_outcome_and_stock_stays_reserved(
+    kit, rsps, client, status
+):
     order = order_for(kit, stock=3)
     kit.mock_initiate_error(rsps, status)
     hold(client, order)
@@ -160,7 +172,12 @@ def test_success_marks_order_paid_once_and_sends_one_email(kit, rsps):
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
     assert paid_emails(order) == 1
-    assert payment.events.filter(kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded").count() == 1
+    assert (
+        payment.events.filter(
+            kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded"
+        ).count()
+        == 1
+    )
 
 
 @pytest.mark.parametrize("delta", [-1, 1, 10000])
@@ -209,7 +226,9 @@ def test_late_failure_after_success_changes_nothing(kit, rsps):
     services.check_payment(payment.pk)
     from payments.providers.base import Outcome, StatusResult
 
-    services.apply_status(payment.pk, StatusResult(Outcome.FAILED, message="late"), source="callback")
+    services.apply_status(
+        payment.pk, StatusResult(Outcome.FAILED, message="late"), source="callback"
+    )
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
     payment.order.refresh_from_db()
@@ -312,7 +331,11 @@ def test_force_browsing_the_return_url_never_marks_paid(kit, rsps, client):
     payment = started(kit, rsps)
     if not kit.callback_is_truth:
         kit.mock_status(rsps, payment, "pending")
-    url = reverse("payments:return", args=[payment.reference]) + "?status=success&statut=SUCCESS&ref=" + str(payment.reference)
+    url = (
+        reverse("payments:return", args=[payment.reference])
+        + "?status=success&statut=SUCCESS&ref="
+        + str(payment.reference)
+    )
     for _ in range(5):
         response = client.get(url)
         assert response.status_code in (200, 302)
@@ -381,12 +404,21 @@ def test_replayed_callback_is_acknowledged_and_changes_nothing(kit, rsps, client
     first = post_callback(client, kit, body, headers)
     second = post_callback(client, kit, body, headers)
     assert first.status_code == second.status_code == 200
-    assert first.json() == second.json() == {"status": "received"}, "a replay looks like any delivery"
-    assert PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK, payment=payment).deliveries == 2
+    assert first.json() == second.json() == {"status": "received"}, (
+        "a replay looks like any delivery"
+    )
+    assert (
+        PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK, payment=payment).deliveries == 2
+    )
     for event in PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, payment=payment):
         services.process_callback(event.pk)
     payment.refresh_from_db()
-    assert payment.events.filter(kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded").count() == 1
+    assert (
+        payment.events.filter(
+            kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded"
+        ).count()
+        == 1
+    )
     assert paid_emails(payment.order) == 1
 
 
@@ -397,9 +429,14 @@ def test_form_and_json_deliveries_are_one_event(kit, rsps, client):
     form_body, form_headers = kit.form_callback(payment, "succeeded")
     body, headers = kit.callback(payment, "succeeded")
     form_type = form_headers.pop("CONTENT_TYPE", "application/x-www-form-urlencoded")
-    assert post_callback(client, kit, form_body, form_headers, content_type=form_type).status_code == 200
+    assert (
+        post_callback(client, kit, form_body, form_headers, content_type=form_type).status_code
+        == 200
+    )
     assert post_callback(client, kit, body, headers).status_code == 200
-    assert PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK, payment=payment).deliveries == 2
+    assert (
+        PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK, payment=payment).deliveries == 2
+    )
 
 
 def test_callback_for_an_unknown_reference_is_acknowledged_and_creates_nothing(kit, rsps, client):
@@ -407,15 +444,24 @@ def test_callback_for_an_unknown_reference_is_acknowledged_and_creates_nothing(k
         pytest.skip("no callbacks documented")
     payment = started(kit, rsps)
     body, headers = kit.callback(payment, "succeeded")
-    Payment.objects.filter(pk=payment.pk).update(reference=uuid.uuid4(), provider_reference="someone-else")
+    Payment.objects.filter(pk=payment.pk).update(
+        reference=uuid.uuid4(), provider_reference="someone-else"
+    )
     orders_before = Order.objects.count()
     response = post_callback(client, kit, body, headers)
-    assert response.status_code == 200 and response.json()["status"] == "received", "no existence oracle"
-    assert PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, payment__isnull=True).count() == 1
+    assert response.status_code == 200 and response.json()["status"] == "received", (
+        "no existence oracle"
+    )
+    assert (
+        PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, payment__isnull=True).count()
+        == 1
+    )
     assert Order.objects.count() == orders_before
 
 
-@pytest.mark.parametrize("body", [b"{not-json", b"", b"[]", b'"text"', b'{"amount": NaN}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", [b"{not-json", b"", b"[]", b'"text"', b'{"amount": NaN}', b"\xff\xfe"]
+)
 def test_malformed_callback_is_stored_refused_and_changes_nothing(kit, rsps, client, body):
     payment = started(kit, rsps)
     response = post_callback(client, kit, body)
@@ -442,7 +488,12 @@ def test_callback_wrong_method_or_content_type(kit, client):
 
 
 def test_callback_for_unknown_provider_is_404(client):
-    assert client.post("/payments/callback/paypal/", data=b"{}", content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            "/payments/callback/paypal/", data=b"{}", content_type="application/json"
+        ).status_code
+        == 404
+    )
 
 
 def test_forged_callbacks_are_stored_and_refused(kit, rsps, client):
@@ -456,7 +507,9 @@ def test_forged_callbacks_are_stored_and_refused(kit, rsps, client):
     for case_body, case_headers in cases:
         response = post_callback(client, kit, case_body, case_headers)
         assert 400 <= response.status_code < 500
-    assert PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=False).count() == len(cases)
+    assert PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=False).count() == len(
+        cases
+    )
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
     assert not mail.outbox

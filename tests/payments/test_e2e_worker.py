@@ -43,7 +43,9 @@ def test_paid_exactly_once(sandbox_shop, settings, route, path):
         assert response.status_code == 200 and response.url == sandbox_page(shop, payment)
         back = s.get(shop + reverse("payments:pay", args=[payment.order.token]), timeout=10)
         wait_url = reverse("payments:wait", args=[payment.order.token, payment.reference])
-        assert back.status_code == 200 and (wait_url in back.url or back.url.startswith(shop + "/commande/")), back.url
+        assert back.status_code == 200 and (
+            wait_url in back.url or back.url.startswith(shop + "/commande/")
+        ), back.url
     elif path == "return" and (payment.method in ("hosted",) or payment.redirect_url):
         assert response.url.startswith(shop + "/commande/"), response.url
     payment = final(payment)
@@ -73,7 +75,9 @@ def test_refused_payment_releases_stock(sandbox_shop, settings, route):
     assert time.monotonic() - refused_at < 15
     payment = final(payment)
     assert payment.status == PaymentStatus.FAILED
-    assert (payment.deadline - payment.created_at).total_seconds() > 60, "ended by the provider's answer, not by a deadline"
+    assert (payment.deadline - payment.created_at).total_seconds() > 60, (
+        "ended by the provider's answer, not by a deadline"
+    )
     wait_for(lambda: Product.objects.get(pk=product.pk).stock == 1)
     assert Order.objects.get(pk=payment.order_id).status != Order.Status.PAID
 

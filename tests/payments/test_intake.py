@@ -42,12 +42,16 @@ def test_callback_url_answers_without_its_trailing_slash(client, provider):
         response = client.post(url, data=b"{}", content_type="application/json")
         # An empty object is refused as malformed (or unsigned), never redirected.
         assert 400 <= response.status_code < 500, (url, response.status_code)
-    assert PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, provider=provider).count() == 2
+    assert (
+        PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, provider=provider).count() == 2
+    )
 
 
 def test_callback_without_slash_is_processed_like_with_it(client, settings):
     settings.APPEND_SLASH = True  # Django's default, which would 301 an unmatched POST
-    payment = make_payment(provider="lengopay", method="lp-om-gn", provider_reference="cGF5LWlkLXNsYXNo")
+    payment = make_payment(
+        provider="lengopay", method="lp-om-gn", provider_reference="cGF5LWlkLXNsYXNo"
+    )
     body = json.dumps(
         {
             "pay_id": "cGF5LWlkLXNsYXNo",
@@ -57,9 +61,14 @@ def test_callback_without_slash_is_processed_like_with_it(client, settings):
             "account": "620124578",
         }
     )
-    response = client.post("/payments/callback/lengopay", data=body, content_type="application/json")
+    response = client.post(
+        "/payments/callback/lengopay", data=body, content_type="application/json"
+    )
     assert response.status_code == 200
-    assert PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK, valid=True).payment_id == payment.pk
+    assert (
+        PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK, valid=True).payment_id
+        == payment.pk
+    )
 
 
 def test_unknown_provider_is_404_with_or_without_slash(client):
@@ -68,7 +77,9 @@ def test_unknown_provider_is_404_with_or_without_slash(client):
 
 
 def test_other_content_types_are_refused_and_stored(client):
-    response = client.post(reverse("payments:callback", args=["dexchange"]), data=b"<xml/>", content_type="text/xml")
+    response = client.post(
+        reverse("payments:callback", args=["dexchange"]), data=b"<xml/>", content_type="text/xml"
+    )
     assert response.status_code == 415
     row = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert row.valid is False and bytes(row.body) == b"<xml/>"
@@ -91,7 +102,9 @@ def _lengopay_callback(pay_id: str, amount: int) -> bytes:
     ).encode()
 
 
-def test_callback_before_the_create_answer_is_kept_and_applied_at_initiation(client, rsps, settings):
+def test_callback_before_the_create_answer_is_kept_and_applied_at_initiation(
+    client, rsps, settings
+):
     settings.SHOP_CURRENCY = "GNF"
     order = _lengopay_order()
     pay_id = "T3JwaGFuQ2FsbGJhY2tQYXlJZA"
@@ -107,7 +120,9 @@ def test_callback_before_the_create_answer_is_kept_and_applied_at_initiation(cli
     rsps.post(LENGOPAY_CREATE, json={"status": "Success", "pay_id": pay_id})
     payment = services.start_payment(order, "lengopay", "lp-om-gn", payer_phone="+224620124578")
     orphan.refresh_from_db()
-    assert orphan.payment_id == payment.pk, "the kept callback is linked when the payment learns its pay_id"
+    assert orphan.payment_id == payment.pk, (
+        "the kept callback is linked when the payment learns its pay_id"
+    )
 
     rsps.post(
         LENGOPAY_STATUS,
@@ -133,7 +148,9 @@ def test_the_sweep_links_a_kept_callback_once(client, rsps):
         content_type="application/json",
     )
     # The create answer was stored by a process that did not link it (crashed after commit).
-    payment = make_payment(order=order, provider="lengopay", method="lp-om-gn", provider_reference=pay_id)
+    payment = make_payment(
+        order=order, provider="lengopay", method="lp-om-gn", provider_reference=pay_id
+    )
     first = services.sweep()
     second = services.sweep()
     assert first.callbacks_linked == 1 and second.callbacks_linked == 0
@@ -142,7 +159,9 @@ def test_the_sweep_links_a_kept_callback_once(client, rsps):
 
 def test_a_callback_nobody_claims_stays_kept_and_changes_nothing(client):
     order = _lengopay_order()
-    make_payment(order=order, provider="lengopay", method="lp-om-gn", provider_reference="another-pay-id")
+    make_payment(
+        order=order, provider="lengopay", method="lp-om-gn", provider_reference="another-pay-id"
+    )
     client.post(
         reverse("payments:callback", args=["lengopay"]),
         data=_lengopay_callback("Tm9ib2R5c1BheUlk", order.total),
@@ -177,15 +196,21 @@ def test_a_payment_page_off_the_vendors_hosts_is_never_followed(client, rsps, li
     order = make_order((product, 1))
     hold(client, order)
     rsps.post(LIGDICASH_CREATE, json=_ligdicash_answer(link))
-    response = client.post(reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:hosted"})
+    response = client.post(
+        reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:hosted"}
+    )
     assert response.status_code == 200
     assert "page de paiement inattendue" in response.content.decode()
     assert link.encode() not in response.content
     payment = Payment.objects.get(order=order)
     assert payment.status == PaymentStatus.FAILED and not payment.redirect_url
     assert "redirect refused" in payment.last_error
-    assert payment.events.filter(kind=PaymentEvent.Kind.REQUEST).exists(), "the vendor's answer is journalled"
-    assert Product.objects.get(pk=product.pk).stock == 2, "the order keeps its stock for another try"
+    assert payment.events.filter(kind=PaymentEvent.Kind.REQUEST).exists(), (
+        "the vendor's answer is journalled"
+    )
+    assert Product.objects.get(pk=product.pk).stock == 2, (
+        "the order keeps its stock for another try"
+    )
 
 
 def test_a_payment_page_on_the_vendors_host_is_followed(client, rsps):
@@ -193,11 +218,15 @@ def test_a_payment_page_on_the_vendors_host_is_followed(client, rsps):
     hold(client, order)
     link = "https://app.ligdicash.com/pay/invoice/abc"
     rsps.post(LIGDICASH_CREATE, json=_ligdicash_answer(link))
-    response = client.post(reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:hosted"})
+    response = client.post(
+        reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:hosted"}
+    )
     assert response.status_code == 302 and response["Location"] == link
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "//app.ligdicash.com/x", "https:///x", "https://[::1/x", ""])
+@pytest.mark.parametrize(
+    "url", ["javascript:alert(1)", "//app.ligdicash.com/x", "https:///x", "https://[::1/x", ""]
+)
 def test_malformed_links_are_refused(url):
     assert not get_provider("ligdicash").allowed_redirect(url)
 
@@ -227,7 +256,9 @@ def test_the_sandbox_host_is_allowed_only_with_the_sandbox(settings):
 def test_choice_page_sends_a_returning_shopper_to_the_open_attempt(client):
     order = make_order()
     hold(client, order)
-    payment = make_payment(order=order, provider="novasend", method="mobile_money", provider_reference="tr_open")
+    payment = make_payment(
+        order=order, provider="novasend", method="mobile_money", provider_reference="tr_open"
+    )
     url = reverse("payments:pay", args=[order.token])
     response = client.get(url)
     assert response.status_code == 302
@@ -250,5 +281,7 @@ def test_the_sandbox_lists_no_payments(client, settings):
         currency="XOF",
         method="hosted",
     )
-    response = client.get("/sandbox/lygos/gateway", HTTP_API_KEY=settings.PAYMENT_PROVIDERS["lygos"]["api_key"])
+    response = client.get(
+        "/sandbox/lygos/gateway", HTTP_API_KEY=settings.PAYMENT_PROVIDERS["lygos"]["api_key"]
+    )
     assert response.status_code == 200 and response.json() == []

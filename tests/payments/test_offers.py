@@ -88,12 +88,16 @@ def test_offers_only_what_serves_the_shoppers_country(country, phone, expected):
 def test_offers_are_named_by_the_wallets_people_know():
     from payments.offers import offers_for
 
-    titles = {o["value"]: o["title"] for o in offers_for(make_order(country="SN", phone="+221771234567"))}
+    titles = {
+        o["value"]: o["title"] for o in offers_for(make_order(country="SN", phone="+221771234567"))
+    }
 
     assert titles["dexchange:hosted"] == "Orange Money, Wave, Free Money"
     assert "Moov Money" not in titles["novasend:mobile_money"]  # no Moov in Senegal
     bf = {o["value"]: o for o in offers_for(make_order(country="BF", phone="+22670123456"))}
-    assert bf["ligdicash:moov_bf"]["title"] == "Moov Money" and bf["ligdicash:orange_bf"]["ussd"].startswith("*144*4*6*")
+    assert bf["ligdicash:moov_bf"]["title"] == "Moov Money" and bf["ligdicash:orange_bf"][
+        "ussd"
+    ].startswith("*144*4*6*")
     assert bf["ligdicash:hosted"]["title"] == "Orange Money, Moov Money, Carte bancaire"
 
 
@@ -116,4 +120,8 @@ def test_pay_page_of_a_mali_order_offers_no_provider_that_does_not_serve_mali(cl
     body = client.get(reverse("payments:pay", args=[order.token])).content.decode()
 
     assert 'value="novasend:mobile_money"' in body
-    assert 'value="ligdicash:' not in body and 'value="lygos:' not in body and 'value="dexchange:' not in body
+    assert (
+        'value="ligdicash:' not in body
+        and 'value="lygos:' not in body
+        and 'value="dexchange:' not in body
+    )

@@ -67,7 +67,9 @@ def new_payment(rsps) -> Payment:
 
 
 def successes(payment: Payment) -> int:
-    return payment.events.filter(kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded").count()
+    return payment.events.filter(
+        kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded"
+    ).count()
 
 
 @pytest.mark.parametrize("iteration", range(ITERATIONS))
@@ -103,9 +105,18 @@ def test_ten_identical_callbacks_at_once_give_one_transition(rsps, iteration):
 
     assert not run_together(*[deliver] * 10)
     assert statuses == [200] * 10
-    assert PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, dedup_key__isnull=False).count() == 1
-    events = list(PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK).values_list("pk", "deliveries"))
-    assert len(events) == 1 and events[0][1] == 10, "every delivery is counted on the one stored row"
+    assert (
+        PaymentEvent.objects.filter(
+            kind=PaymentEvent.Kind.CALLBACK, dedup_key__isnull=False
+        ).count()
+        == 1
+    )
+    events = list(
+        PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK).values_list("pk", "deliveries")
+    )
+    assert len(events) == 1 and events[0][1] == 10, (
+        "every delivery is counted on the one stored row"
+    )
     mail.outbox.clear()
     assert not run_together(*[lambda: services.process_callback(events[0][0])] * 10)
     payment.refresh_from_db()
@@ -117,25 +128,37 @@ def test_ten_identical_callbacks_at_once_give_one_transition(rsps, iteration):
 def test_the_same_poll_twice_at_once_gives_one_transition(rsps, iteration):
     payment = new_payment(rsps)
     rsps.add_callback("GET", KIT.status_url(payment), callback=slow_status(payment, "failed"))
-    errors = run_together(lambda: services.check_payment(payment.pk), lambda: services.check_payment(payment.pk))
+    errors = run_together(
+        lambda: services.check_payment(payment.pk), lambda: services.check_payment(payment.pk)
+    )
     assert not errors
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.FAILED
-    assert payment.events.filter(kind=PaymentEvent.Kind.DECISION, message__startswith="failed").count() == 1
+    assert (
+        payment.events.filter(kind=PaymentEvent.Kind.DECISION, message__startswith="failed").count()
+        == 1
+    )
     assert payment.events.filter(message="order stock released").count() == 1
     assert Product.objects.get(pk=payment.order.lines.get().product_id).stock == 3
 
 
 def test_two_sweeps_at_once_enqueue_each_due_payment_once(rsps):
     KIT.mock_initiate_ok(rsps)
-    due = [services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted") for _ in range(12)]
+    due = [
+        services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted")
+        for _ in range(12)
+    ]
     from datetime import timedelta
 
     from django.utils import timezone
 
-    Payment.objects.filter(pk__in=[p.pk for p in due]).update(next_check_at=timezone.now() - timedelta(minutes=5))
+    Payment.objects.filter(pk__in=[p.pk for p in due]).update(
+        next_check_at=timezone.now() - timedelta(minutes=5)
+    )
     reports = []
-    errors = run_together(lambda: reports.append(services.sweep()), lambda: reports.append(services.sweep()))
+    errors = run_together(
+        lambda: reports.append(services.sweep()), lambda: reports.append(services.sweep())
+    )
     assert not errors
     enqueued = [pk for report in reports for pk in report.enqueued]
     assert sorted(enqueued) == sorted(p.pk for p in due)

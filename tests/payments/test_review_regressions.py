@@ -34,7 +34,9 @@ def test_money_arriving_after_our_deadline_is_flagged_when_the_callback_comes(rs
     assert payment.status == PaymentStatus.EXPIRED
     # The shopper paid at the last minute: the provider calls back.
     body, _ = KIT.callback(payment, "succeeded")
-    client.post(reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json")
+    client.post(
+        reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json"
+    )
     rsps.upsert("GET", KIT.status_url(payment), json=KIT.status_body(payment, "succeeded"))
     services.process_callback(PaymentEvent.objects.get(kind="callback").pk)
     payment.refresh_from_db()
@@ -93,12 +95,16 @@ def test_huge_exponents_are_refused_at_once():
 
 def test_nul_characters_in_a_callback_are_refused_and_stored(client):
     body = json.dumps({"token": "abc\u0000def", "status": "completed", "date": "x"}).encode()
-    response = client.post(reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json")
+    response = client.post(
+        reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json"
+    )
     assert response.status_code == 400
     assert PaymentEvent.objects.get(kind="callback").valid is False
 
 
-@pytest.mark.parametrize("path", ["/commande/abc%00def0123456789abcdef/", "/paiement/abc%00def0123456789abcdef/"])
+@pytest.mark.parametrize(
+    "path", ["/commande/abc%00def0123456789abcdef/", "/paiement/abc%00def0123456789abcdef/"]
+)
 def test_nul_characters_in_an_order_token_are_a_404(client, path):
     assert client.get(path).status_code == 404
 

@@ -36,7 +36,9 @@ def iter_patterns(resolver, prefix=""):
 
 
 def test_csrf_exempt_only_on_the_provider_callback():
-    exempt = sorted(path for path, view in iter_patterns(get_resolver()) if getattr(view, "csrf_exempt", False))
+    exempt = sorted(
+        path for path, view in iter_patterns(get_resolver()) if getattr(view, "csrf_exempt", False)
+    )
     # The callback, with and without its trailing slash (one view).
     assert exempt == [
         "^payments/callback/(?P<provider>[A-Za-z0-9_-]+)$",
@@ -53,7 +55,9 @@ def test_with_the_sandbox_mounted_only_emulated_vendor_apis_skip_csrf():
         "payments/callback/<str:provider>/",
     ]
     vendor = [path for path, view in patterns if getattr(view, "sandbox_vendor_api", False)]
-    assert vendor and all(p.startswith("sandbox/") and not p.startswith("sandbox/page/") for p in vendor)
+    assert vendor and all(
+        p.startswith("sandbox/") and not p.startswith("sandbox/page/") for p in vendor
+    )
 
 
 @pytest.mark.urls("tests.support.sandbox_urls")
@@ -63,8 +67,12 @@ def test_emulated_vendor_apis_skip_csrf_only_in_sandbox_mode(settings):
     settings.PAYMENTS_SANDBOX = False
     assert client.post(url, data=b"{}", content_type="application/json").status_code == 403
     settings.PAYMENTS_SANDBOX = True
-    assert client.post(url, data=b"{}", content_type="application/json").status_code == 401  # reached: no credentials
-    assert client.post("/sandbox/page/ligdicash/nope/", {"action": "pay"}).status_code == 403, "the hosted page keeps CSRF"
+    assert (
+        client.post(url, data=b"{}", content_type="application/json").status_code == 401
+    )  # reached: no credentials
+    assert client.post("/sandbox/page/ligdicash/nope/", {"action": "pay"}).status_code == 403, (
+        "the hosted page keeps CSRF"
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,13 +161,19 @@ def test_no_secret_otp_or_phone_in_logs_during_a_full_payment(client, rsps, capl
     assert response.status_code == 302
     payment = order.payments.get()
     body, _ = KIT.callback(payment)
-    client.post(reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json")
+    client.post(
+        reverse("payments:callback", args=["ligdicash"]), data=body, content_type="application/json"
+    )
     KIT.mock_status(rsps, payment, "succeeded")
     services.process_callback(PaymentEvent.objects.get(kind="callback").pk)
-    logging.getLogger("payments").warning("key leak test %s", settings.PAYMENT_PROVIDERS["ligdicash"]["api_key"])
+    logging.getLogger("payments").warning(
+        "key leak test %s", settings.PAYMENT_PROVIDERS["ligdicash"]["api_key"]
+    )
     sent = json.loads(rsps.calls[0].request.body)
     assert sent["commande"]["invoice"]["otp"] == "734512", "the OTP does reach the provider"
-    journal = json.dumps(list(PaymentEvent.objects.values("data", "headers", "message")), default=str)
+    journal = json.dumps(
+        list(PaymentEvent.objects.values("data", "headers", "message")), default=str
+    )
     logs = caplog.text + "".join(r.getMessage() for r in caplog.records)
     secrets = [
         settings.PAYMENT_PROVIDERS["ligdicash"]["api_key"],
@@ -198,7 +212,9 @@ def test_a_slow_provider_ends_at_the_configured_timeout():
         provider = get_provider("ligdicash", config=config, timeout=(1.0, 0.5))
         started = time.monotonic()
         with pytest.raises(ProviderError) as excinfo:
-            provider.fetch_status(PaymentView(reference="r", provider_reference="t", amount=1, currency="XOF"))
+            provider.fetch_status(
+                PaymentView(reference="r", provider_reference="t", amount=1, currency="XOF")
+            )
         assert time.monotonic() - started < 1.5
         assert excinfo.value.kind == "timeout" and excinfo.value.retryable
     finally:
@@ -213,7 +229,12 @@ def test_default_timeouts_are_bounded():
 
 # --- every entry point locks the payment row -------------------------------------
 def locked_payment(queries) -> bool:
-    return any("FOR UPDATE" in q["sql"] and '"payments_payment"' in q["sql"].split("FOR UPDATE")[0].split("FROM")[1] for q in queries if "FROM" in q["sql"])
+    return any(
+        "FOR UPDATE" in q["sql"]
+        and '"payments_payment"' in q["sql"].split("FOR UPDATE")[0].split("FROM")[1]
+        for q in queries
+        if "FROM" in q["sql"]
+    )
 
 
 @pytest.mark.postgres
@@ -235,7 +256,9 @@ def test_every_entry_point_changes_state_under_the_payment_row_lock(client, admi
                 data=KIT.callback(p)[0],
                 content_type="application/json",
             ),
-            services.process_callback(PaymentEvent.objects.filter(kind="callback", payment=p).latest("id").pk),
+            services.process_callback(
+                PaymentEvent.objects.filter(kind="callback", payment=p).latest("id").pk
+            ),
         ),
         "staff action": lambda p: admin_client.post(
             reverse("admin:payments_payment_changelist"),

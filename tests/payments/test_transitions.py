@@ -41,7 +41,11 @@ UNPAID = OrderState(paid=False)
 @pytest.mark.parametrize("source", SOURCES)
 def test_a_matching_success_pays(source):
     decision = decide(state(), result(Outcome.SUCCEEDED), UNPAID, source, NOW)
-    assert decision.action == Action.SUCCEED and decision.status == PaymentStatus.SUCCEEDED and not decision.flag
+    assert (
+        decision.action == Action.SUCCEED
+        and decision.status == PaymentStatus.SUCCEEDED
+        and not decision.flag
+    )
 
 
 @pytest.mark.parametrize(
@@ -62,7 +66,10 @@ def test_a_success_with_other_money_is_held_for_review_never_paid(amount, curren
 
 
 def test_the_currency_is_compared_without_case():
-    assert decide(state(), result(Outcome.SUCCEEDED, 15000, "xof"), UNPAID, "poll", NOW).action == Action.SUCCEED
+    assert (
+        decide(state(), result(Outcome.SUCCEEDED, 15000, "xof"), UNPAID, "poll", NOW).action
+        == Action.SUCCEED
+    )
 
 
 def test_a_second_success_on_a_paid_order_is_flagged():
@@ -91,7 +98,9 @@ def test_no_definite_answer_before_the_deadline(outcome, source):
     if source in SCHEDULING_SOURCES:
         assert decision.action == Action.RESCHEDULE and decision.reschedule
     else:
-        assert decision.action == Action.NOTE, "only the poller, the sweep and staff own the schedule"
+        assert decision.action == Action.NOTE, (
+            "only the poller, the sweep and staff own the schedule"
+        )
     assert decision.status is None
 
 
@@ -107,12 +116,17 @@ def test_unknown_at_the_deadline_expires_flagged():
 
 
 def test_without_a_status_api_the_deadline_is_never_definite():
-    decision = decide(state(deadline=EARLIER, has_status_api=False), result(Outcome.PENDING), UNPAID, "poll", NOW)
+    decision = decide(
+        state(deadline=EARLIER, has_status_api=False), result(Outcome.PENDING), UNPAID, "poll", NOW
+    )
     assert decision.action == Action.EXPIRE and "unknown at the deadline" in decision.flag
 
 
 def test_the_deadline_is_only_applied_by_the_schedule():
-    assert decide(state(deadline=EARLIER), result(Outcome.PENDING), UNPAID, "return", NOW).action == Action.NOTE
+    assert (
+        decide(state(deadline=EARLIER), result(Outcome.PENDING), UNPAID, "return", NOW).action
+        == Action.NOTE
+    )
 
 
 # --- an attempt that has ended -------------------------------------------------------
@@ -146,7 +160,9 @@ def test_a_flagged_ended_attempt_is_left_to_staff(outcome):
 
 @pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.EXPIRED, Outcome.CANCELLED])
 def test_a_watched_attempt_dead_at_the_provider_stops_being_watched(outcome):
-    decision = decide(state(status=PaymentStatus.EXPIRED, watch_until=LATER), result(outcome), UNPAID, "poll", NOW)
+    decision = decide(
+        state(status=PaymentStatus.EXPIRED, watch_until=LATER), result(outcome), UNPAID, "poll", NOW
+    )
     assert decision.action == Action.STOP_WATCH and not decision.flag
 
 
@@ -160,11 +176,15 @@ def test_a_watched_attempt_still_open_keeps_being_watched(outcome, source):
         source,
         NOW,
     )
-    assert decision.action == Action.KEEP_WATCHING and decision.reschedule == (source in SCHEDULING_SOURCES)
+    assert decision.action == Action.KEEP_WATCHING and decision.reschedule == (
+        source in SCHEDULING_SOURCES
+    )
 
 
 def test_a_callback_about_an_ended_attempt_with_no_answer_starts_a_watch():
-    decision = decide(state(status=PaymentStatus.CANCELLED), result(Outcome.UNKNOWN), UNPAID, "callback", NOW)
+    decision = decide(
+        state(status=PaymentStatus.CANCELLED), result(Outcome.UNKNOWN), UNPAID, "callback", NOW
+    )
     assert decision.action == Action.START_WATCH and decision.watch
 
 
@@ -182,7 +202,12 @@ def test_a_watch_that_ran_out(outcome, flagged):
 
 @pytest.mark.parametrize(
     "status,outcome,source",
-    [(s, o, src) for s, o, src in itertools.product(ENDED, [Outcome.PENDING, Outcome.FAILED, Outcome.EXPIRED, Outcome.CANCELLED], SOURCES)],
+    [
+        (s, o, src)
+        for s, o, src in itertools.product(
+            ENDED, [Outcome.PENDING, Outcome.FAILED, Outcome.EXPIRED, Outcome.CANCELLED], SOURCES
+        )
+    ],
 )
 def test_an_unwatched_ended_attempt_only_notes_what_it_hears(status, outcome, source):
     decision = decide(state(status=status), result(outcome), UNPAID, source, NOW)
@@ -192,7 +217,9 @@ def test_an_unwatched_ended_attempt_only_notes_what_it_hears(status, outcome, so
 # --- invariants over the whole table ---------------------------------------------------
 ALL_STATES = [
     state(status=s, deadline=d, watch_until=w, needs_review=r, has_status_api=a)
-    for s, d, w, r, a in itertools.product(list(PaymentStatus), [LATER, EARLIER], [None, LATER, EARLIER], [False, True], [True, False])
+    for s, d, w, r, a in itertools.product(
+        list(PaymentStatus), [LATER, EARLIER], [None, LATER, EARLIER], [False, True], [True, False]
+    )
 ]
 
 

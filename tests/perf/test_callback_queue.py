@@ -31,7 +31,9 @@ def _body(payment, status: str) -> str:
             "token": "",
             "montant": str(payment.amount),
             "status": status,
-            "custom_data": [{"keyof_customdata": "transaction_id", "valueof_customdata": str(payment.reference)}],
+            "custom_data": [
+                {"keyof_customdata": "transaction_id", "valueof_customdata": str(payment.reference)}
+            ],
             "transaction_id": str(payment.reference),
         }
     )
@@ -65,7 +67,9 @@ def test_the_drain_acts_on_each_queued_callback_once(client):
     with mock.patch.object(callbacks, "process_callback") as act:
         assert callbacks.drain_callbacks() == 2
         assert callbacks.drain_callbacks() == 0
-    assert [c.args[0] for c in act.call_args_list] == list(PaymentEvent.objects.filter(kind="callback").order_by("id").values_list("pk", flat=True))
+    assert [c.args[0] for c in act.call_args_list] == list(
+        PaymentEvent.objects.filter(kind="callback").order_by("id").values_list("pk", flat=True)
+    )
     assert not callbacks.queued_callbacks().exists()
 
 
@@ -76,12 +80,17 @@ def test_a_crash_while_acting_is_journalled_and_the_drain_goes_on(client):
             _post(client, payment, "completed")
     with mock.patch.object(callbacks, "process_callback", side_effect=[RuntimeError("boom"), None]):
         assert callbacks.drain_callbacks() == 2
-    assert PaymentEvent.objects.filter(kind="error", message__startswith="handling callback").count() == 1
+    assert (
+        PaymentEvent.objects.filter(kind="error", message__startswith="handling callback").count()
+        == 1
+    )
 
 
 def test_broker_down_loses_nothing(client):
     payment = make_payment(provider="ligdicash")
-    with mock.patch("payments.tasks.drain_callbacks.apply_async", side_effect=OSError("broker down")):
+    with mock.patch(
+        "payments.tasks.drain_callbacks.apply_async", side_effect=OSError("broker down")
+    ):
         assert _post(client, payment, "completed").status_code == 200
     assert callbacks.queued_callbacks().count() == 1  # the beat's drain acts on it
 

@@ -107,7 +107,9 @@ def test_checkout_enforces_the_caps_on_a_cart_filled_before_them(client):
     assert response.status_code == 400
     assert "par commande" in text(response)
     assert not Order.objects.exists()
-    assert sorted(Product.objects.filter(pk__in=[p.pk for p in products]).values_list("stock", flat=True)) == [40, 40, 40]
+    assert sorted(
+        Product.objects.filter(pk__in=[p.pk for p in products]).values_list("stock", flat=True)
+    ) == [40, 40, 40]
 
 
 def test_place_order_itself_refuses_a_line_beyond_the_cap():
@@ -140,7 +142,12 @@ def place_from_new_browser(product, **identity) -> Client:
 def test_a_fourth_open_order_for_one_phone_is_refused_with_a_clear_message():
     product = make_product(stock=50)
     for n in range(3):
-        assert place_from_new_browser(product, email=f"shopper{n}@example.bf").last_response.status_code == 302
+        assert (
+            place_from_new_browser(
+                product, email=f"shopper{n}@example.bf"
+            ).last_response.status_code
+            == 302
+        )
 
     fourth = place_from_new_browser(product, email="another@example.bf").last_response
 
@@ -153,14 +160,24 @@ def test_a_fourth_open_order_for_one_phone_is_refused_with_a_clear_message():
 def test_open_orders_are_also_counted_per_email_and_per_session(client):
     product = make_product(stock=50)
     for n in range(3):
-        assert place_from_new_browser(product, phone=f"70 12 34 {50 + n}").last_response.status_code == 302
-    assert place_from_new_browser(product, phone="70 12 34 60").last_response.status_code == 400, "same e-mail"
+        assert (
+            place_from_new_browser(product, phone=f"70 12 34 {50 + n}").last_response.status_code
+            == 302
+        )
+    assert place_from_new_browser(product, phone="70 12 34 60").last_response.status_code == 400, (
+        "same e-mail"
+    )
 
     for n in range(3):
         add_to_cart(client, product, 1)
-        assert checkout(client, email=f"s{n}@example.bf", phone=f"70 12 35 {10 + n}").status_code == 302
+        assert (
+            checkout(client, email=f"s{n}@example.bf", phone=f"70 12 35 {10 + n}").status_code
+            == 302
+        )
     add_to_cart(client, product, 1)
-    assert checkout(client, email="s9@example.bf", phone="70 12 35 19").status_code == 400, "same browser session"
+    assert checkout(client, email="s9@example.bf", phone="70 12 35 19").status_code == 400, (
+        "same browser session"
+    )
 
 
 def test_paid_or_released_orders_do_not_count_as_open():
@@ -210,7 +227,11 @@ def test_an_order_holds_its_stock_until_a_fixed_deadline(settings):
 
     order = make_order()
 
-    assert before + timedelta(minutes=45) <= order.reserved_until <= timezone.now() + timedelta(minutes=45)
+    assert (
+        before + timedelta(minutes=45)
+        <= order.reserved_until
+        <= timezone.now() + timedelta(minutes=45)
+    )
 
 
 # --- rate limits per client behind the proxy, and per session ---------------
@@ -226,8 +247,15 @@ def test_one_client_behind_the_proxy_cannot_block_checkout_for_everyone(settings
     add_to_cart(bot, product)
     add_to_cart(victim, product)
 
-    bot_codes = [bot.post(reverse("shop:checkout"), {"full_name": ""}, HTTP_X_FORWARDED_FOR="198.51.100.66").status_code for _ in range(3)]
-    victim_code = victim.post(reverse("shop:checkout"), {"full_name": ""}, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code
+    bot_codes = [
+        bot.post(
+            reverse("shop:checkout"), {"full_name": ""}, HTTP_X_FORWARDED_FOR="198.51.100.66"
+        ).status_code
+        for _ in range(3)
+    ]
+    victim_code = victim.post(
+        reverse("shop:checkout"), {"full_name": ""}, HTTP_X_FORWARDED_FOR="203.0.113.7"
+    ).status_code
 
     assert bot_codes == [400, 400, 429]
     assert victim_code == 400, "the victim is not throttled by the bot's requests"
@@ -259,7 +287,12 @@ def test_checkout_is_also_limited_per_browser_session(client, settings):
     settings.RATELIMIT_CHECKOUT_PER_SESSION = "2/m"
     add_to_cart(client, make_product(stock=50))
 
-    codes = [client.post(reverse("shop:checkout"), {"full_name": ""}, REMOTE_ADDR=f"192.0.2.{n}").status_code for n in range(3)]
+    codes = [
+        client.post(
+            reverse("shop:checkout"), {"full_name": ""}, REMOTE_ADDR=f"192.0.2.{n}"
+        ).status_code
+        for n in range(3)
+    ]
 
     assert codes == [400, 400, 429]
 
@@ -275,13 +308,18 @@ def test_a_checkout_key_replayed_from_another_browser_does_not_return_that_order
         checkout_data(full_name="Victim Vee", address="12 rue Secrète", checkout_key=key),
     )
     victim_order = Order.objects.get()
-    assert placed["Location"].endswith(victim_order.token + "/") or victim_order.token in placed["Location"]
+    assert (
+        placed["Location"].endswith(victim_order.token + "/")
+        or victim_order.token in placed["Location"]
+    )
 
     attacker = Client()
     add_to_cart(attacker, product, 2)
     replay = attacker.post(
         reverse("shop:checkout"),
-        checkout_data(full_name="Attacker Ann", email="ann@example.bf", phone="70 99 88 77", checkout_key=key),
+        checkout_data(
+            full_name="Attacker Ann", email="ann@example.bf", phone="70 99 88 77", checkout_key=key
+        ),
     )
 
     assert replay.status_code == 302

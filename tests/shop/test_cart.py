@@ -35,14 +35,18 @@ REQUIRED = "Ce champ est obligatoire."
         ("1\x00", "Le caractère nul n’est pas autorisé."),
     ],
 )
-def test_bad_quantity_is_refused_with_a_message_and_leaves_the_cart_alone(client, quantity, message):
+def test_bad_quantity_is_refused_with_a_message_and_leaves_the_cart_alone(
+    client, quantity, message
+):
     product = make_product(stock=200)
     add_to_cart(client, product, 2)
 
     response = add_to_cart(client, product, quantity)
 
     assert response.status_code == 400
-    assert f'<p class="msg error" role="alert">{message}</p>' in html.unescape(response.content.decode())
+    assert f'<p class="msg error" role="alert">{message}</p>' in html.unescape(
+        response.content.decode()
+    )
     assert cart_of(client) == {str(product.pk): 2}
 
 
@@ -61,7 +65,9 @@ def test_quantity_beyond_stock_is_refused_not_clamped(client):
     response = add_to_cart(client, product, 4)
 
     assert response.status_code == 400
-    assert "Il ne reste que 3 « Tecno Spark 20 » en stock." in html.unescape(response.content.decode())
+    assert "Il ne reste que 3 « Tecno Spark 20 » en stock." in html.unescape(
+        response.content.decode()
+    )
     assert cart_of(client) == {}
 
 
@@ -187,4 +193,7 @@ def test_cart_page_header_counts_the_items(client):
 
     page = response.content.decode()
     # The count is seen on the badge and read out with the link's name.
-    assert '<span class="badge" aria-hidden="true">3</span><span class="sr">(3 articles)</span>' in page
+    assert (
+        '<span class="badge" aria-hidden="true">3</span><span class="sr">(3 articles)</span>'
+        in page
+    )

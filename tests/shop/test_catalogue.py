@@ -70,7 +70,10 @@ def test_pagination_links_keep_the_search_and_the_sort(client, thirty):
 @pytest.fixture
 def priced():
     category = make_category()
-    return [make_product(name=name, price=price, category=category) for name, price in [("Moyen", 20000), ("Cher", 90000), ("Bon marché", 5000)]]
+    return [
+        make_product(name=name, price=price, category=category)
+        for name, price in [("Moyen", 20000), ("Cher", 90000), ("Bon marché", 5000)]
+    ]
 
 
 @pytest.mark.parametrize(
@@ -85,7 +88,9 @@ def test_products_are_sorted_as_asked(client, priced, sort, expected):
     assert names(listing(client, sort=sort)) == expected
 
 
-@pytest.mark.parametrize("sort", ["name", "stock", "-created_at", "price;DROP TABLE shop_product", "", "\x00", "é" * 500])
+@pytest.mark.parametrize(
+    "sort", ["name", "stock", "-created_at", "price;DROP TABLE shop_product", "", "\x00", "é" * 500]
+)
 def test_unknown_sort_falls_back_to_newest_first(client, priced, sort):
     response = listing(client, sort=sort)
 
@@ -118,7 +123,9 @@ def searchable():
         ("iphone", []),
     ],
 )
-def test_search_looks_in_names_and_descriptions_of_products_on_sale(client, searchable, query, found):
+def test_search_looks_in_names_and_descriptions_of_products_on_sale(
+    client, searchable, query, found
+):
     assert sorted(names(listing(client, q=query))) == found
 
 
@@ -196,7 +203,9 @@ def test_sold_out_product_page_offers_no_add_to_cart_form(client):
         (None, "XOF", ""),
     ],
 )
-def test_money_uses_narrow_no_break_thousands_and_a_no_break_space_before_the_currency(amount, currency, shown):
+def test_money_uses_narrow_no_break_thousands_and_a_no_break_space_before_the_currency(
+    amount, currency, shown
+):
     assert money(amount, currency) == shown
 
 

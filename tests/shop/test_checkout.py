@@ -44,7 +44,9 @@ def test_valid_checkout_places_the_order_reserves_stock_and_empties_the_cart(cli
         "XOF",
         Order.Status.PENDING_PAYMENT,
     )
-    assert [(line.product_id, line.unit_price, line.quantity) for line in order.lines.all()] == [(cart.pk, 15000, 2)]
+    assert [(line.product_id, line.unit_price, line.quantity) for line in order.lines.all()] == [
+        (cart.pk, 15000, 2)
+    ]
     assert Product.objects.get(pk=cart.pk).stock == 8
     assert cart_of(client) == {}
 
@@ -74,7 +76,9 @@ def test_stock_sold_since_the_cart_was_filled_is_settled_in_the_cart_before_the_
     response = client.post(reverse("shop:checkout"), checkout_data(), follow=True)
 
     assert response.redirect_chain == [(reverse("shop:cart"), 302)]
-    assert "Il ne reste que 1 « Samsung Galaxy A15 » : la quantité a été ajustée." in page_text(response)
+    assert "Il ne reste que 1 « Samsung Galaxy A15 » : la quantité a été ajustée." in page_text(
+        response
+    )
     assert not Order.objects.exists()
     assert Product.objects.get(pk=product.pk).stock == 1
     assert cart_of(client) == {str(product.pk): 1}
@@ -94,7 +98,9 @@ def test_double_submit_of_one_checkout_form_places_one_order(client, cart):
     session_before = dict(client.session.items())
 
     first = checkout(client, checkout_key=key)
-    restore_session(client, session_before)  # the second click left before the first one's answer: full cart
+    restore_session(
+        client, session_before
+    )  # the second click left before the first one's answer: full cart
     second = checkout(client, checkout_key=key)
 
     assert first["Location"] == second["Location"]
@@ -113,7 +119,9 @@ def test_double_submit_of_one_checkout_form_places_one_order(client, cart):
         ("phone", "7" * 500, "au plus 30 caractères"),
     ],
 )
-def test_overlong_field_is_a_validation_error_not_a_database_error(client, cart, field, value, message):
+def test_overlong_field_is_a_validation_error_not_a_database_error(
+    client, cart, field, value, message
+):
     response = checkout(client, **{field: value})
 
     assert response.status_code == 400
@@ -154,7 +162,9 @@ def test_nul_byte_in_the_hidden_checkout_key_only_drops_the_key(client, cart):
         ("\ufeffAwa \u2066Diallo\u2069", "Awa Diallo"),
     ],
 )
-def test_names_are_stored_nfc_without_invisible_controls_and_shown_as_typed(client, cart, typed, stored):
+def test_names_are_stored_nfc_without_invisible_controls_and_shown_as_typed(
+    client, cart, typed, stored
+):
     checkout(client, full_name=typed, address=f"{typed}\nQuartier Zogona")
 
     order = Order.objects.get()

@@ -20,7 +20,9 @@ def paid(order: Order) -> Order:
 def order():
     phone = make_product(name="Tecno Spark 20", price=85000)
     cable = make_product(name="Câble USB-C tressé", price=2500)
-    return paid(make_order((phone, 1), (cable, 2), full_name="Ndèye Fàtou", email="ndeye@example.sn"))
+    return paid(
+        make_order((phone, 1), (cable, 2), full_name="Ndèye Fàtou", email="ndeye@example.sn")
+    )
 
 
 def html_part(message) -> str:
@@ -69,11 +71,17 @@ def test_markup_in_the_name_is_escaped_in_the_html_part(mailoutbox):
     [message] = mailoutbox
     assert "<script>" not in html_part(message)
     assert "Bonjour &lt;script&gt;alert(1)&lt;/script&gt;," in html_part(message)
-    assert "Bonjour <script>alert(1)</script>," in message.body  # plain text: shown as typed, nothing to execute
+    assert (
+        "Bonjour <script>alert(1)</script>," in message.body
+    )  # plain text: shown as typed, nothing to execute
 
 
 def test_confirmation_is_written_in_the_language_of_the_order(mailoutbox):
-    order = paid(make_order((make_product(name="Nokia 105", price=12000), 1), language="en", full_name="Awa Diallo"))
+    order = paid(
+        make_order(
+            (make_product(name="Nokia 105", price=12000), 1), language="en", full_name="Awa Diallo"
+        )
+    )
 
     send_order_confirmation(order.pk)
 

@@ -115,7 +115,9 @@ ENGLISH = read_po(locale_file("en", "django.po"))
 def test_every_english_string_is_translated_with_the_same_placeholders():
     assert len(ENGLISH) > 100
     for entry in ENGLISH:
-        translations = [entry["msgstr"]] if "msgstr" in entry else [entry["msgstr[0]"], entry["msgstr[1]"]]
+        translations = (
+            [entry["msgstr"]] if "msgstr" in entry else [entry["msgstr[0]"], entry["msgstr[1]"]]
+        )
         assert all(translations), f"untranslated: {entry['msgid']!r}"
         assert "fuzzy" not in entry.get("flags", ""), f"fuzzy: {entry['msgid']!r}"
         wanted = set(PLACEHOLDER.findall(entry["msgid"]))
@@ -132,6 +134,10 @@ def test_compiled_catalogue_is_shipped_and_matches_its_source(language):
         if "msgid_plural" in entry:
             for n, form in ((1, "msgstr[0]"), (2, "msgstr[1]")):
                 expected = entry[form] or (entry["msgid"] if n == 1 else entry["msgid_plural"])
-                assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], n) == expected, "run compilemessages"
+                assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], n) == expected, (
+                    "run compilemessages"
+                )
         else:
-            assert compiled.gettext(entry["msgid"]) == (entry["msgstr"] or entry["msgid"]), "run compilemessages"
+            assert compiled.gettext(entry["msgid"]) == (entry["msgstr"] or entry["msgid"]), (
+                "run compilemessages"
+            )

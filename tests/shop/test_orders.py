@@ -25,7 +25,9 @@ def victim():
 
 @pytest.fixture
 def own():
-    return make_order((make_product(name="Nokia 105"), 1), full_name="Moussa Sawadogo", email="moussa@example.bf")
+    return make_order(
+        (make_product(name="Nokia 105"), 1), full_name="Moussa Sawadogo", email="moussa@example.bf"
+    )
 
 
 def assert_nothing_of(order: Order, response) -> None:
@@ -50,10 +52,14 @@ def test_order_page_opens_with_its_token(client, victim):
         lambda victim, own: victim.number,
         lambda victim, own: victim.token[:-1],
         lambda victim, own: victim.token[:22],
-        lambda victim, own: victim.token.upper() if victim.token.upper() != victim.token else victim.token + "x",
+        lambda victim, own: (
+            victim.token.upper() if victim.token.upper() != victim.token else victim.token + "x"
+        ),
         lambda victim, own: victim.token + "0",
         # (a last character that differs from our own, or it would be our own token)
-        lambda victim, own: own.token[:-1] + next(c for c in victim.token[-1] + "AB" if c != own.token[-1]),
+        lambda victim, own: (
+            own.token[:-1] + next(c for c in victim.token[-1] + "AB" if c != own.token[-1])
+        ),
     ],
     ids=[
         "id",

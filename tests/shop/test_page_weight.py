@@ -115,7 +115,10 @@ def test_list_shows_small_webp_thumbnails_not_the_full_photos(client, pictured_c
     sources = [img["src"] for img in parse_page(response.content).images]
     assert len(sources) == 24
     # The 320 px rendition where the product has one (sharp on a DPR-2 phone), else the thumbnail.
-    assert all(("/thumbs/" in src or src.endswith("-320.webp")) and src.endswith(".webp") for src in sources)
+    assert all(
+        ("/thumbs/" in src or src.endswith("-320.webp")) and src.endswith(".webp")
+        for src in sources
+    )
     product = pictured_catalogue.products.first()
     with default_storage.open(product.thumbnail.name) as handle, Image.open(handle) as picture:
         assert picture.format == "WEBP"

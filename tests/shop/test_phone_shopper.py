@@ -94,7 +94,9 @@ def test_a_line_out_of_stock_is_removed_in_the_cart_with_a_message(client):
 
     response = client.get(reverse("shop:cart"))
 
-    assert "« Infinix Hot 40i » n'est plus en stock : nous l'avons retiré de votre panier." in text(response)
+    assert "« Infinix Hot 40i » n'est plus en stock : nous l'avons retiré de votre panier." in text(
+        response
+    )
     assert "Seulement" not in text(response)
     assert cart_of(client) == {str(kept.pk): 1}
 
@@ -224,7 +226,9 @@ def test_a_crash_shows_the_french_error_page_never_the_debug_page(rf, settings):
 
     middleware = FriendlyErrors(broken)
     with translation.override("fr"):
-        response = middleware.process_exception(rf.get("/panier/"), RuntimeError("database is locked"))
+        response = middleware.process_exception(
+            rf.get("/panier/"), RuntimeError("database is locked")
+        )
 
     assert response.status_code == 500
     assert "Un problème est survenu" in response.content.decode()
@@ -243,7 +247,10 @@ def test_500_page_is_french_and_needs_no_context():
 
 
 def test_embedded_run_uses_wal_and_immediate_transactions_on_sqlite(tmp_path):
-    code = "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']; print(o['transaction_mode'], o['init_command'])"
+    code = (
+        "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']; "
+        "print(o['transaction_mode'], o['init_command'])"
+    )
     env = {
         "DJANGO_SETTINGS_MODULE": "ashtech_store.settings",
         "DEBUG": "true",
@@ -270,7 +277,9 @@ def test_checkout_errors_are_tied_to_their_fields_and_summarised(client):
 
     body = response.content.decode()
     ids = set(re.findall(r'\bid="([^"]+)"', body))
-    described = [i for attr in re.findall(r'aria-describedby="([^"]+)"', body) for i in attr.split()]
+    described = [
+        i for attr in re.findall(r'aria-describedby="([^"]+)"', body) for i in attr.split()
+    ]
     assert described and all(i in ids for i in described), set(described) - ids
     assert 'id="error-summary" role="alert" tabindex="-1" autofocus' in body
     assert "<title>Erreur : " in body
@@ -340,7 +349,9 @@ def test_product_page_with_a_4000px_photo_weighs_under_60_kb_on_a_360px_phone(cl
     # What a 360 px, DPR 2 phone picks: the slot is 100vw - 48px = 312 px,
     # 624 device px, so the first candidate at least that wide.
     assert "calc(100vw - 48px)" in img["sizes"]
-    candidates = sorted((int(w.rstrip("w")), url) for url, w in (c.split() for c in img["srcset"].split(", ")))
+    candidates = sorted(
+        (int(w.rstrip("w")), url) for url, w in (c.split() for c in img["srcset"].split(", "))
+    )
     url = next(url for width, url in candidates if width >= 624)
     total += default_storage.size(url.removeprefix(settings.MEDIA_URL))
 
@@ -351,7 +362,9 @@ def test_product_page_with_a_4000px_photo_weighs_under_60_kb_on_a_360px_phone(cl
 # --- 5. search finds what people type ----------------------------------------------
 @pytest.fixture
 def catalogue():
-    phones, audio, accessories, storage = (make_category(n) for n in ("Téléphones", "Audio", "Accessoires", "Réseau & stockage"))
+    phones, audio, accessories, storage = (
+        make_category(n) for n in ("Téléphones", "Audio", "Accessoires", "Réseau & stockage")
+    )
     names = {
         "Samsung Galaxy A15": (phones, 125000, 5),
         "Tecno Spark 20": (phones, 79000, 0),
@@ -359,7 +372,10 @@ def catalogue():
         "Chargeur rapide 25 W": (accessories, 9500, 60),
         "Clé USB 64 Go": (storage, 5000, 100),
     }
-    return {name: make_product(name=name, category=c, price=p, stock=s) for name, (c, p, s) in names.items()}
+    return {
+        name: make_product(name=name, category=c, price=p, stock=s)
+        for name, (c, p, s) in names.items()
+    }
 
 
 def found(client, **params) -> list[str]:
@@ -381,7 +397,9 @@ SEARCHES = [
 
 @pytest.mark.parametrize("language", ["fr", "en"])
 @pytest.mark.parametrize(("query", "expected"), SEARCHES)
-def test_search_folds_accents_plurals_and_needs_every_word(client, catalogue, language, query, expected):
+def test_search_folds_accents_plurals_and_needs_every_word(
+    client, catalogue, language, query, expected
+):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
 
     assert sorted(found(client, q=query)) == expected
@@ -398,7 +416,9 @@ def test_search_ranks_a_match_in_the_name_before_one_in_the_description(client):
 
 def test_filters_keep_products_in_stock_and_in_the_price_range(client, catalogue):
     assert "Tecno Spark 20" not in found(client, stock="1")
-    assert sorted(found(client, min="9000", max="80000")) == sorted(["Chargeur rapide 25 W", "Écouteurs Bluetooth Oraimo FreePods", "Tecno Spark 20"])
+    assert sorted(found(client, min="9000", max="80000")) == sorted(
+        ["Chargeur rapide 25 W", "Écouteurs Bluetooth Oraimo FreePods", "Tecno Spark 20"]
+    )
     assert sorted(found(client, q="telephone", stock="1")) == ["Samsung Galaxy A15"]
     assert len(found(client, min="abc", max="")) == 5
 
@@ -406,10 +426,15 @@ def test_filters_keep_products_in_stock_and_in_the_price_range(client, catalogue
 def test_zero_results_offer_the_categories(client, catalogue):
     response = client.get(reverse("shop:products"), {"q": "frigo"})
 
-    assert "0 produit" in text(response) and "/categorie/" in response.content.decode().split("0 produit")[1]
+    assert (
+        "0 produit" in text(response)
+        and "/categorie/" in response.content.decode().split("0 produit")[1]
+    )
 
 
-@pytest.mark.parametrize("query", ["cle", "samsung a15 galaxy", "ecouteurs bluetooth oraimo freepods rapides usb"])
+@pytest.mark.parametrize(
+    "query", ["cle", "samsung a15 galaxy", "ecouteurs bluetooth oraimo freepods rapides usb"]
+)
 def test_search_query_count_is_constant(client, catalogue, query):
     client.get(reverse("shop:home"))  # warm the header's cached categories
     with CaptureQueriesContext(connection) as queries:
@@ -433,7 +458,9 @@ def test_my_orders_lists_the_orders_this_browser_placed(client):
 def test_order_found_by_number_and_phone_or_email(client, contact):
     order = make_order(email="elodie@example.bf", phone="+22670123456")
 
-    response = client.post(reverse("shop:order_lookup"), {"number": order.number, "contact": contact})
+    response = client.post(
+        reverse("shop:order_lookup"), {"number": order.number, "contact": contact}
+    )
 
     assert response.status_code == 302 and response["Location"] == order.get_absolute_url()
     assert order.number in client.get(reverse("shop:my_orders")).content.decode()
@@ -441,8 +468,12 @@ def test_order_found_by_number_and_phone_or_email(client, contact):
 
 def test_lookup_never_tells_whether_a_number_exists(client):
     order = make_order(email="elodie@example.bf")
-    wrong_contact = client.post(reverse("shop:order_lookup"), {"number": order.number, "contact": "someone@example.bf"})
-    no_such_order = client.post(reverse("shop:order_lookup"), {"number": "AS-999999", "contact": "someone@example.bf"})
+    wrong_contact = client.post(
+        reverse("shop:order_lookup"), {"number": order.number, "contact": "someone@example.bf"}
+    )
+    no_such_order = client.post(
+        reverse("shop:order_lookup"), {"number": "AS-999999", "contact": "someone@example.bf"}
+    )
 
     assert wrong_contact.status_code == no_such_order.status_code == 400
 
@@ -459,7 +490,12 @@ def test_lookup_is_rate_limited(client, settings):
     for _ in range(3):
         client.post(reverse("shop:order_lookup"), {"number": "AS-1", "contact": "x@example.bf"})
 
-    assert client.post(reverse("shop:order_lookup"), {"number": "AS-1", "contact": "x@example.bf"}).status_code == 429
+    assert (
+        client.post(
+            reverse("shop:order_lookup"), {"number": "AS-1", "contact": "x@example.bf"}
+        ).status_code
+        == 429
+    )
 
 
 # --- 6. trust: pages, delivery line, link previews -----------------------------------
@@ -494,4 +530,7 @@ def test_product_page_has_og_tags_for_whatsapp(client, photographed):
     assert '<meta property="og:title" content="Tecno Spark 20 — ' in body
     image = re.search(r'<meta property="og:image" content="([^"]+)">', body).group(1)
     assert image.startswith(settings.SITE_URL + settings.MEDIA_URL) and image.endswith("-640.webp")
-    assert f'<meta property="og:url" content="{settings.SITE_URL}{photographed.get_absolute_url()}">' in body
+    assert (
+        f'<meta property="og:url" content="{settings.SITE_URL}{photographed.get_absolute_url()}">'
+        in body
+    )

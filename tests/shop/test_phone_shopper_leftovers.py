@@ -32,17 +32,25 @@ def test_pay_page_marks_the_offers_that_need_a_wallet_number_and_shows_the_field
 
     radios = re.findall(r'<input type="radio" name="choice" value="([^"]+)"([^>]*)>', body)
     needs = {value for value, attrs in radios if "data-needs-phone" in attrs}
-    assert needs and needs != {value for value, _ in radios}, "some offers need a number, some do not"
+    assert needs and needs != {value for value, _ in radios}, (
+        "some offers need a number, some do not"
+    )
     # Without JS the field is there and visible; shop.js hides it for the others.
     field = re.search(r'<div class="field" id="payer-phone-field"([^>]*)>', body)
     assert field and "hidden" not in field.group(1)
     script = open(finders.find("js/shop.js"), encoding="utf-8").read()
     assert "payer-phone-field" in script and "data-needs-phone" in script
-    assert "[hidden]{display:none!important}" in open(finders.find("css/shop.css"), encoding="utf-8").read()
+    assert (
+        "[hidden]{display:none!important}"
+        in open(finders.find("css/shop.css"), encoding="utf-8").read()
+    )
 
 
 # --- French plurals ---------------------------------------------------------------------
-COUNT = "{% load i18n %}{% blocktranslate count n=n %}{{ n }} produit{% plural %}{{ n }} produits{% endblocktranslate %}"
+COUNT = (
+    "{% load i18n %}{% blocktranslate count n=n %}{{ n }} produit{% plural %}{{ n }} produits{% "
+    "endblocktranslate %}"
+)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +76,9 @@ def test_an_empty_search_says_0_produit(client):
 
 
 def test_the_cart_count_for_screen_readers_is_singular_at_zero(client):
-    assert '<span class="sr">(0 article)</span>' in client.get(reverse("shop:home")).content.decode()
+    assert (
+        '<span class="sr">(0 article)</span>' in client.get(reverse("shop:home")).content.decode()
+    )
 
 
 # --- dates ------------------------------------------------------------------------------
@@ -88,7 +98,9 @@ def test_order_page_in_english_shows_the_attempt_date_day_first(client):
 
     body = client.get(order.get_absolute_url()).content.decode()
 
-    assert re.search(r"<li>\d{2}/\d{2}/\d{4} \d{2}:\d{2} — ", body), body[body.find('class="payments"') :][:300]
+    assert re.search(r"<li>\d{2}/\d{2}/\d{4} \d{2}:\d{2} — ", body), body[
+        body.find('class="payments"') :
+    ][:300]
 
 
 # --- sticky "Ajouter au panier" on the product page -----------------------------------
@@ -127,7 +139,9 @@ def test_grid_cards_use_the_320_px_rendition_with_a_srcset(client):
 
     img = re.search(r'<li class="card">\s*<a [^>]*>\s*(<img [^>]*>)', body).group(1)
     assert re.search(rf'src="/media/products/renditions/{product.slug}[^"]*-320\.webp"', img)
-    assert re.search(r'srcset="[^"]*-320\.webp 320w, [^"]*-640\.webp 640w"', img) and "960w" not in img
+    assert (
+        re.search(r'srcset="[^"]*-320\.webp 320w, [^"]*-640\.webp 640w"', img) and "960w" not in img
+    )
     assert 'width="320" height="240"' in img and 'loading="lazy"' in img
 
 
@@ -137,7 +151,9 @@ def test_grid_cards_without_renditions_keep_the_thumbnail(client):
 
     body = client.get(reverse("shop:products")).content.decode()
 
-    assert re.search(r'<img src="/media/products/thumbs/cle[^"]*\.webp" alt="" width="240" height="240"', body)
+    assert re.search(
+        r'<img src="/media/products/thumbs/cle[^"]*\.webp" alt="" width="240" height="240"', body
+    )
     assert "srcset" not in body[body.index('<ul class="grid">') :]
 
 
@@ -155,7 +171,9 @@ def test_a_new_photo_shows_in_the_cached_grid_at_once(client, django_capture_on_
 def test_media_served_by_django_carries_a_max_age(tmp_path):
     (tmp_path / "p.webp").write_bytes(b"RIFF0000WEBP")
 
-    response = project_urls.serve_media(RequestFactory().get("/media/p.webp"), path="p.webp", document_root=str(tmp_path))
+    response = project_urls.serve_media(
+        RequestFactory().get("/media/p.webp"), path="p.webp", document_root=str(tmp_path)
+    )
 
     assert response.status_code == 200
     assert "max-age=86400" in response["Cache-Control"] and "public" in response["Cache-Control"]

@@ -44,7 +44,9 @@ def category():
     ("page", "budget"),
     [("products", 6), ("category", 6), ("search", 6), ("home", 6)],
 )
-def test_catalogue_pages_keep_a_constant_query_count(client, category, django_assert_max_num_queries, page, budget):
+def test_catalogue_pages_keep_a_constant_query_count(
+    client, category, django_assert_max_num_queries, page, budget
+):
     def url():
         return {
             "products": reverse("shop:products"),
@@ -61,11 +63,15 @@ def test_catalogue_pages_keep_a_constant_query_count(client, category, django_as
         response = client.get(url())
     with_24 = queries_for(client, url())
 
-    assert len(response.context["products"] if page != "home" else response.context["featured"]) == (24 if page != "home" else 8)
+    assert len(
+        response.context["products"] if page != "home" else response.context["featured"]
+    ) == (24 if page != "home" else 8)
     assert with_two == with_24
 
 
-def test_product_page_query_count_does_not_depend_on_the_catalogue(client, category, django_assert_max_num_queries):
+def test_product_page_query_count_does_not_depend_on_the_catalogue(
+    client, category, django_assert_max_num_queries
+):
     fill_catalogue(category, 2)
     product = category.products.first()
     with_two = queries_for(client, product.get_absolute_url())
@@ -78,7 +84,9 @@ def test_product_page_query_count_does_not_depend_on_the_catalogue(client, categ
     assert queries_for(client, product.get_absolute_url()) == with_two
 
 
-def test_cart_page_query_count_does_not_depend_on_the_number_of_lines(client, category, django_assert_max_num_queries):
+def test_cart_page_query_count_does_not_depend_on_the_number_of_lines(
+    client, category, django_assert_max_num_queries
+):
     fill_catalogue(category, 24)
     products = list(category.products.all())
     for product in products[:2]:
@@ -128,7 +136,9 @@ class QueriesWhileRendering:
         """Sessions live in the database: SessionMiddleware saves a
         changed one after rendering. That write is the session's, not the
         template's, and is not counted."""
-        return "django_session" in sql or sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))
+        return "django_session" in sql or sql.lstrip().upper().startswith(
+            ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+        )
 
     def get(self, client, url):
         self.rendering, self.sql = False, []

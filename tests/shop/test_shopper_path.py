@@ -73,7 +73,10 @@ def test_checkout_errors_come_back_in_the_page_without_javascript():
     assert response.status_code == 400
     again = find_form(response, reverse("shop:checkout"))
     assert dict(again.fields)["full_name"] == "Awa"  # what was typed is kept
-    assert "Saisissez une adresse e-mail valide, par exemple awa@exemple.com." in response.content.decode()
+    assert (
+        "Saisissez une adresse e-mail valide, par exemple awa@exemple.com."
+        in response.content.decode()
+    )
     assert not Order.objects.exists()
 
 

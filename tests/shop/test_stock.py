@@ -54,7 +54,12 @@ def race(n: int, work) -> list[tuple[str, object]]:
 
 
 def errors(outcomes) -> list[str]:
-    return [f"{type(e).__name__}: {e} (sqlstate {getattr(getattr(e, '__cause__', None), 'sqlstate', None)})" for kind, e in outcomes if kind == "error"]
+    return [
+        f"{type(e).__name__}: {e} (sqlstate "
+        f"{getattr(getattr(e, '__cause__', None), 'sqlstate', None)})"
+        for kind, e in outcomes
+        if kind == "error"
+    ]
 
 
 def reserved(product: Product) -> int:
@@ -69,7 +74,9 @@ def test_twenty_concurrent_checkouts_of_the_last_item_sell_it_exactly_once():
 
         outcomes = race(
             SHOPPERS,
-            lambda i, pid=product.pk, run=run: place_order({pid: 1}, customer(email=f"r{run}s{i}@example.bf")),
+            lambda i, pid=product.pk, run=run: place_order(
+                {pid: 1}, customer(email=f"r{run}s{i}@example.bf")
+            ),
         )
 
         kinds = Counter(kind for kind, _ in outcomes)
@@ -163,7 +170,9 @@ def test_staff_stock_edit_from_a_stale_form_keeps_a_reservation_made_meanwhile(a
     form = stale_stock_form(admin_client, product)
     place_order({product.pk: 2}, customer())  # a shopper reserves 2 while the form is open
 
-    response = admin_client.post(change_url(product), form.data(**{stock_field(form): 8}))  # staff adds 3
+    response = admin_client.post(
+        change_url(product), form.data(**{stock_field(form): 8})
+    )  # staff adds 3
 
     assert response.status_code == 302
     assert Product.objects.get(pk=product.pk).stock == 6  # 5 - 2 + 3
@@ -188,7 +197,9 @@ def test_staff_stock_decrease_that_would_go_below_zero_is_refused_with_a_message
     form = stale_stock_form(admin_client, product)
     place_order({product.pk: 3}, customer())  # 2 left
 
-    response = admin_client.post(change_url(product), form.data(**{stock_field(form): 1}), follow=True)  # staff removes 4
+    response = admin_client.post(
+        change_url(product), form.data(**{stock_field(form): 1}), follow=True
+    )  # staff removes 4
 
     assert Product.objects.get(pk=product.pk).stock == 2
     assert "Stock de « Itel A70 » non modifié" in response.content.decode()
@@ -242,7 +253,9 @@ def test_staff_restock_racing_ten_checkouts_loses_no_update(admin_user):
 
     def work(i):
         if i == 0:
-            return staff.post(change_url(product), form.data(**{stock_field(form): 15})).status_code  # +5
+            return staff.post(
+                change_url(product), form.data(**{stock_field(form): 15})
+            ).status_code  # +5
         return place_order({product.pk: 1}, customer())
 
     outcomes = race(11, work)

@@ -44,13 +44,20 @@ def test_the_webhook_is_answered_with_and_without_its_slash():
 
 @pytest.mark.parametrize(("old", "cancelled"), [("return", False), ("cancel", True)])
 def test_english_return_and_cancel_paths_of_attempts_in_flight_still_work(client, old, cancelled):
-    payment = make_payment(status="failed", returned_at=timezone.now())  # final, already re-checked: no provider call
+    payment = make_payment(
+        status="failed", returned_at=timezone.now()
+    )  # final, already re-checked: no provider call
 
     match = resolve(f"/payments/{old}/{payment.reference}/")
     response = client.get(f"/payments/{old}/{payment.reference}/")
 
-    assert match.func is payment_views.provider_return and match.kwargs.get("cancelled", False) is cancelled
-    assert response.status_code == 200 and "payments/returned.html" in [t.name for t in response.templates]
+    assert (
+        match.func is payment_views.provider_return
+        and match.kwargs.get("cancelled", False) is cancelled
+    )
+    assert response.status_code == 200 and "payments/returned.html" in [
+        t.name for t in response.templates
+    ]
 
 
 def test_an_open_english_waiting_page_is_sent_to_its_french_address(client):
@@ -61,8 +68,13 @@ def test_an_open_english_waiting_page_is_sent_to_its_french_address(client):
     response = client.get(old + "?x=1")
 
     assert response.status_code == 302
-    assert response["Location"] == reverse("payments:wait", args=[order.token, payment.reference]) + "?x=1"
-    assert client.get(f"/payments/pay/{order.token}/")["Location"] == reverse("payments:pay", args=[order.token])
+    assert (
+        response["Location"]
+        == reverse("payments:wait", args=[order.token, payment.reference]) + "?x=1"
+    )
+    assert client.get(f"/payments/pay/{order.token}/")["Location"] == reverse(
+        "payments:pay", args=[order.token]
+    )
     status = client.get(f"/payments/pay/{order.token}/{payment.reference}/status.json")
     assert status["Location"] == reverse("payments:status", args=[order.token, payment.reference])
 

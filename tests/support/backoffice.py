@@ -7,7 +7,9 @@ from shop.models import Order
 from tests.support.factories import make_order, make_payment, make_product
 
 
-def paid_order(provider: str = "ligdicash", price: int = 15000, provider_reference: str = "tok-123", **extra):
+def paid_order(
+    provider: str = "ligdicash", price: int = 15000, provider_reference: str = "tok-123", **extra
+):
     order = make_order((make_product(price=price), 1))
     payment = make_payment(
         order,

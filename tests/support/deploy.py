@@ -12,7 +12,9 @@ ROOT = Path(settings.BASE_DIR)
 
 
 def production_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PAYMENTS_", "SECURE_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PAYMENTS_", "SECURE_"))
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="ashtech_store.settings",
         SECRET_KEY=secrets.token_urlsafe(50),

@@ -53,7 +53,9 @@ def csrf(html: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
-def buy(base: str, route: Route, product: Product) -> tuple[requests.Session, Payment, requests.Response]:
+def buy(
+    base: str, route: Route, product: Product
+) -> tuple[requests.Session, Payment, requests.Response]:
     """A shopper's path up to the provider: returns the answer to "Payer"."""
     s = requests.Session()
     page = s.get(f"{base}/produit/{product.slug}/", timeout=10)
@@ -81,10 +83,14 @@ def buy(base: str, route: Route, product: Product) -> tuple[requests.Session, Pa
         "choice": f"{route.provider}:{route.method}",
         "payer_phone": route.phone,
     }
-    answer = s.post(pay.url, data=choice, headers={"Referer": base}, allow_redirects=False, timeout=20)
+    answer = s.post(
+        pay.url, data=choice, headers={"Referer": base}, allow_redirects=False, timeout=20
+    )
     if answer.status_code == 200 and 'name="otp"' in answer.text:
         choice.update(otp=SANDBOX_OTP, csrfmiddlewaretoken=csrf(answer.text))
-        answer = s.post(pay.url, data=choice, headers={"Referer": base}, allow_redirects=False, timeout=20)
+        answer = s.post(
+            pay.url, data=choice, headers={"Referer": base}, allow_redirects=False, timeout=20
+        )
     assert answer.status_code == 302, answer.text[:800]
     token = pay.url.rstrip("/").rsplit("/", 1)[-1]
     payment = Payment.objects.get(order__token=token)
@@ -97,7 +103,9 @@ def sandbox_page(base: str, payment: Payment) -> str:
     return base + reverse("sandbox:page", args=[payment.provider, payment.provider_reference])
 
 
-def act_in_sandbox(s: requests.Session, base: str, payment: Payment, action: str, follow: bool) -> requests.Response:
+def act_in_sandbox(
+    s: requests.Session, base: str, payment: Payment, action: str, follow: bool
+) -> requests.Response:
     url = sandbox_page(base, payment)
     page = s.get(url, timeout=10)
     assert page.status_code == 200, page.text[:300]

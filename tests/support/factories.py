@@ -54,8 +54,15 @@ def assert_stock_invariant() -> None:
         current = Product.objects.filter(pk=pk).values_list("stock", flat=True).first()
         if current is None:
             continue
-        held = OrderLine.objects.filter(product_id=pk, order__stock_reserved=True).aggregate(n=Sum("quantity"))["n"] or 0
-        assert current + held == initial, f"product {pk}: {current} in stock + {held} reserved != {initial}"
+        held = (
+            OrderLine.objects.filter(product_id=pk, order__stock_reserved=True).aggregate(
+                n=Sum("quantity")
+            )["n"]
+            or 0
+        )
+        assert current + held == initial, (
+            f"product {pk}: {current} in stock + {held} reserved != {initial}"
+        )
     INITIAL_STOCK.clear()
 
 

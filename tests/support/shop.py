@@ -45,7 +45,9 @@ class _PageParser(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._form = Form(action=a.get("action") or "", method=(a.get("method") or "get").lower())
+            self._form = Form(
+                action=a.get("action") or "", method=(a.get("method") or "get").lower()
+            )
             self.forms.append(self._form)
         elif tag == "img":
             self.images.append(a)
@@ -99,7 +101,11 @@ def parse_page(html: str | bytes) -> _PageParser:
 
 def find_form(response, action: str, method: str = "post") -> Form:
     """The page's form posting to ``action`` (a path); fails when absent."""
-    forms = [f for f in parse_page(response.content).forms if f.method == method and (f.action or response.request["PATH_INFO"]) == action]
+    forms = [
+        f
+        for f in parse_page(response.content).forms
+        if f.method == method and (f.action or response.request["PATH_INFO"]) == action
+    ]
     assert forms, f"no {method.upper()} form to {action} in {response.request['PATH_INFO']}"
     return forms[0]
 

@@ -22,12 +22,19 @@ class Command(BaseCommand):
             day = date.fromisoformat(since)
         except ValueError:
             raise CommandError("--since must be YYYY-MM-DD") from None
-        report = reconcile(since=timezone.make_aware(datetime.combine(day, time.min)), provider=provider)
+        report = reconcile(
+            since=timezone.make_aware(datetime.combine(day, time.min)), provider=provider
+        )
         for m in report.mismatches:
-            self.stdout.write(f"{m.provider} {m.payment.reference} {m.kind} ours={m.ours} theirs={m.theirs}{' NEW' if m in report.new else ''}")
+            self.stdout.write(
+                f"{m.provider} {m.payment.reference} {m.kind} ours={m.ours} "
+                f"theirs={m.theirs}{' NEW' if m in report.new else ''}"
+            )
         for code in report.skipped:
             self.stderr.write(f"{code}: another reconciliation is running, skipped")
-        self.stdout.write(f"{report.checked} checked, {len(report.mismatches)} mismatches, {len(report.new)} new")
+        self.stdout.write(
+            f"{report.checked} checked, {len(report.mismatches)} mismatches, {len(report.new)} new"
+        )
         if csv:
             with open(csv, "w", encoding="utf-8") as out:
                 out.write(as_csv(report.mismatches))

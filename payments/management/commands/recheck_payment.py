@@ -7,7 +7,10 @@ from payments.models import Payment
 
 
 class Command(BaseCommand):
-    help = "Ask the provider again and apply the answer: recheck_payment <reference> [...] or --overdue."
+    help = (
+        "Ask the provider again and apply the answer: recheck_payment <reference> [...] or "
+        "--overdue."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("references", nargs="*")
@@ -25,4 +28,7 @@ class Command(BaseCommand):
             raise CommandError("no payment matched")
         for payment in payments:
             payment = services.check_payment(payment.pk, source="staff")
-            self.stdout.write(f"{payment.reference} {payment.provider} {payment.status}{' needs review' if payment.needs_review else ''}")
+            self.stdout.write(
+                f"{payment.reference} {payment.provider} "
+                f"{payment.status}{' needs review' if payment.needs_review else ''}"
+            )

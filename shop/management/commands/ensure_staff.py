@@ -33,14 +33,23 @@ class Command(BaseCommand):
             defaults={"email": "staff@ashtech.store", "is_staff": True, "is_superuser": True},
         )
         if not (created or options["reset"] or settings.STAFF_PASSWORD):
-            self.stdout.write(f"\n  Staff login: {settings.SITE_URL}/admin/  user: {username}  (password unchanged)\n")
+            self.stdout.write(
+                f"\n  Staff login: {settings.SITE_URL}/admin/  user: {username}  (password "
+                "unchanged)\n"
+            )
             return
         password = settings.STAFF_PASSWORD or self._password_file()
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        shown = password if settings.DEBUG and not settings.STAFF_PASSWORD else "(see STAFF_PASSWORD or var/staff-password.txt)"
-        self.stdout.write(f"\n  Staff login: {settings.SITE_URL}/admin/  user: {username}  password: {shown}\n")
+        shown = (
+            password
+            if settings.DEBUG and not settings.STAFF_PASSWORD
+            else "(see STAFF_PASSWORD or var/staff-password.txt)"
+        )
+        self.stdout.write(
+            f"\n  Staff login: {settings.SITE_URL}/admin/  user: {username}  password: {shown}\n"
+        )
 
     def _password_file(self) -> str:
         """The kept password, or a new one written to a file only its owner reads."""

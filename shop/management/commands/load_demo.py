@@ -104,7 +104,9 @@ class Command(BaseCommand):
         created = 0
         with transaction.atomic():
             for position, ((name, slug, colour), products) in enumerate(CATALOGUE.items()):
-                category, _ = Category.objects.get_or_create(slug=slug, defaults={"name": name, "position": position})
+                category, _ = Category.objects.get_or_create(
+                    slug=slug, defaults={"name": name, "position": position}
+                )
                 for product_name, price, stock, description in products:
                     product_slug = slugify(product_name)
                     if Product.objects.filter(slug=product_slug).exists():
@@ -128,7 +130,9 @@ class Command(BaseCommand):
         # Products pictured before renditions existed get them now (once).
         for product in Product.objects.exclude(image="").filter(renditions=[]):
             make_thumbnail(product)
-        self.stdout.write(f"Demo catalogue: {created} products created, {Product.objects.count()} in the shop.")
+        self.stdout.write(
+            f"Demo catalogue: {created} products created, {Product.objects.count()} in the shop."
+        )
 
 
 def slugify(text: str) -> str:

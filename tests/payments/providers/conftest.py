@@ -11,7 +11,9 @@ class QueuedCallbacks:
     drive ``services.process_callback`` themselves, as the worker would."""
 
     def _ids(self) -> list[int]:
-        rows = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, valid=True, payment__isnull=False).order_by("id")
+        rows = PaymentEvent.objects.filter(
+            kind=PaymentEvent.Kind.CALLBACK, valid=True, payment__isnull=False
+        ).order_by("id")
         return list(rows.values_list("pk", flat=True))
 
     def __getitem__(self, index: int) -> int:

@@ -101,7 +101,9 @@ def test_payment_link_request_is_built_exactly_as_documented(rsps):
         json=CREATED,
         status=201,
         match=[
-            matchers.header_matcher({"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}),
+            matchers.header_matcher(
+                {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+            ),
             matchers.json_params_matcher(
                 {
                     "externalTransactionId": REFERENCE,
@@ -189,7 +191,9 @@ def test_documented_errors_give_a_clear_french_message(rsps, status, kind, words
 
 def test_maintenance_is_retryable_but_a_bad_request_is_not(rsps):
     rsps.post(CREATE, json={"message": ["API en maintenance"], "success": False}, status=403)
-    rsps.post(CREATE, json={"message": ["ItemPrice must be at least 100"], "success": False}, status=400)
+    rsps.post(
+        CREATE, json={"message": ["ItemPrice must be at least 100"], "success": False}, status=400
+    )
     provider = DexchangeProvider()
     with pytest.raises(ProviderError) as maintenance:
         provider.initiate(payment_request())
@@ -384,7 +388,9 @@ def test_merchant_endpoint_404_falls_back_to_the_general_status_endpoint(rsps):
 
 def test_both_status_endpoints_404_is_unknown(rsps):
     rsps.get(status_url(), json={"message": ["No transaction found"], "success": False}, status=404)
-    rsps.get(fallback_url(), json={"message": ["No transaction found"], "success": False}, status=404)
+    rsps.get(
+        fallback_url(), json={"message": ["No transaction found"], "success": False}, status=404
+    )
     result = DexchangeProvider().fetch_status(view())
     assert result.outcome == Outcome.UNKNOWN
     assert "No transaction found" in result.message
@@ -490,10 +496,14 @@ def test_webhook_with_a_numeric_id_or_only_our_reference_is_read():
 def test_webhook_without_external_id_finds_our_reference_in_custom_data():
     info = parse({**WEBHOOK, "externalTransactionId": None})
     assert (info.reference, info.provider_reference) == (REFERENCE, TID)
-    assert parse({**WEBHOOK, "externalTransactionId": "", "CUSTOM_DATA": "not json"}).reference == ""
+    assert (
+        parse({**WEBHOOK, "externalTransactionId": "", "CUSTOM_DATA": "not json"}).reference == ""
+    )
 
 
-@pytest.mark.parametrize("status", ["SUCCESS", "COMPLETED", "FAILED", "EXPIRED", "PROCESSING", "SOMETHING_NEW"])
+@pytest.mark.parametrize(
+    "status", ["SUCCESS", "COMPLETED", "FAILED", "EXPIRED", "PROCESSING", "SOMETHING_NEW"]
+)
 def test_any_webhook_status_is_only_a_hint(status):
     info = parse({**WEBHOOK, "STATUS": status})
     assert (info.result, info.authentic) == (None, None)
@@ -510,7 +520,13 @@ def test_each_status_change_is_a_distinct_event():
         b"",
         b"[]",
         b"null",
-        json.dumps({k: v for k, v in WEBHOOK.items() if k not in ("id", "externalTransactionId", "CUSTOM_DATA")}).encode(),
+        json.dumps(
+            {
+                k: v
+                for k, v in WEBHOOK.items()
+                if k not in ("id", "externalTransactionId", "CUSTOM_DATA")
+            }
+        ).encode(),
         json.dumps({**WEBHOOK, "id": "", "externalTransactionId": "", "CUSTOM_DATA": ""}).encode(),
         json.dumps({**WEBHOOK, "id": ["MID1"]}).encode(),
         json.dumps({**WEBHOOK, "externalTransactionId": {"a": 1}}).encode(),
@@ -544,7 +560,9 @@ def sn_payment() -> Payment:
 
 def post_webhook(client, payment: Payment, status: str = "SUCCESS"):
     body = {**WEBHOOK, "externalTransactionId": str(payment.reference), "STATUS": status}
-    return client.post("/payments/callback/dexchange/", data=json.dumps(body), content_type="application/json")
+    return client.post(
+        "/payments/callback/dexchange/", data=json.dumps(body), content_type="application/json"
+    )
 
 
 @pytest.mark.django_db
@@ -579,7 +597,9 @@ def test_webhook_success_is_verified_with_the_status_api(client, rsps, queued_ca
 
 
 @pytest.mark.django_db
-def test_webhook_says_success_but_status_api_says_pending_stays_pending(client, rsps, queued_callbacks):
+def test_webhook_says_success_but_status_api_says_pending_stays_pending(
+    client, rsps, queued_callbacks
+):
     payment = sn_payment()
     rsps.get(status_url(), json=status_body("PENDING", 15000))
     post_webhook(client, payment)
@@ -609,16 +629,22 @@ def test_webhook_completed_is_re_queried_never_paid(client, rsps, queued_callbac
 def test_webhook_without_trailing_slash_is_accepted_not_redirected(client, rsps, queued_callbacks):
     payment = sn_payment()
     body = {**WEBHOOK, "externalTransactionId": str(payment.reference)}
-    response = client.post("/payments/callback/dexchange", data=json.dumps(body), content_type="application/json")
+    response = client.post(
+        "/payments/callback/dexchange", data=json.dumps(body), content_type="application/json"
+    )
     assert response.status_code == 200
     assert len(queued_callbacks) == 1
 
 
 @pytest.mark.django_db
-def test_webhook_before_the_create_answer_is_kept_and_linked_at_initiation(client, rsps, queued_callbacks):
+def test_webhook_before_the_create_answer_is_kept_and_linked_at_initiation(
+    client, rsps, queued_callbacks
+):
     order = make_order((make_product(price=15000), 1), country="SN", phone="+221771234567")
     early = {**WEBHOOK, "externalTransactionId": "", "CUSTOM_DATA": ""}
-    response = client.post("/payments/callback/dexchange/", data=json.dumps(early), content_type="application/json")
+    response = client.post(
+        "/payments/callback/dexchange/", data=json.dumps(early), content_type="application/json"
+    )
     assert response.status_code == 200
     event = PaymentEvent.objects.get(provider="dexchange", kind="callback")
     assert (event.valid, event.payment_id) == (True, None)
@@ -643,7 +669,9 @@ def test_malformed_webhook_is_stored_invalid_and_refused(client, queued_callback
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert PaymentEvent.objects.filter(provider="dexchange", kind="callback", valid=False).count() == 1
+    assert (
+        PaymentEvent.objects.filter(provider="dexchange", kind="callback", valid=False).count() == 1
+    )
     assert queued_callbacks == []
 
 
@@ -680,7 +708,9 @@ def forward_to_sandbox(rsps, client) -> None:
         path = SANDBOX + request.path_url
         headers = {"HTTP_AUTHORIZATION": request.headers.get("Authorization", "")}
         if request.method == "POST":
-            response = client.post(path, data=request.body, content_type="application/json", **headers)
+            response = client.post(
+                path, data=request.body, content_type="application/json", **headers
+            )
         else:
             response = client.get(path, **headers)
         return response.status_code, {}, response.content
@@ -842,7 +872,10 @@ def test_sandbox_can_answer_flat_and_the_provider_reads_both_shapes(client, rsps
     initiation = provider.initiate(payment_request())
     sp = SandboxPayment.objects.get(provider="dexchange")
     created = json.loads(rsps.calls[0].response.content)
-    assert "transaction" not in created and created["transactionId"] == sp.token == initiation.provider_reference
+    assert (
+        "transaction" not in created
+        and created["transactionId"] == sp.token == initiation.provider_reference
+    )
     settle(sp, SandboxPayment.Status.FAILED)
     answer = client.get(f"{SANDBOX}/api/v1/transaction/merchant/{sp.token}", **AUTH).json()
     assert (answer["Status"], answer["Amount"]) == ("FAILED", 15000)
@@ -861,7 +894,12 @@ def test_sandbox_general_status_endpoint_answers_the_fallback(client):
         "SUCCESS",
         15000,
     )
-    assert client.get(f"{SANDBOX}/api/v1/transaction/{token}", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert (
+        client.get(
+            f"{SANDBOX}/api/v1/transaction/{token}", HTTP_AUTHORIZATION="Bearer wrong"
+        ).status_code
+        == 401
+    )
     missing = client.get(f"{SANDBOX}/api/v1/transaction/TIDNOPE", **AUTH)
     assert (missing.status_code, missing.json()) == (
         404,

@@ -76,7 +76,9 @@ def assert_ts_types(data: dict, fields: dict[str, str]) -> None:
     for key, declared in fields.items():
         if declared in TS_TYPES:
             allowed = TS_TYPES[declared]
-            assert isinstance(data[key], allowed) and not (bool not in allowed and isinstance(data[key], bool)), (key, data[key], declared)
+            assert isinstance(data[key], allowed) and not (
+                bool not in allowed and isinstance(data[key], bool)
+            ), (key, data[key], declared)
 
 
 def json_type(value) -> str:
@@ -165,7 +167,9 @@ def test_samples_not_json_as_printed_stay_byte_for_byte(name):
 
 # --- our request against the documented request ------------------------------------------
 def test_our_create_request_has_exactly_the_documented_keys_and_types(rsps):
-    documented = dict(re.findall(r'"(\w+)": (string|number)', raw("create_request_doc.txt").decode()))
+    documented = dict(
+        re.findall(r'"(\w+)": (string|number)', raw("create_request_doc.txt").decode())
+    )
     assert len(documented) == 10
     rsps.post(CREATE, body=raw("create_answer.json"), status=201, content_type="application/json")
     DexchangeProvider().initiate(request_for())
@@ -181,7 +185,9 @@ def test_our_create_request_covers_the_api_reference_body(rsps):
     sent = sent_body(rsps)
     assert set(reference_body) <= set(sent)
     assert {key: json_type(sent[key]) for key in reference_body} == shape(reference_body)
-    assert isinstance(json.loads(sent["customData"]), dict), "customData: additional data in JSON format"
+    assert isinstance(json.loads(sent["customData"]), dict), (
+        "customData: additional data in JSON format"
+    )
 
 
 # --- create answers through the module ----------------------------------------------------
@@ -206,7 +212,9 @@ def test_documented_flat_create_answer_for_another_reference_is_not_trusted(rsps
 
 def test_documented_wrapped_create_answer_is_read(rsps):
     # The schema's placeholder "<string>" is no URL: the documented link format is used.
-    rsps.post(CREATE, body=raw("create_answer_wrapped.json"), status=201, content_type="application/json")
+    rsps.post(
+        CREATE, body=raw("create_answer_wrapped.json"), status=201, content_type="application/json"
+    )
     provider = DexchangeProvider()
     initiation = provider.initiate(request_for("<string>"))
     assert (initiation.provider_reference, initiation.redirect_url) == (
@@ -219,7 +227,9 @@ def test_documented_wrapped_create_answer_is_read(rsps):
 def test_evidence_create_answer_as_printed_is_an_unknown_outcome(rsps):
     # A 201 whose body cannot be read: the link may exist at DEXCHANGE, so the
     # attempt is neither started nor failed — unknown, and never a second link.
-    rsps.post(CREATE, body=raw("create_answer_evidence.json"), status=201, content_type="application/json")
+    rsps.post(
+        CREATE, body=raw("create_answer_evidence.json"), status=201, content_type="application/json"
+    )
     with pytest.raises(ProviderError) as caught:
         DexchangeProvider().initiate(request_for())
     assert (caught.value.kind, caught.value.unknown) == ("malformed", True)
@@ -261,20 +271,26 @@ def test_merchant_status_sample_is_paid_with_its_amount(rsps):
 
 def test_general_status_sample_is_read_through_the_fallback(rsps):
     rsps.get(status_url(), body=raw("status_404.json"), status=404, content_type="application/json")
-    rsps.get(fallback_url(), body=raw("status_answer_general.json"), content_type="application/json")
+    rsps.get(
+        fallback_url(), body=raw("status_answer_general.json"), content_type="application/json"
+    )
     result = DexchangeProvider().fetch_status(view())
     assert (result.outcome, result.amount) == (Outcome.SUCCEEDED, 1000)
 
 
 def test_general_status_schema_placeholder_status_is_unknown(rsps):
-    rsps.get(status_url(), body=raw("status_answer_general_schema.json"), content_type="application/json")
+    rsps.get(
+        status_url(), body=raw("status_answer_general_schema.json"), content_type="application/json"
+    )
     result = DexchangeProvider().fetch_status(view())
     assert (result.outcome, result.amount) == (Outcome.UNKNOWN, 123)
 
 
 def test_404_sample_on_both_endpoints_is_unknown(rsps):
     rsps.get(status_url(), body=raw("status_404.json"), status=404, content_type="application/json")
-    rsps.get(fallback_url(), body=raw("status_404.json"), status=404, content_type="application/json")
+    rsps.get(
+        fallback_url(), body=raw("status_404.json"), status=404, content_type="application/json"
+    )
     result = DexchangeProvider().fetch_status(view())
     assert result.outcome == Outcome.UNKNOWN
     assert "No transaction found" in result.message
@@ -299,7 +315,9 @@ def test_derived_webhook_has_the_sdk_keys_and_types():
 
 # --- the webhook through the module and the view ---------------------------------------------
 def test_webhook_sample_gives_both_references_and_decides_nothing():
-    info = DexchangeProvider().parse_callback(raw("callback.json"), {"Content-Type": "application/json"})
+    info = DexchangeProvider().parse_callback(
+        raw("callback.json"), {"Content-Type": "application/json"}
+    )
     assert (
         info.reference,
         info.provider_reference,
@@ -316,10 +334,16 @@ def test_webhook_sample_gives_both_references_and_decides_nothing():
 
 
 @pytest.mark.django_db
-def test_webhook_sample_is_accepted_and_the_status_sample_pays_the_order(client, rsps, queued_callbacks):
+def test_webhook_sample_is_accepted_and_the_status_sample_pays_the_order(
+    client, rsps, queued_callbacks
+):
     order = make_order((make_product(price=1000), 1), country="SN", phone="+221771234567")
-    payment = make_payment(order, provider="dexchange", method="hosted", provider_reference=SAMPLE_TID)
-    response = client.post("/payments/callback/dexchange/", data=raw("callback.json"), content_type="application/json")
+    payment = make_payment(
+        order, provider="dexchange", method="hosted", provider_reference=SAMPLE_TID
+    )
+    response = client.post(
+        "/payments/callback/dexchange/", data=raw("callback.json"), content_type="application/json"
+    )
     assert response.status_code == 200
     event = PaymentEvent.objects.get(provider="dexchange", kind="callback")
     assert (event.valid, event.payment_id) == (True, payment.pk)
@@ -329,7 +353,9 @@ def test_webhook_sample_is_accepted_and_the_status_sample_pays_the_order(client,
 
 @pytest.mark.django_db
 def test_webhook_sample_for_an_unknown_payment_is_kept(client, queued_callbacks):
-    response = client.post("/payments/callback/dexchange", data=raw("callback.json"), content_type="application/json")
+    response = client.post(
+        "/payments/callback/dexchange", data=raw("callback.json"), content_type="application/json"
+    )
     assert response.status_code == 200
     event = PaymentEvent.objects.get(provider="dexchange", kind="callback")
     assert (event.valid, event.payment_id, event.data["provider_reference"]) == (
@@ -445,7 +471,10 @@ def test_sandbox_general_status_matches_the_doc_sample(client):
     sp = sandbox_payment(client, SandboxPayment.Status.SUCCEEDED)
     answer = client.get(f"{SANDBOX}/api/v1/transaction/{sp.token}", **AUTH).json()
     same_shape(answer, load("status_answer_general.json"))
-    assert answer["transaction"]["Status"] == load("status_answer_general.json")["transaction"]["Status"]
+    assert (
+        answer["transaction"]["Status"]
+        == load("status_answer_general.json")["transaction"]["Status"]
+    )
 
 
 @pytest.mark.django_db

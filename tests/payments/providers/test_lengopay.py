@@ -94,7 +94,9 @@ def with_status_api(path: str = STATUS_PATH, fallback: str = V1_STATUS_PATH) -> 
 
 def without_status_api() -> LengopayProvider:
     """The old mode, only when the status path is configured empty."""
-    return LengopayProvider(config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": ""})
+    return LengopayProvider(
+        config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": ""}
+    )
 
 
 # --- initiation --------------------------------------------------------------------
@@ -240,7 +242,9 @@ def test_connect_timeout_is_known_not_sent(rsps):
     assert (caught.value.unknown, caught.value.retryable) == (False, True)
 
 
-@pytest.mark.parametrize("body", ["<html><body>Maintenance</body></html>", '{"status": "Succ', "{}", "[]"])
+@pytest.mark.parametrize(
+    "body", ["<html><body>Maintenance</body></html>", '{"status": "Succ', "{}", "[]"]
+)
 def test_unreadable_success_answer_leaves_the_outcome_unknown(rsps, body):
     rsps.post(CASHIN, body=body, status=200, content_type="application/json")
     with pytest.raises(ProviderError) as caught:
@@ -265,7 +269,11 @@ def test_exchanges_are_recorded_without_credentials_or_the_full_number(rsps):
 # --- status --------------------------------------------------------------------------
 def test_the_status_api_is_on_by_default(rsps):
     assert LengopayProvider().has_status_api is True
-    config = {k: v for k, v in django_settings.PAYMENT_PROVIDERS["lengopay"].items() if not k.startswith("status")}
+    config = {
+        k: v
+        for k, v in django_settings.PAYMENT_PROVIDERS["lengopay"].items()
+        if not k.startswith("status")
+    }
     provider = LengopayProvider(config=config)
     assert provider.has_status_api is True
     rsps.post(BASE + STATUS_PATH, json={"status": "FAILED", "pay_id": PAY_ID})
@@ -299,7 +307,9 @@ def test_status_request_posts_the_padded_pay_id_and_website(rsps):
         },
         match=[
             matchers.header_matcher({"Authorization": f"Basic {LICENSE}"}),
-            matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE}, strict_match=True),
+            matchers.json_params_matcher(
+                {"pay_id": PAY_ID + "=", "websiteid": WEBSITE}, strict_match=True
+            ),
         ],
     )
     result = with_status_api().fetch_status(view())
@@ -322,7 +332,11 @@ def test_v2_route_missing_falls_back_to_the_v1_status_endpoint(rsps, status):
     rsps.post(
         BASE + V1_STATUS_PATH,
         json={"status": "SUCCESS", "pay_id": PAY_ID, "date": "2023-11-20 09:37:53", "amount": 1000},
-        match=[matchers.json_params_matcher({"pay_id": PAY_ID + "=", "websiteid": WEBSITE}, strict_match=True)],
+        match=[
+            matchers.json_params_matcher(
+                {"pay_id": PAY_ID + "=", "websiteid": WEBSITE}, strict_match=True
+            )
+        ],
     )
     result = with_status_api().fetch_status(view())
     assert (result.outcome, result.amount) == (Outcome.SUCCEEDED, 1000)
@@ -383,7 +397,9 @@ def test_success_without_a_usable_amount_is_unknown(rsps, amount):
 
 
 def test_answer_about_another_pay_id_is_unknown(rsps):
-    rsps.post(BASE + STATUS_PATH, json={"status": "SUCCESS", "pay_id": "c29tZW9uZUVsc2U", "amount": 1000})
+    rsps.post(
+        BASE + STATUS_PATH, json={"status": "SUCCESS", "pay_id": "c29tZW9uZUVsc2U", "amount": 1000}
+    )
     assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
 
 
@@ -400,7 +416,9 @@ def test_answer_about_another_pay_id_is_unknown(rsps):
 )
 def test_malformed_or_refused_status_answers_are_unknown(rsps, body, status):
     rsps.post(BASE + STATUS_PATH, body=body, status=status, content_type="application/json")
-    rsps.post(BASE + V1_STATUS_PATH, body=body, status=status, content_type="application/json")  # 404: the fallback says the same
+    rsps.post(
+        BASE + V1_STATUS_PATH, body=body, status=status, content_type="application/json"
+    )  # 404: the fallback says the same
     assert with_status_api().fetch_status(view()).outcome == Outcome.UNKNOWN
 
 
@@ -446,7 +464,9 @@ def test_without_a_status_endpoint_the_callback_carries_its_result():
     ) == (Outcome.SUCCEEDED, 1000, "GNF", PAY_ID)
 
 
-@pytest.mark.parametrize("payer", [{"account": "620124578"}, {"Client": "620124578"}, {"Client": 620124578}, {}])
+@pytest.mark.parametrize(
+    "payer", [{"account": "620124578"}, {"Client": "620124578"}, {"Client": 620124578}, {}]
+)
 def test_v2_account_and_v1_client_callbacks_are_both_accepted(payer):
     body = {k: v for k, v in CALLBACK.items() if k != "account"} | payer
     assert parse(body).provider_reference == PAY_ID
@@ -544,11 +564,15 @@ def callback_truth(gnf_shop):
 
 def gnf_payment(**extra) -> Payment:
     order = make_order((make_product(price=1000), 1), country="GN", phone="+224620124578")
-    return make_payment(order, provider="lengopay", method="lp-om-gn", provider_reference=PAY_ID, **extra)
+    return make_payment(
+        order, provider="lengopay", method="lp-om-gn", provider_reference=PAY_ID, **extra
+    )
 
 
 def post_callback(client, body: dict):
-    return client.post("/payments/callback/lengopay/", data=json.dumps(body), content_type="application/json")
+    return client.post(
+        "/payments/callback/lengopay/", data=json.dumps(body), content_type="application/json"
+    )
 
 
 def status_answer(status: str = "SUCCESS", amount: int = 1000) -> dict:
@@ -567,7 +591,11 @@ def test_start_payment_stores_the_pay_id_and_waits_for_the_phone(rsps, gnf_shop)
     rsps.post(
         CASHIN,
         json=OK,
-        match=[matchers.json_params_matcher({"amount": "1000", "currency": "GNF", "account": "620124578"}, strict_match=False)],
+        match=[
+            matchers.json_params_matcher(
+                {"amount": "1000", "currency": "GNF", "account": "620124578"}, strict_match=False
+            )
+        ],
     )
     order = make_order((make_product(price=1000), 1), country="GN", phone="+224620124578")
     payment = services.start_payment(order, "lengopay", "lp-om-gn", payer_phone="+224620124578")
@@ -580,7 +608,9 @@ def test_start_payment_stores_the_pay_id_and_waits_for_the_phone(rsps, gnf_shop)
 
 
 @pytest.mark.django_db
-def test_success_callback_pays_the_order_once_the_status_endpoint_confirms(client, rsps, gnf_shop, queued_callbacks):
+def test_success_callback_pays_the_order_once_the_status_endpoint_confirms(
+    client, rsps, gnf_shop, queued_callbacks
+):
     gnf_payment()
     rsps.post(
         BASE + STATUS_PATH,
@@ -600,7 +630,9 @@ def test_success_callback_pays_the_order_once_the_status_endpoint_confirms(clien
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("truth", ["PENDING", "FAILED"])
-def test_success_callback_does_not_pay_when_the_status_endpoint_disagrees(client, rsps, gnf_shop, queued_callbacks, truth):
+def test_success_callback_does_not_pay_when_the_status_endpoint_disagrees(
+    client, rsps, gnf_shop, queued_callbacks, truth
+):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json=status_answer(truth))
     post_callback(client, CALLBACK)
@@ -611,7 +643,9 @@ def test_success_callback_does_not_pay_when_the_status_endpoint_disagrees(client
 
 
 @pytest.mark.django_db
-def test_failed_callback_fails_the_payment_once_the_status_endpoint_confirms(client, rsps, gnf_shop, queued_callbacks):
+def test_failed_callback_fails_the_payment_once_the_status_endpoint_confirms(
+    client, rsps, gnf_shop, queued_callbacks
+):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json=status_answer("FAILED"))
     post_callback(client, {**CALLBACK, "status": "FAILED", "message": "Transaction Failed"})
@@ -619,7 +653,9 @@ def test_failed_callback_fails_the_payment_once_the_status_endpoint_confirms(cli
 
 
 @pytest.mark.django_db
-def test_callback_is_checked_through_the_v1_fallback_when_v2_is_missing(client, rsps, gnf_shop, queued_callbacks):
+def test_callback_is_checked_through_the_v1_fallback_when_v2_is_missing(
+    client, rsps, gnf_shop, queued_callbacks
+):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json={"message": "Not Found"}, status=404)
     rsps.post(
@@ -631,17 +667,23 @@ def test_callback_is_checked_through_the_v1_fallback_when_v2_is_missing(client, 
 
 
 @pytest.mark.django_db
-def test_status_endpoint_with_another_amount_needs_review_not_payment(client, rsps, gnf_shop, queued_callbacks):
+def test_status_endpoint_with_another_amount_needs_review_not_payment(
+    client, rsps, gnf_shop, queued_callbacks
+):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, json=status_answer(amount=100))
-    post_callback(client, CALLBACK)  # the callback says 1000: the status endpoint's 100 is what counts
+    post_callback(
+        client, CALLBACK
+    )  # the callback says 1000: the status endpoint's 100 is what counts
     payment = services.process_callback(queued_callbacks[0])
     assert payment.status == PaymentStatus.PENDING
     assert payment.needs_review is True
 
 
 @pytest.mark.django_db
-def test_status_endpoint_unreachable_leaves_the_payment_pending(client, rsps, gnf_shop, queued_callbacks):
+def test_status_endpoint_unreachable_leaves_the_payment_pending(
+    client, rsps, gnf_shop, queued_callbacks
+):
     gnf_payment()
     rsps.post(BASE + STATUS_PATH, body=requests.exceptions.ConnectionError())
     post_callback(client, CALLBACK)
@@ -659,12 +701,16 @@ def test_duplicate_callback_is_acknowledged_and_changes_nothing(client, gnf_shop
 
 
 @pytest.mark.django_db
-def test_callback_for_an_unknown_pay_id_is_kept_and_changes_nothing(client, gnf_shop, queued_callbacks):
+def test_callback_for_an_unknown_pay_id_is_kept_and_changes_nothing(
+    client, gnf_shop, queued_callbacks
+):
     payment = gnf_payment()
     response = post_callback(client, {**CALLBACK, "pay_id": "dW5rbm93bg"})
     assert response.status_code == 200
     kept = PaymentEvent.objects.get(kind="callback")
-    assert kept.payment_id is None and kept.valid and kept.data["provider_reference"] == "dW5rbm93bg"
+    assert (
+        kept.payment_id is None and kept.valid and kept.data["provider_reference"] == "dW5rbm93bg"
+    )
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
     assert queued_callbacks == []
@@ -694,7 +740,9 @@ def test_malformed_callback_is_stored_invalid_and_refused(client, gnf_shop, queu
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert PaymentEvent.objects.filter(provider="lengopay", kind="callback", valid=False).count() == 1
+    assert (
+        PaymentEvent.objects.filter(provider="lengopay", kind="callback", valid=False).count() == 1
+    )
 
 
 @pytest.mark.django_db
@@ -719,7 +767,9 @@ def test_still_pending_at_the_deadline_expires(rsps, gnf_shop):
 
 # --- the old mode: status path configured empty (less safe) -------------------------------
 @pytest.mark.django_db
-def test_without_a_status_endpoint_a_success_callback_pays_the_order(client, rsps, callback_truth, queued_callbacks):
+def test_without_a_status_endpoint_a_success_callback_pays_the_order(
+    client, rsps, callback_truth, queued_callbacks
+):
     gnf_payment()
     post_callback(client, CALLBACK)
     payment = services.process_callback(queued_callbacks[0])
@@ -728,7 +778,9 @@ def test_without_a_status_endpoint_a_success_callback_pays_the_order(client, rsp
 
 
 @pytest.mark.django_db
-def test_without_a_status_endpoint_the_callback_amount_is_still_checked(client, callback_truth, queued_callbacks):
+def test_without_a_status_endpoint_the_callback_amount_is_still_checked(
+    client, callback_truth, queued_callbacks
+):
     gnf_payment()
     post_callback(client, {**CALLBACK, "amount": 100})
     payment = services.process_callback(queued_callbacks[0])
@@ -736,7 +788,9 @@ def test_without_a_status_endpoint_the_callback_amount_is_still_checked(client, 
 
 
 @pytest.mark.django_db
-def test_without_a_status_endpoint_or_callback_the_payment_expires_at_the_deadline_flagged(rsps, callback_truth):
+def test_without_a_status_endpoint_or_callback_the_payment_expires_at_the_deadline_flagged(
+    rsps, callback_truth
+):
     """Nothing can rule out a lost callback: staff check with LengoPay."""
     payment = gnf_payment(deadline=timezone.now() - timedelta(seconds=1))
     payment = services.check_payment(payment.pk, source="poll")
@@ -802,9 +856,13 @@ def test_sandbox_cashin_answers_the_documented_success(client):
 
 @pytest.mark.django_db
 @pytest.mark.urls("tests.support.sandbox_urls")
-@pytest.mark.parametrize("authorization", ["", "Basic wrong", f"Bearer {LICENSE}", "Basic dGVzdDp0ZXN0"])
+@pytest.mark.parametrize(
+    "authorization", ["", "Basic wrong", f"Bearer {LICENSE}", "Basic dGVzdDp0ZXN0"]
+)
 def test_sandbox_cashin_refuses_a_wrong_license_with_401(client, authorization):
-    response = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN, HTTP_AUTHORIZATION=authorization)
+    response = sandbox_post(
+        client, "/api/v2/cashin/request", SANDBOX_CASHIN, HTTP_AUTHORIZATION=authorization
+    )
     assert response.status_code == 401
     assert response.json()["status"] == "ERROR"
     assert not SandboxPayment.objects.exists()
@@ -845,12 +903,18 @@ def test_sandbox_pay_ids_look_like_the_vendors(client):
 def test_sandbox_status_follows_the_phone_approval(client, path):
     pay_id = sandbox_post(client, "/api/v2/cashin/request", SANDBOX_CASHIN).json()["pay_id"]
     for sent in (pay_id, pay_id + "="):
-        assert sandbox_post(client, path, {"pay_id": sent, "websiteid": WEBSITE}).json()["status"] == "PENDING"
+        assert (
+            sandbox_post(client, path, {"pay_id": sent, "websiteid": WEBSITE}).json()["status"]
+            == "PENDING"
+        )
     settle(SandboxPayment.objects.get(token=pay_id), SandboxPayment.Status.SUCCEEDED)
     data = sandbox_post(client, path, {"pay_id": pay_id + "=", "websiteid": WEBSITE}).json()
     assert (data["status"], data["pay_id"], data["amount"]) == ("SUCCESS", pay_id + "=", 1000)
     if path == STATUS_PATH:
-        assert set(data) == {"status", "pay_id", "amount", "account", "date"} and data["account"] == 620124578
+        assert (
+            set(data) == {"status", "pay_id", "amount", "account", "date"}
+            and data["account"] == 620124578
+        )
     else:
         assert set(data) == {"status", "pay_id", "date", "amount"}
 
@@ -860,7 +924,12 @@ def test_sandbox_status_follows_the_phone_approval(client, path):
 @pytest.mark.parametrize("path", [STATUS_PATH, V1_STATUS_PATH])
 def test_sandbox_status_refuses_unknown_pay_ids_and_bad_licenses(client, path):
     assert sandbox_post(client, path, {"pay_id": "nope", "websiteid": WEBSITE}).status_code == 404
-    assert sandbox_post(client, path, {"pay_id": "nope", "websiteid": WEBSITE}, HTTP_AUTHORIZATION="Basic x").status_code == 401
+    assert (
+        sandbox_post(
+            client, path, {"pay_id": "nope", "websiteid": WEBSITE}, HTTP_AUTHORIZATION="Basic x"
+        ).status_code
+        == 401
+    )
     assert sandbox_post(client, path, {"websiteid": WEBSITE}).status_code == 400
     assert client.get(SANDBOX + path, **AUTH).status_code == 405
 
@@ -888,16 +957,22 @@ def test_sandbox_sends_the_documented_callback_once_final(client):
 
 @pytest.mark.django_db
 @pytest.mark.urls("tests.support.sandbox_urls")
-@pytest.mark.parametrize("status_path", [STATUS_PATH, "/api/v2/cashin/transactions"])  # the second is not served: v1 fallback
+@pytest.mark.parametrize(
+    "status_path", [STATUS_PATH, "/api/v2/cashin/transactions"]
+)  # the second is not served: v1 fallback
 def test_provider_and_sandbox_agree_end_to_end(client, rsps, status_path):
     forward_to_sandbox(rsps, client)
     provider = with_status_api(status_path)
     initiation = provider.initiate(payment_request())
     sp = SandboxPayment.objects.get(provider="lengopay")
-    assert sp.token == initiation.provider_reference  # the waiting page links /sandbox/page/lengopay/<pay_id>/
+    assert (
+        sp.token == initiation.provider_reference
+    )  # the waiting page links /sandbox/page/lengopay/<pay_id>/
     assert provider.fetch_status(view(initiation.provider_reference)).outcome == Outcome.PENDING
     settle(sp, SandboxPayment.Status.SUCCEEDED)
     result = provider.fetch_status(view(initiation.provider_reference))
     assert (result.outcome, result.amount, result.currency) == (Outcome.SUCCEEDED, 1000, "GNF")
     _url, body, headers = emulator.callback_request(SandboxPayment.objects.get(pk=sp.pk))
-    assert provider.parse_callback(body, headers).provider_reference == initiation.provider_reference
+    assert (
+        provider.parse_callback(body, headers).provider_reference == initiation.provider_reference
+    )

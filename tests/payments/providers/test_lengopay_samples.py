@@ -73,7 +73,9 @@ def is_json(name: str) -> bool:
     return True
 
 
-def payment_request(amount: int = 1000, callback_url: str = "https://merchant-site.com/callback") -> PaymentRequest:
+def payment_request(
+    amount: int = 1000, callback_url: str = "https://merchant-site.com/callback"
+) -> PaymentRequest:
     return PaymentRequest(
         reference="6f1c2a7e-1111-4c2b-9d7e-0a1b2c3d4e5f",
         amount=amount,
@@ -103,7 +105,9 @@ def view(provider_reference: str, amount: int = 1000) -> PaymentView:
 
 
 def without_status_api() -> LengopayProvider:
-    return LengopayProvider(config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": ""})
+    return LengopayProvider(
+        config={**django_settings.PAYMENT_PROVIDERS["lengopay"], "status_path": ""}
+    )
 
 
 # --- the folder itself ------------------------------------------------------------------
@@ -121,16 +125,24 @@ def test_samples_that_are_not_json_as_printed_are_exactly_the_known_doc_typos():
 
 
 def test_derived_samples_differ_from_their_source_only_as_the_readme_says():
-    assert raw("status_answer_v2.derived.json") == raw("status_answer_v2.json").replace(b",\n}", b"\n}")
-    assert raw("callback.derived.json") == raw("callback.json").replace(b"RzFmb1JvVWwxWFJQaXBCaXFWM,", b'"RzFmb1JvVWwxWFJQaXBCaXFWM",')
-    assert raw("callback_v1.derived.json") == raw("callback.derived.json").replace(b'"account"', b'"Client"')
+    assert raw("status_answer_v2.derived.json") == raw("status_answer_v2.json").replace(
+        b",\n}", b"\n}"
+    )
+    assert raw("callback.derived.json") == raw("callback.json").replace(
+        b"RzFmb1JvVWwxWFJQaXBCaXFWM,", b'"RzFmb1JvVWwxWFJQaXBCaXFWM",'
+    )
+    assert raw("callback_v1.derived.json") == raw("callback.derived.json").replace(
+        b'"account"', b'"Client"'
+    )
 
 
 # --- create: our request, their answer --------------------------------------------------
 def test_our_cashin_request_has_the_samples_keys_and_types(rsps):
     documented = sample("create_request.json")
     rsps.post(CASHIN, body=raw("create_answer.json"), content_type="application/json")
-    LengopayProvider().initiate(payment_request(amount=int(documented["amount"]), callback_url=documented["callback_url"]))
+    LengopayProvider().initiate(
+        payment_request(amount=int(documented["amount"]), callback_url=documented["callback_url"])
+    )
     sent = json.loads(rsps.calls[0].request.body)
     assert shape(sent) == shape(documented)
     assert list(sent) == list(documented)
@@ -141,7 +153,11 @@ def test_our_cashin_request_has_the_samples_keys_and_types(rsps):
 def test_the_documented_cashin_answer_gives_the_unpadded_pay_id(rsps):
     rsps.post(CASHIN, body=raw("create_answer.json"), content_type="application/json")
     initiation = LengopayProvider().initiate(payment_request())
-    assert initiation.provider_reference == sample("create_answer.json")["pay_id"] == "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"
+    assert (
+        initiation.provider_reference
+        == sample("create_answer.json")["pay_id"]
+        == "elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8"
+    )
     assert (initiation.outcome, initiation.redirect_url) == (Outcome.PENDING, "")
 
 
@@ -177,7 +193,10 @@ def test_the_v2_status_answer_as_printed_is_unknown_never_success(rsps):
     """Trailing comma: not JSON. A real server's answer is; this one reads as
     "unknown" and the next poll asks again."""
     rsps.post(STATUS_V2, body=raw("status_answer_v2.json"), content_type="application/json")
-    assert LengopayProvider().fetch_status(view(sample("create_answer.json")["pay_id"])).outcome == Outcome.UNKNOWN
+    assert (
+        LengopayProvider().fetch_status(view(sample("create_answer.json")["pay_id"])).outcome
+        == Outcome.UNKNOWN
+    )
 
 
 def test_our_v1_status_request_has_the_samples_keys(rsps):
@@ -196,7 +215,12 @@ def test_the_documented_v1_status_answer_is_read_through_the_fallback(rsps):
     rsps.post(STATUS_V2, json={"message": "Not Found"}, status=404)
     rsps.post(STATUS_V1, body=raw("status_answer_v1.json"), content_type="application/json")
     provider = LengopayProvider()
-    assert provider.fetch_status(view("elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8", amount=1500)).outcome == Outcome.UNKNOWN
+    assert (
+        provider.fetch_status(
+            view("elNZc1FUZzduVzhQcjlYVWtkZ2pmVmRac1Z5anUxUG8", amount=1500)
+        ).outcome
+        == Outcome.UNKNOWN
+    )
     rsps.upsert(
         "POST",
         STATUS_V1,
@@ -215,13 +239,17 @@ def test_the_callback_as_printed_is_refused_as_malformed():
     """Its pay_id is unquoted: not JSON (→ 400, stored raw; the status
     poll still settles the payment)."""
     with pytest.raises(CallbackRejected) as caught:
-        LengopayProvider().parse_callback(raw("callback.json"), {"Content-Type": "application/json"})
+        LengopayProvider().parse_callback(
+            raw("callback.json"), {"Content-Type": "application/json"}
+        )
     assert caught.value.status_code == 400
 
 
 @pytest.mark.django_db
 def test_the_callback_as_printed_is_stored_and_answered_400(client):
-    response = client.post("/payments/callback/lengopay/", data=raw("callback.json"), content_type="application/json")
+    response = client.post(
+        "/payments/callback/lengopay/", data=raw("callback.json"), content_type="application/json"
+    )
     assert response.status_code == 400
     row = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert row.valid is False and bytes(row.body).startswith(b'{\n  "pay_id": RzFm')
@@ -236,13 +264,19 @@ def test_the_documented_callbacks_are_triggers_for_their_pay_id(name):
         None,
         None,
     )
-    carried = without_status_api().parse_callback(raw(name), {"Content-Type": "application/json"}).result
+    carried = (
+        without_status_api().parse_callback(raw(name), {"Content-Type": "application/json"}).result
+    )
     assert (carried.outcome, carried.amount, carried.currency) == (Outcome.SUCCEEDED, 1000, "GNF")
 
 
 def test_the_v1_callback_keys_are_the_derived_samples():
     keys = re.findall(r'"([A-Za-z_]+)"', raw("callback_v1.txt").decode())
-    assert keys == list(sample("callback_v1.derived.json")) == ["pay_id", "status", "amount", "message", "Client"]
+    assert (
+        keys
+        == list(sample("callback_v1.derived.json"))
+        == ["pay_id", "status", "amount", "message", "Client"]
+    )
 
 
 # --- the sandbox against the samples ---------------------------------------------------------
@@ -250,12 +284,16 @@ AUTH = {"HTTP_AUTHORIZATION": f"Basic {LICENSE}"}
 
 
 def sandbox_post(client, path: str, body: dict):
-    return client.post("/sandbox/lengopay" + path, data=json.dumps(body), content_type="application/json", **AUTH)
+    return client.post(
+        "/sandbox/lengopay" + path, data=json.dumps(body), content_type="application/json", **AUTH
+    )
 
 
 def sandbox_cashin(client) -> dict:
     """The vendor's request sample, with our website id (the sandbox checks it)."""
-    response = sandbox_post(client, "/api/v2/cashin/request", {**sample("create_request.json"), "websiteid": WEBSITE})
+    response = sandbox_post(
+        client, "/api/v2/cashin/request", {**sample("create_request.json"), "websiteid": WEBSITE}
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -297,7 +335,9 @@ def test_sandbox_v2_status_answer_has_the_samples_shape(client):
 @pytest.mark.urls("tests.support.sandbox_urls")
 def test_sandbox_v1_status_answer_has_the_samples_shape(client):
     pay_id = sandbox_cashin(client)["pay_id"]
-    request = {key: pay_id if key == "pay_id" else WEBSITE for key in sample("status_request_v1.json")}
+    request = {
+        key: pay_id if key == "pay_id" else WEBSITE for key in sample("status_request_v1.json")
+    }
     answer = sandbox_post(client, "/api/v1/transaction/status", request).json()
     assert shape(answer) == shape(sample("status_answer_v1.json"))
     assert answer["status"] == "PENDING"
@@ -319,6 +359,11 @@ def test_sandbox_callback_has_the_samples_shape_and_parses(client, final):
     info = LengopayProvider().parse_callback(body, headers)
     assert info.provider_reference == pay_id and info.result is None
     # The shop's intake takes it as LengoPay sends it (kept: no payment knows this pay_id here).
-    response = client.post("/payments/callback/lengopay", data=body, content_type=headers["Content-Type"])
+    response = client.post(
+        "/payments/callback/lengopay", data=body, content_type=headers["Content-Type"]
+    )
     assert response.status_code == 200
-    assert PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK).data["provider_reference"] == pay_id
+    assert (
+        PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK).data["provider_reference"]
+        == pay_id
+    )

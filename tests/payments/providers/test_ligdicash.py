@@ -184,7 +184,9 @@ FAILED_01 = {"status": "notcompleted", "response_code": "01", "response_text": "
 )
 def test_status_mapping(rsps, changes, outcome, amount):
     rsps.get(CONFIRM, json=dict(STATUS, **changes))
-    result = get_provider("ligdicash").fetch_status(PaymentView(reference="r", provider_reference="tok", amount=100, currency="XOF"))
+    result = get_provider("ligdicash").fetch_status(
+        PaymentView(reference="r", provider_reference="tok", amount=100, currency="XOF")
+    )
     assert result.outcome == outcome
     assert result.amount == amount
     assert rsps.calls[0].request.params == {"invoiceToken": "tok"}
@@ -200,13 +202,17 @@ def test_01_without_a_status_is_only_a_reason_to_ask_again(rsps):
             "description": "",
         },
     )
-    result = get_provider("ligdicash").fetch_status(PaymentView(reference="r", provider_reference="tok", amount=100, currency="XOF"))
+    result = get_provider("ligdicash").fetch_status(
+        PaymentView(reference="r", provider_reference="tok", amount=100, currency="XOF")
+    )
     assert result.outcome == Outcome.UNKNOWN and result.currency is None
     assert "Echec (Code04)" in result.message
 
 
 def test_status_without_a_token_is_unknown_and_asks_nobody(rsps):
-    result = get_provider("ligdicash").fetch_status(PaymentView(reference="r", provider_reference="", amount=100, currency="XOF"))
+    result = get_provider("ligdicash").fetch_status(
+        PaymentView(reference="r", provider_reference="", amount=100, currency="XOF")
+    )
     assert result.outcome == Outcome.UNKNOWN and not rsps.calls
 
 
@@ -247,7 +253,11 @@ FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 def as_form(body: dict) -> bytes:
-    fields = [(k, json.dumps(v) if isinstance(v, (list, dict)) else str(v)) for k, v in body.items() if v is not None]
+    fields = [
+        (k, json.dumps(v) if isinstance(v, (list, dict)) else str(v))
+        for k, v in body.items()
+        if v is not None
+    ]
     return urlencode(fields).encode()
 
 
@@ -278,14 +288,24 @@ def test_form_callback_reads_custom_data_sent_as_a_json_string():
 def test_both_encodings_and_replays_of_one_event_share_an_event_id():
     json_info = parse(json.dumps(CALLBACK).encode())
     form_info = parse(as_form(CALLBACK), FORM_HEADERS)
-    replay = parse(json.dumps(dict(CALLBACK, date="2023-10-29 09:50:00+00", custom_data=CUSTOM[::-1])).encode())
+    replay = parse(
+        json.dumps(dict(CALLBACK, date="2023-10-29 09:50:00+00", custom_data=CUSTOM[::-1])).encode()
+    )
     assert json_info.event_id == form_info.event_id == replay.event_id
-    assert parse(json.dumps(dict(CALLBACK, status="notcompleted")).encode()).event_id != json_info.event_id
+    assert (
+        parse(json.dumps(dict(CALLBACK, status="notcompleted")).encode()).event_id
+        != json_info.event_id
+    )
 
 
 def test_top_level_transaction_id_is_the_fallback_when_custom_data_is_unreadable():
     assert parse(as_form(dict(CALLBACK, custom_data="{not json")), FORM_HEADERS).reference == REF
-    assert parse(json.dumps(dict(CALLBACK, custom_data={"transaction_id": "ref-dict"})).encode()).reference == "ref-dict"
+    assert (
+        parse(
+            json.dumps(dict(CALLBACK, custom_data={"transaction_id": "ref-dict"})).encode()
+        ).reference
+        == "ref-dict"
+    )
 
 
 @pytest.mark.parametrize(
@@ -345,15 +365,28 @@ def deliver(client, body: bytes, content_type: str, path="/payments/callback/lig
 def test_the_form_and_json_pair_is_one_recorded_event_then_confirm_decides(client, rsps):
     payment = known_payment()
     body = dict(CALLBACK, transaction_id=str(payment.reference), montant=str(payment.amount))
-    body["custom_data"] = [dict(e, valueof_customdata=str(payment.reference)) if e["keyof_customdata"] == "transaction_id" else e for e in CUSTOM]
+    body["custom_data"] = [
+        dict(e, valueof_customdata=str(payment.reference))
+        if e["keyof_customdata"] == "transaction_id"
+        else e
+        for e in CUSTOM
+    ]
     first = deliver(client, as_form(body), "application/x-www-form-urlencoded")
-    second = deliver(client, json.dumps(body).encode(), "application/json", path="/payments/callback/ligdicash")
-    assert (first.status_code, first.json()) == (second.status_code, second.json()) == (200, {"status": "received"})
+    second = deliver(
+        client, json.dumps(body).encode(), "application/json", path="/payments/callback/ligdicash"
+    )
+    assert (
+        (first.status_code, first.json())
+        == (second.status_code, second.json())
+        == (200, {"status": "received"})
+    )
     events = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, payment=payment)
     assert events.count() == 1, "the JSON twin is the same event: counted, not stored again"
     assert events.get().deliveries == 2 and events.get().dedup_key
 
-    rsps.get(CONFIRM, json=dict(STATUS, token="creation-token", amount=str(payment.amount), **FAILED_01))
+    rsps.get(
+        CONFIRM, json=dict(STATUS, token="creation-token", amount=str(payment.amount), **FAILED_01)
+    )
     decided = services.process_callback(events.get().pk)
     assert rsps.calls[0].request.params == {"invoiceToken": "creation-token"}
     assert decided.status == PaymentStatus.FAILED
@@ -366,4 +399,6 @@ def test_a_callback_matching_only_by_token_is_not_linked(client):
     body["transaction_id"] = "7d3f2c1e-0000-4000-8000-00000000ffff"
     response = deliver(client, json.dumps(body).encode(), "application/json")
     assert response.status_code == 200
-    assert not PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, payment=payment).exists()
+    assert not PaymentEvent.objects.filter(
+        kind=PaymentEvent.Kind.CALLBACK, payment=payment
+    ).exists()

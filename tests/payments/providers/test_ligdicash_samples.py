@@ -94,7 +94,9 @@ def form_twin(body: dict) -> bytes:
         fields.append(
             (
                 key,
-                json.dumps(value, separators=(",", ":")) if isinstance(value, (list, dict)) else str(value),
+                json.dumps(value, separators=(",", ":"))
+                if isinstance(value, (list, dict))
+                else str(value),
             )
         )
     return urlencode(fields).encode()
@@ -111,7 +113,10 @@ def shape(value: Any) -> Any:
 
 def without_currency_typos(value: Any) -> Any:
     if isinstance(value, dict):
-        return {("devise" if key in CURRENCY_TYPOS else key): without_currency_typos(item) for key, item in value.items()}
+        return {
+            ("devise" if key in CURRENCY_TYPOS else key): without_currency_typos(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [without_currency_typos(item) for item in value]
     return value
@@ -138,7 +143,9 @@ def test_samples_as_printed_are_not_json_but_stand_for_json(name):
 def test_derived_callback_files_follow_the_readme_recipe():
     derived = doc("callback.jsonc")
     assert json.loads(raw("callback.json")) == derived
-    assert raw("callback.json") == (json.dumps(derived, indent=2, ensure_ascii=False) + "\n").encode()
+    assert (
+        raw("callback.json") == (json.dumps(derived, indent=2, ensure_ascii=False) + "\n").encode()
+    )
     assert raw("callback.form") == form_twin(derived)
 
 
@@ -214,7 +221,9 @@ def test_our_create_request_has_the_samples_shape(rsps, sample, method, otp, url
     assert invoice["devise"] == documented["devise"] == "XOF"
     assert (invoice["customer"] == "") == (documented["customer"] == "")
     assert (invoice["otp"] == "") == (documented["otp"] == "")
-    assert sent["commande"]["actions"]["cancel_url"].startswith("https://") == expected["commande"]["actions"]["cancel_url"].startswith("https://")
+    assert sent["commande"]["actions"]["cancel_url"].startswith("https://") == expected["commande"][
+        "actions"
+    ]["cancel_url"].startswith("https://")
 
 
 @pytest.mark.parametrize("sample", ["payout_client_request.jsonc", "payout_merchant_request.jsonc"])
@@ -222,7 +231,9 @@ def test_payout_samples_carry_the_min_amount_and_our_reference_key(sample):
     """The shop sends no payout yet; the samples stay here for refunds."""
     commande = doc(sample)["commande"]
     assert commande["amount"] >= 500 and commande["devise"] == "XOF"
-    assert "transaction_id" in commande["custom_data"] and commande["callback_url"].startswith("https://")
+    assert "transaction_id" in commande["custom_data"] and commande["callback_url"].startswith(
+        "https://"
+    )
 
 
 # --- answers through the module ---------------------------------------------------------------
@@ -303,7 +314,9 @@ def test_both_deliveries_of_the_documented_callback_are_one_event():
     as_form = provider.parse_callback(raw("callback.form"), {"Content-Type": FORM_TYPE})
     assert as_json.reference == as_form.reference == "TRNS.36887"
     assert as_json.event_id == as_form.event_id
-    assert as_json.provider_reference == as_form.provider_reference == ""  # never the callback's token
+    assert (
+        as_json.provider_reference == as_form.provider_reference == ""
+    )  # never the callback's token
     assert as_json.authentic is as_form.authentic is None  # the hash is never trusted
     assert as_json.result is None  # the status API decides
 
@@ -322,12 +335,24 @@ def test_current_custom_data_with_hash_and_logfile_gives_our_reference():
 
 @pytest.mark.django_db
 def test_the_documented_pair_is_answered_2xx_and_recorded_once(client):
-    first = client.post("/payments/callback/ligdicash/", data=raw("callback.form"), content_type=FORM_TYPE)
-    second = client.post("/payments/callback/ligdicash", data=raw("callback.json"), content_type=JSON_TYPE)
-    assert (first.status_code, first.json()) == (second.status_code, second.json()) == (200, {"status": "received"})
+    first = client.post(
+        "/payments/callback/ligdicash/", data=raw("callback.form"), content_type=FORM_TYPE
+    )
+    second = client.post(
+        "/payments/callback/ligdicash", data=raw("callback.json"), content_type=JSON_TYPE
+    )
+    assert (
+        (first.status_code, first.json())
+        == (second.status_code, second.json())
+        == (200, {"status": "received"})
+    )
     row = PaymentEvent.objects.get(provider="ligdicash", kind=PaymentEvent.Kind.CALLBACK)
     assert row.valid and row.payment is None  # kept until its payment is known
-    assert row.deliveries == 2 and row.data["reference"] == "TRNS.36887" and row.data["provider_reference"] == ""
+    assert (
+        row.deliveries == 2
+        and row.data["reference"] == "TRNS.36887"
+        and row.data["provider_reference"] == ""
+    )
 
 
 # --- the sandbox against the same samples -------------------------------------------------------
@@ -351,7 +376,9 @@ def forward_to_sandbox(rsps, client) -> None:
         return response.status_code, {}, response.content
 
     for method in ("GET", "POST"):
-        rsps.add_callback(method, re.compile(re.escape(BASE) + "/.*"), callback=answer, content_type=JSON_TYPE)
+        rsps.add_callback(
+            method, re.compile(re.escape(BASE) + "/.*"), callback=answer, content_type=JSON_TYPE
+        )
 
 
 def sandbox_create(client, rsps, method: str = "hosted", otp: str = ""):
@@ -362,7 +389,9 @@ def sandbox_create(client, rsps, method: str = "hosted", otp: str = ""):
 
 
 def sandbox_confirm(client, token: str):
-    return client.get(SANDBOX + "/pay/v01/redirect/checkout-invoice/confirm/", {"invoiceToken": token}, **AUTH)
+    return client.get(
+        SANDBOX + "/pay/v01/redirect/checkout-invoice/confirm/", {"invoiceToken": token}, **AUTH
+    )
 
 
 def entry_shape(custom: list) -> set:
@@ -377,7 +406,10 @@ def test_sandbox_create_answer_has_the_samples_keys_and_types(client, rsps):
     sample = doc("create_answer.jsonc")
     assert shape(answer) == shape(sample)
     assert answer["response_code"] == "00" and answer["token"] == initiation.provider_reference
-    assert SandboxPayment.objects.get(token=answer["token"]).merchant_reference == "7d3f2c1e-0000-4000-8000-000000000001"
+    assert (
+        SandboxPayment.objects.get(token=answer["token"]).merchant_reference
+        == "7d3f2c1e-0000-4000-8000-000000000001"
+    )
 
 
 @pytest.mark.django_db
@@ -388,7 +420,9 @@ def test_sandbox_confirm_answer_has_the_samples_keys_and_types(client, rsps):
     answer = sandbox_confirm(client, token).json()
     sample = doc("status_answer_completed.jsonc")
     assert list(answer) == list(sample)
-    assert {k: type(v) for k, v in answer.items() if k != "custom_data"} == {k: type(v) for k, v in sample.items() if k != "custom_data"}
+    assert {k: type(v) for k, v in answer.items() if k != "custom_data"} == {
+        k: type(v) for k, v in sample.items() if k != "custom_data"
+    }
     assert entry_shape(answer["custom_data"]) == entry_shape(sample["custom_data"])
     assert (answer["status"], answer["response_code"], answer["token"]) == (
         "completed",
@@ -428,13 +462,17 @@ def test_sandbox_sends_each_event_twice_like_the_samples(client, rsps, outcome, 
         FORM_TYPE,
         JSON_TYPE,
     ]
-    assert {url for url, _body, _headers in deliveries} == {"https://shop.test/payments/callback/ligdicash/"}
+    assert {url for url, _body, _headers in deliveries} == {
+        "https://shop.test/payments/callback/ligdicash/"
+    }
     (_u, form_body, _h), (_u2, json_body, _h2) = deliveries
 
     sample = json.loads(raw("callback.json"))
     sent = json.loads(json_body)
     assert list(sent) == list(sample)
-    assert {k: type(v) for k, v in sent.items() if k != "custom_data"} == {k: type(v) for k, v in sample.items() if k != "custom_data"}
+    assert {k: type(v) for k, v in sent.items() if k != "custom_data"} == {
+        k: type(v) for k, v in sample.items() if k != "custom_data"
+    }
     assert entry_shape(sent["custom_data"]) == entry_shape(sample["custom_data"])
     assert (sent["token"], sent["status"]) == ("", status)
     assert [e["keyof_customdata"] for e in sent["custom_data"]][-2:] == ["hash", "logfile"]
@@ -466,7 +504,10 @@ def test_sandbox_pair_reaches_the_shop_as_one_event_then_confirm_decides(client,
     assert (sp.merchant_reference, sp.amount) == (str(payment.reference), 2500)
 
     deliveries = emulator.callback_request(settle(sp, SandboxPayment.Status.FAILED))
-    answers = [client.post("/payments/callback/ligdicash/", data=b, content_type=h["Content-Type"]).json() for _u, b, h in deliveries]
+    answers = [
+        client.post("/payments/callback/ligdicash/", data=b, content_type=h["Content-Type"]).json()
+        for _u, b, h in deliveries
+    ]
     assert answers == [{"status": "received"}, {"status": "received"}]
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK, payment=payment)
     assert event.deliveries == 2 and event.headers.get("Content-Type") == FORM_TYPE

@@ -94,7 +94,11 @@ def sandbox_transport(rsps, client, prefix: str) -> None:
     def forward(request):
         url = urlsplit(request.url)
         # No Accept-Encoding: the shop's GZipMiddleware would compress the answer.
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "content-type", "accept-encoding", "connection")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in ("content-length", "content-type", "accept-encoding", "connection")
+        }
         response = client.generic(
             request.method,
             url.path + (f"?{url.query}" if url.query else ""),
@@ -144,7 +148,9 @@ def test_initiation_posts_the_documented_gateway_request(rsps):
 
 def test_one_hosted_redirect_method_and_a_minimum_of_100():
     lygos = provider()
-    assert [(m.code, m.flow.value, m.needs_phone) for m in lygos.methods] == [("hosted", "redirect", False)]
+    assert [(m.code, m.flow.value, m.needs_phone) for m in lygos.methods] == [
+        ("hosted", "redirect", False)
+    ]
     assert lygos.minimum_amount == 100 and lygos.currencies == ("XOF", "XAF")
 
 
@@ -181,7 +187,11 @@ def test_one_hosted_redirect_method_and_a_minimum_of_100():
         ),
         (
             402,
-            {"detail": [{"loc": ["body", "shop_name"], "msg": "Field required", "type": "missing"}]},
+            {
+                "detail": [
+                    {"loc": ["body", "shop_name"], "msg": "Field required", "type": "missing"}
+                ]
+            },
             "Données refusées par Lygos : shop_name: Field required",
         ),
         (403, {"detail": {"message": "Forbidden", "type": "FORBIDDEN"}}, "Lygos refuse l'accès"),
@@ -407,7 +417,9 @@ def test_status_timeout_and_5xx_raise_retryable_errors(rsps):
     assert excinfo.value.retryable
 
 
-@pytest.mark.parametrize("failure", [requests.exceptions.ReadTimeout(), requests.exceptions.ConnectionError()])
+@pytest.mark.parametrize(
+    "failure", [requests.exceptions.ReadTimeout(), requests.exceptions.ConnectionError()]
+)
 def test_success_whose_gateway_read_fails_for_now_is_unknown(rsps, failure):
     rsps.get(PAYIN, json={"order_id": REFERENCE, "status": "success"})
     rsps.get(GATEWAY, body=failure)
@@ -426,7 +438,9 @@ def test_success_whose_gateway_answers_5xx_is_unknown(rsps):
     [
         {
             "status": 404,
-            "json": {"detail": {"message": "Payment Gateway Not found", "type": "GATEWAY_NOT_FOUND"}},
+            "json": {
+                "detail": {"message": "Payment Gateway Not found", "type": "GATEWAY_NOT_FOUND"}
+            },
         },
         {"body": "<html>", "content_type": "text/html"},
         {"json": {**gateway_read(), "amount": None}},
@@ -439,7 +453,9 @@ def test_success_without_a_trustworthy_gateway_amount_has_none(rsps, gateway):
     rsps.get(PAYIN, json={"order_id": REFERENCE, "status": "success"})
     rsps.get(GATEWAY, **gateway)
     result = provider().fetch_status(view())
-    assert result.outcome == Outcome.SUCCEEDED and result.amount is None  # the services flag it for review
+    assert (
+        result.outcome == Outcome.SUCCEEDED and result.amount is None
+    )  # the services flag it for review
 
 
 def test_success_without_a_gateway_id_has_no_amount_and_no_gateway_call(rsps):
@@ -628,7 +644,9 @@ def post(client, body: bytes, headers: dict, slash: bool = True):
 def test_a_signed_webhook_is_stored_and_answered_200_with_or_without_slash(client, rsps, slash):
     kit = LygosKit()
     kit.mock_initiate_ok(rsps)
-    order = make_order((make_product(price=15000, stock=3), 1), country=kit.country, phone=kit.phone)
+    order = make_order(
+        (make_product(price=15000, stock=3), 1), country=kit.country, phone=kit.phone
+    )
     payment = services.start_payment(order, "lygos", "hosted")
     body, headers = kit.callback(payment, "succeeded")
     response = post(client, body, headers, slash=slash)
@@ -638,7 +656,9 @@ def test_a_signed_webhook_is_stored_and_answered_200_with_or_without_slash(clien
     kit.mock_status(rsps, payment, "failed")
     services.process_callback(event.pk)
     payment.refresh_from_db()
-    assert payment.status == PaymentStatus.FAILED, "the status API, not the webhook's 'success', decided"
+    assert payment.status == PaymentStatus.FAILED, (
+        "the status API, not the webhook's 'success', decided"
+    )
 
 
 @pytest.mark.django_db
@@ -702,7 +722,9 @@ def create(client, body: dict | None = None, key: str | None = KEY):
 class TestEmulator:
     def test_refuses_a_missing_or_unknown_key_with_the_vendor_bodies(self, client):
         missing = create(client, key=None)
-        assert missing.status_code == 401 and missing.json() == {"detail": {"message": "No API Key.", "type": "NO_API_KEY_PROVIDED"}}
+        assert missing.status_code == 401 and missing.json() == {
+            "detail": {"message": "No API Key.", "type": "NO_API_KEY_PROVIDED"}
+        }
         wrong = create(client, key="lygosapp-wrong")
         assert wrong.status_code == 404 and wrong.json()["detail"]["type"] == "API_KEY_NOT_FOUND"
         assert not SandboxPayment.objects.exists()
@@ -746,7 +768,9 @@ class TestEmulator:
         data = client.get(f"/sandbox/lygos/gateway/{gateway_id}", headers={"api-key": KEY}).json()
         assert data["amount"] == 15000 and data["user_country"]["iso_code"] == "CIV"
         missing = client.get(f"/sandbox/lygos/gateway/{uuid.uuid4()}", headers={"api-key": KEY})
-        assert missing.status_code == 404 and missing.json()["detail"]["type"] == "GATEWAY_NOT_FOUND"
+        assert (
+            missing.status_code == 404 and missing.json()["detail"]["type"] == "GATEWAY_NOT_FOUND"
+        )
 
     def test_payin_status_follows_the_hosted_page(self, client):
         create(client)
@@ -757,13 +781,21 @@ class TestEmulator:
         }
         settle(SandboxPayment.objects.get(), SandboxPayment.Status.SUCCEEDED)
         assert client.get(url, headers={"api-key": KEY}).json()["status"] == "success"
-        assert client.get(f"/sandbox/lygos/gateway/payin/{uuid.uuid4()}", headers={"api-key": KEY}).status_code == 404
+        assert (
+            client.get(
+                f"/sandbox/lygos/gateway/payin/{uuid.uuid4()}", headers={"api-key": KEY}
+            ).status_code
+            == 404
+        )
 
     @pytest.mark.parametrize("action,target", [("pay", "return"), ("refuse", "cancel")])
     def test_hosted_page_sends_the_shopper_to_success_or_failure_url(self, client, action, target):
         token = create(client).json()["id"]
         response = client.post(f"/sandbox/page/lygos/{token}/", {"action": action})
-        assert response.status_code == 302 and response["Location"] == f"https://shop.test/payments/{target}/{REFERENCE}/"
+        assert (
+            response.status_code == 302
+            and response["Location"] == f"https://shop.test/payments/{target}/{REFERENCE}/"
+        )
 
     @pytest.mark.parametrize(
         "status,word",
@@ -780,8 +812,12 @@ class TestEmulator:
         assert url == "https://shop.test/payments/callback/lygos/"
         assert headers["Content-Type"] == "application/json"
         stamp = headers["X-Timestamp"]
-        assert stamp.isdigit() and abs(int(stamp) / 1000 - time.time()) < 5, "Unix milliseconds, fresh"
-        assert headers["X-Signature"] == sign(body, stamp, SECRETS[0]), "HMAC-SHA256(body + timestamp), first secret"
+        assert stamp.isdigit() and abs(int(stamp) / 1000 - time.time()) < 5, (
+            "Unix milliseconds, fresh"
+        )
+        assert headers["X-Signature"] == sign(body, stamp, SECRETS[0]), (
+            "HMAC-SHA256(body + timestamp), first secret"
+        )
         data = json.loads(body)
         assert (data["order_id"], data["status"], data["id"]) == (REFERENCE, word, sp.token)
         info = provider().parse_callback(body, headers)
@@ -801,7 +837,9 @@ class TestEmulator:
     def test_the_shop_answers_the_sandbox_webhook_200_and_asks_the_status(self, client, rsps):
         sandbox_transport(rsps, client, SANDBOX)
         lygos = provider(base_url=SANDBOX)
-        order = make_order((make_product(price=15000, stock=3), 1), country="BF", phone="+22670123456")
+        order = make_order(
+            (make_product(price=15000, stock=3), 1), country="BF", phone="+22670123456"
+        )
         with self.settings_for(lygos):
             payment = services.start_payment(order, "lygos", "hosted")
         sp = SandboxPayment.objects.get(merchant_reference=str(payment.reference))
@@ -852,8 +890,12 @@ class TestEmulator:
 # scoped) ---
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("action,expected", [("pay", PaymentStatus.SUCCEEDED), ("refuse", PaymentStatus.FAILED)])
-def test_the_webhook_alone_ends_the_payment_with_a_real_worker(sandbox_shop, settings, action, expected):
+@pytest.mark.parametrize(
+    "action,expected", [("pay", PaymentStatus.SUCCEEDED), ("refuse", PaymentStatus.FAILED)]
+)
+def test_the_webhook_alone_ends_the_payment_with_a_real_worker(
+    sandbox_shop, settings, action, expected
+):
     """No browser return, no scheduled poll: only the signed webhook (2xx)
     and the status check it triggers end the payment."""
     from tests.support.e2e import Route, act_in_sandbox, buy, final
@@ -863,12 +905,25 @@ def test_the_webhook_alone_ends_the_payment_with_a_real_worker(sandbox_shop, set
     product = make_product(price=2500, stock=1)
     s, payment, _ = buy(sandbox_shop, Route("lygos", "hosted", "BF", "+22670123456"), product)
     # Push the scheduled poll out of the test's reach: a poll runs only at its schedule.
-    Payment.objects.filter(pk=payment.pk).update(next_check_at=timezone.now() + timedelta(minutes=30))
+    Payment.objects.filter(pk=payment.pk).update(
+        next_check_at=timezone.now() + timedelta(minutes=30)
+    )
     act_in_sandbox(s, sandbox_shop, payment, action, follow=False)
     payment = final(payment)
     assert payment.status == expected and not payment.needs_review
     webhook_rows = PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK, payment=payment)
-    assert webhook_rows.count() == 1 and webhook_rows.get().valid and webhook_rows.get().data["signed"] is True
-    decision = payment.events.get(kind=PaymentEvent.Kind.DECISION, message__startswith=expected.value)
+    assert (
+        webhook_rows.count() == 1
+        and webhook_rows.get().valid
+        and webhook_rows.get().data["signed"] is True
+    )
+    decision = payment.events.get(
+        kind=PaymentEvent.Kind.DECISION, message__startswith=expected.value
+    )
     assert decision.data["source"] == "callback", decision.message
-    wait_for(lambda: SandboxPayment.objects.get(merchant_reference=str(payment.reference)).callbacks_sent == 1)
+    wait_for(
+        lambda: (
+            SandboxPayment.objects.get(merchant_reference=str(payment.reference)).callbacks_sent
+            == 1
+        )
+    )

@@ -146,7 +146,9 @@ def test_every_sample_file_is_read_by_these_tests():
     assert present == QUOTED | DERIVED
     readme = (SAMPLES / "README.md").read_text()
     for name in present:
-        assert name in readme or name.rsplit("_", 1)[0] in readme, f"{name} undocumented in README.md"
+        assert name in readme or name.rsplit("_", 1)[0] in readme, (
+            f"{name} undocumented in README.md"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(n for n in QUOTED | DERIVED if n.endswith(".json")))
@@ -174,12 +176,16 @@ def test_our_create_request_has_the_documented_keys_and_types(rsps):
     assert shape(sent) == shape(documented)
     assert rsps.calls[0].request.headers["api-key"] == KEY
     assert rsps.calls[0].request.headers["Content-Type"] == "application/json"
-    assert sent["order_id"] == REFERENCE, "order_id is our payment reference: the status and the webhook name it"
+    assert sent["order_id"] == REFERENCE, (
+        "order_id is our payment reference: the status and the webhook name it"
+    )
 
 
 # --- create answers ----------------------------------------------------------------------
 def test_the_create_answer_as_printed_is_never_followed(rsps):
-    rsps.post(BASE + "/gateway", body=raw("create_answer_200.json"), content_type="application/json")
+    rsps.post(
+        BASE + "/gateway", body=raw("create_answer_200.json"), content_type="application/json"
+    )
     with pytest.raises(ProviderError) as excinfo:
         provider().initiate(payment_request())
     assert excinfo.value.kind == "malformed" and excinfo.value.unknown  # link "<string>" is no page
@@ -236,7 +242,9 @@ def test_the_list_sample_finds_our_gateway_after_a_conflict(rsps):
         )
         for item in listing
     ]
-    rsps.post(BASE + "/gateway", json={"detail": {"message": "Conflict", "type": "CONFLICT"}}, status=409)
+    rsps.post(
+        BASE + "/gateway", json={"detail": {"message": "Conflict", "type": "CONFLICT"}}, status=409
+    )
     rsps.get(BASE + "/gateway", json=filled)
     initiation = provider().initiate(payment_request())
     assert initiation.provider_reference == listing[0]["id"]
@@ -253,7 +261,9 @@ def test_the_list_sample_finds_our_gateway_after_a_conflict(rsps):
 )
 def test_a_list_without_our_gateway_leaves_the_conflict_unknown(rsps, name):
     status = int(name[-8:-5])
-    rsps.post(BASE + "/gateway", json={"detail": {"message": "Conflict", "type": "CONFLICT"}}, status=409)
+    rsps.post(
+        BASE + "/gateway", json={"detail": {"message": "Conflict", "type": "CONFLICT"}}, status=409
+    )
     rsps.get(BASE + "/gateway", body=raw(name), status=status, content_type="application/json")
     with pytest.raises(ProviderError) as excinfo:
         provider().initiate(payment_request())
@@ -294,7 +304,9 @@ def test_the_gateway_sample_as_printed_gives_no_trustworthy_amount(rsps):
     rsps.get(PAYIN, json={"order_id": REFERENCE, "status": "success"})
     rsps.get(GATEWAY, body=raw("get_answer_200.json"), content_type="application/json")
     result = provider().fetch_status(view(GATEWAY_ID))
-    assert result.outcome == Outcome.SUCCEEDED and result.amount is None  # order_id "<string>": review, not paid
+    assert (
+        result.outcome == Outcome.SUCCEEDED and result.amount is None
+    )  # order_id "<string>": review, not paid
 
 
 @pytest.mark.parametrize(

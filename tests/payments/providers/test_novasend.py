@@ -66,7 +66,9 @@ def payment_request(**overrides) -> PaymentRequest:
     return PaymentRequest(**values)
 
 
-def view(provider_reference: str = SESSION_REFERENCE, reference: str = REFERENCE, amount: int = 300) -> PaymentView:
+def view(
+    provider_reference: str = SESSION_REFERENCE, reference: str = REFERENCE, amount: int = 300
+) -> PaymentView:
     return PaymentView(
         reference=reference,
         provider_reference=provider_reference,
@@ -91,7 +93,11 @@ def sandbox_transport(rsps, client, prefix: str) -> None:
     def forward(request):
         url = urlsplit(request.url)
         # No Accept-Encoding: the shop's GZipMiddleware would compress the answer.
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "content-type", "accept-encoding", "connection")}
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in ("content-length", "content-type", "accept-encoding", "connection")
+        }
         response = client.generic(
             request.method,
             url.path + (f"?{url.query}" if url.query else ""),
@@ -133,7 +139,9 @@ def test_initiation_posts_the_documented_session_request(rsps):
 
 def test_msisdn_falls_back_to_the_customer_phone_and_country_follows_the_number(rsps):
     rsps.post(SESSIONS, json=session_body(REFERENCE), status=201)
-    provider().initiate(payment_request(payer_phone="", customer_phone="+221771234567", country="CI"))
+    provider().initiate(
+        payment_request(payer_phone="", customer_phone="+221771234567", country="CI")
+    )
     body = json.loads(rsps.calls[0].request.body)
     assert body["msisdn"] == "+221771234567" and body["country"] == "SN"
 
@@ -269,7 +277,9 @@ def test_conflict_on_a_known_reference_reuses_the_existing_session(rsps):
 )
 def test_conflict_that_is_not_our_session_is_refused(rsps, lookup):
     message = "payment can not processed, recipient not match with selected service PAYIN_ORANGE_CI"
-    rsps.post(SESSIONS, json={"statusCode": 409, "error": "Conflict", "message": message}, status=409)
+    rsps.post(
+        SESSIONS, json={"statusCode": 409, "error": "Conflict", "message": message}, status=409
+    )
     rsps.get(status_url(REFERENCE), **lookup)
     with pytest.raises(ProviderError) as excinfo:
         provider().initiate(payment_request())
@@ -297,12 +307,18 @@ def test_timeouts_are_retryable_and_a_read_timeout_is_unknown(rsps, error, unkno
     rsps.post(SESSIONS, body=error)
     with pytest.raises(ProviderError) as excinfo:
         provider().initiate(payment_request())
-    assert excinfo.value.kind == "timeout" and excinfo.value.retryable and excinfo.value.unknown is unknown
+    assert (
+        excinfo.value.kind == "timeout"
+        and excinfo.value.retryable
+        and excinfo.value.unknown is unknown
+    )
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
 def test_server_errors_are_retryable(rsps, status):
-    rsps.post(SESSIONS, json={"statusCode": status, "error": "Internal Server Error"}, status=status)
+    rsps.post(
+        SESSIONS, json={"statusCode": status, "error": "Internal Server Error"}, status=status
+    )
     with pytest.raises(ProviderError) as excinfo:
         provider().initiate(payment_request())
     assert excinfo.value.retryable and excinfo.value.status_code == status
@@ -418,7 +434,9 @@ def test_status_mapping_table(rsps, body, expected):
     assert provider().fetch_status(view()).outcome == expected
 
 
-@pytest.mark.parametrize("amount", [None, "", "abc", "NaN", "Infinity", "-300", "300.50", True, [300]])
+@pytest.mark.parametrize(
+    "amount", [None, "", "abc", "NaN", "Infinity", "-300", "300.50", True, [300]]
+)
 def test_success_without_a_usable_amount_is_unknown(rsps, amount):
     rsps.get(status_url(), json=_with_transaction(amount=amount))
     result = provider().fetch_status(view())
@@ -449,7 +467,9 @@ def test_malformed_status_answer_is_unknown(rsps, body, content_type):
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_status_error_answers_are_unknown(rsps, status):
-    rsps.get(status_url(), json={"statusCode": status, "error": "Nope", "message": "…"}, status=status)
+    rsps.get(
+        status_url(), json={"statusCode": status, "error": "Nope", "message": "…"}, status=status
+    )
     result = provider().fetch_status(view())
     assert result.outcome == Outcome.UNKNOWN and str(status) in result.message
 
@@ -536,7 +556,9 @@ def test_every_active_secret_is_accepted_during_a_rotation(secret):
 
 def test_signature_header_name_and_hex_case_are_tolerated():
     body = docs_webhook()
-    assert provider().parse_callback(body, {"x-signature-value": sign(body).upper()}).authentic is True
+    assert (
+        provider().parse_callback(body, {"x-signature-value": sign(body).upper()}).authentic is True
+    )
 
 
 def test_the_compact_reserialisation_the_docs_sample_hashes_is_accepted():
@@ -547,7 +569,9 @@ def test_the_compact_reserialisation_the_docs_sample_hashes_is_accepted():
     assert provider().parse_callback(pretty, {"X-Signature-Value": sign(compact)}).authentic is True
     other = docs_webhook(amount=301)
     with pytest.raises(CallbackRejected):
-        provider().parse_callback(json.dumps(json.loads(other), indent=2).encode(), {"X-Signature-Value": sign(compact)})
+        provider().parse_callback(
+            json.dumps(json.loads(other), indent=2).encode(), {"X-Signature-Value": sign(compact)}
+        )
 
 
 def test_modified_body_is_refused():
@@ -648,7 +672,9 @@ def test_a_later_state_of_the_same_transaction_is_a_new_event():
 
 @pytest.mark.django_db
 def test_webhook_signed_with_the_new_secret_is_accepted_by_the_view(client):
-    payment = make_payment(provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE)
+    payment = make_payment(
+        provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE
+    )
     body = webhook_body(payment)
     response = client.post(
         reverse("payments:callback", args=["novasend"]),
@@ -663,7 +689,9 @@ def test_webhook_signed_with_the_new_secret_is_accepted_by_the_view(client):
 
 @pytest.mark.django_db
 def test_forged_webhook_is_stored_and_refused_by_the_view(client):
-    payment = make_payment(provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE)
+    payment = make_payment(
+        provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE
+    )
     body = webhook_body(payment)
     for headers in (
         {"HTTP_X_SIGNATURE_VALUE": sign(body, "x")},
@@ -676,7 +704,9 @@ def test_forged_webhook_is_stored_and_refused_by_the_view(client):
             **headers,
         )
         assert response.status_code == 401
-    assert list(PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK).values_list("valid", flat=True)) == [False, False]
+    assert list(
+        PaymentEvent.objects.filter(kind=PaymentEvent.Kind.CALLBACK).values_list("valid", flat=True)
+    ) == [False, False]
 
 
 # --- redirects ------------------------------------------------------------------------------
@@ -696,7 +726,9 @@ def test_only_novasend_confirmation_pages_are_followed(url, allowed):
 
 
 def test_a_configured_host_list_replaces_the_default():
-    assert not provider(redirect_hosts=["pay.example.ci"]).allowed_redirect("https://link.novasend.app/link/Xk2p9Q")
+    assert not provider(redirect_hosts=["pay.example.ci"]).allowed_redirect(
+        "https://link.novasend.app/link/Xk2p9Q"
+    )
     assert provider(redirect_hosts=["pay.example.ci"]).allowed_redirect("https://pay.example.ci/x")
 
 
@@ -747,8 +779,16 @@ class TestEmulator:
         data = response.json()
         sp = SandboxPayment.objects.get()
         assert data["reference"] == sp.token and data["reference"].startswith("tr_")
-        assert data["customerReference"] == REFERENCE and data["amount"] == 300 and data["currency"] == "XOF"
-        assert data["confirmationRequired"] is True and data["confirmationStatus"] == "none" and data["status"] == "processing"
+        assert (
+            data["customerReference"] == REFERENCE
+            and data["amount"] == 300
+            and data["currency"] == "XOF"
+        )
+        assert (
+            data["confirmationRequired"] is True
+            and data["confirmationStatus"] == "none"
+            and data["status"] == "processing"
+        )
         assert data["paymentUrl"] == page_url(sp)
         assert sp.callback_url == "https://shop.test/payments/callback/novasend/"
 
@@ -811,18 +851,31 @@ class TestEmulator:
         assert pending["status"] == "processing" and pending["transaction"] is None
         settle(SandboxPayment.objects.get(), SandboxPayment.Status.SUCCEEDED)
         paid = client.get(url, headers={"Authorization": BASIC}).json()
-        assert paid["status"] == "processed" and paid["transaction"]["status"] == "completed" and paid["transaction"]["amount"] == "300.00"
+        assert (
+            paid["status"] == "processed"
+            and paid["transaction"]["status"] == "completed"
+            and paid["transaction"]["amount"] == "300.00"
+        )
         assert client.get(url).status_code == 401
-        assert client.get("/sandbox/novasend/v1/payin/tr_unknown", headers={"Authorization": BASIC}).status_code == 404
+        assert (
+            client.get(
+                "/sandbox/novasend/v1/payin/tr_unknown", headers={"Authorization": BASIC}
+            ).status_code
+            == 404
+        )
 
-    def test_a_paid_session_sends_a_non_final_then_a_final_webhook_signed_with_the_first_secret(self, client):
+    def test_a_paid_session_sends_a_non_final_then_a_final_webhook_signed_with_the_first_secret(
+        self, client
+    ):
         create(client)
         sp = settle(SandboxPayment.objects.get(), SandboxPayment.Status.SUCCEEDED)
         deliveries = emulator.callback_request(sp)
         states = []
         for url, body, headers in deliveries:
             assert url == "https://shop.test/payments/callback/novasend/"
-            assert headers["X-Signature-Value"] == sign(body, SECRETS[0]) and "x-novasend-signature" not in {k.lower() for k in headers}
+            assert headers["X-Signature-Value"] == sign(
+                body, SECRETS[0]
+            ) and "x-novasend-signature" not in {k.lower() for k in headers}
             data = json.loads(body)
             assert body == json.dumps(data, separators=(",", ":")).encode()  # compact
             assert data["id"] == sp.token and data["reference"] == REFERENCE
@@ -846,7 +899,10 @@ class TestEmulator:
         create(client)
         sp = settle(SandboxPayment.objects.get(), status)
         deliveries = emulator.callback_request(sp)
-        assert [(json.loads(body)["status"], json.loads(body)["confirmationStatus"]) for _, body, _ in deliveries] == expected
+        assert [
+            (json.loads(body)["status"], json.loads(body)["confirmationStatus"])
+            for _, body, _ in deliveries
+        ] == expected
 
     def test_no_webhook_while_pending(self, client):
         create(client)

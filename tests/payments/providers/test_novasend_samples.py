@@ -102,8 +102,12 @@ def test_our_session_request_has_the_samples_keys_and_types(rsps):
     sent = rsps.calls[0].request
     body = json.loads(sent.body)
     assert shape(body) == shape(documented)
-    assert body["reference"] == ours and sent.headers["X-Idempotency-Key"] == ours  # "{{$randomUUID}}": a UUID of ours
-    assert {k: body[k] for k in ("amount", "msisdn", "customerName", "country")} == {k: documented[k] for k in ("amount", "msisdn", "customerName", "country")}
+    assert (
+        body["reference"] == ours and sent.headers["X-Idempotency-Key"] == ours
+    )  # "{{$randomUUID}}": a UUID of ours
+    assert {k: body[k] for k in ("amount", "msisdn", "customerName", "country")} == {
+        k: documented[k] for k in ("amount", "msisdn", "customerName", "country")
+    }
     assert sent.headers["Authorization"] == BASIC
 
 
@@ -116,9 +120,15 @@ def test_the_create_answer_gives_novasends_reference_and_the_confirmation_link(r
         status=201,
     )
     novasend = provider()
-    initiation = novasend.initiate(request_from(sample("create_request.json"), answer["customerReference"]))
-    assert initiation.provider_reference == "tr_fhchi842jyimwiugjgszcxvb8n"  # "reference": Novasend's id
-    assert initiation.redirect_url == "https://link.novasend.app/link/{shortCode}"  # confirmationRequired: true
+    initiation = novasend.initiate(
+        request_from(sample("create_request.json"), answer["customerReference"])
+    )
+    assert (
+        initiation.provider_reference == "tr_fhchi842jyimwiugjgszcxvb8n"
+    )  # "reference": Novasend's id
+    assert (
+        initiation.redirect_url == "https://link.novasend.app/link/{shortCode}"
+    )  # confirmationRequired: true
     assert initiation.outcome == Outcome.PENDING
     assert novasend.allowed_redirect(initiation.redirect_url)
 
@@ -157,7 +167,9 @@ def test_the_completed_status_sample_is_a_success_for_the_transaction_amount(rsp
         content_type="application/json",
     )
     result = provider().fetch_status(status_view())
-    assert rsps.calls[0].request.url == f"{BASE}/v1/payin/{STATUS_REFERENCE}"  # asked by Novasend's reference
+    assert (
+        rsps.calls[0].request.url == f"{BASE}/v1/payin/{STATUS_REFERENCE}"
+    )  # asked by Novasend's reference
     # transaction.status is the truth; its amount ("153.00"), not the top-level 300, is what was
     # settled.
     assert (result.outcome, result.amount, result.currency, result.provider_reference) == (
@@ -192,7 +204,9 @@ def test_the_status_sample_read_as_the_vendor_text_reads_it(rsps, change, expect
 # --- webhooks ---------------------------------------------------------------------------
 def test_the_derived_webhook_names_the_session_of_the_create_samples():
     body = raw("webhook_processing.derived.json")
-    info = provider().parse_callback(body, {"X-Signature-Value": sign(body), "Content-Type": "application/json"})
+    info = provider().parse_callback(
+        body, {"X-Signature-Value": sign(body), "Content-Type": "application/json"}
+    )
     answer = sample("create_answer.json")
     assert (info.reference, info.provider_reference) == (
         answer["customerReference"],
@@ -253,7 +267,9 @@ def test_the_derived_webhook_through_the_view_triggers_one_status_check(client, 
     rsps.get(f"{BASE}/v1/payin/{answer['reference']}", json=status)
     services.process_callback(event.pk)
     assert [call.request.url for call in rsps.calls] == [f"{BASE}/v1/payin/{answer['reference']}"]
-    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED  # decided by transaction.status
+    assert (
+        Payment.objects.get(pk=payment.pk).status == PaymentStatus.SUCCEEDED
+    )  # decided by transaction.status
 
 
 # --- the sandbox against the same samples -------------------------------------------------
@@ -279,12 +295,18 @@ class TestSandboxAgainstSamples:
         assert response.status_code == 201
         data = response.json()
         assert shape(data) == shape(sample("create_answer.json"))
-        assert data["reference"].startswith("tr_") and data["status"] == "processing" and data["confirmationStatus"] == "none"
+        assert (
+            data["reference"].startswith("tr_")
+            and data["status"] == "processing"
+            and data["confirmationStatus"] == "none"
+        )
 
     def test_status_answer_has_the_samples_keys_and_types(self, client):
         token = sandbox_create(client).json()["reference"]
         settle(SandboxPayment.objects.get(), SandboxPayment.Status.SUCCEEDED)
-        data = client.get(f"/sandbox/novasend/v1/payin/{token}", headers={"Authorization": BASIC}).json()
+        data = client.get(
+            f"/sandbox/novasend/v1/payin/{token}", headers={"Authorization": BASIC}
+        ).json()
         assert shape(data) == shape(sample("status_answer_completed.json"))
         assert data["transaction"]["status"] == "completed" and data["status"] == "processed"
 
@@ -303,8 +325,12 @@ class TestSandboxAgainstSamples:
         documented = sample("webhook_processing.derived.json")
         for _url, body, headers in emulator.callback_request(sp):
             data = json.loads(body)
-            assert set(data) == set(documented) and shape(data["customer"]) == shape(documented["customer"])
-            assert {k: shape(v) for k, v in data.items() if k != "failure"} == {k: shape(v) for k, v in documented.items() if k != "failure"}
+            assert set(data) == set(documented) and shape(data["customer"]) == shape(
+                documented["customer"]
+            )
+            assert {k: shape(v) for k, v in data.items() if k != "failure"} == {
+                k: shape(v) for k, v in documented.items() if k != "failure"
+            }
             assert data["failure"] is None or isinstance(data["failure"], dict)
             assert data["id"] == sp.token and data["reference"] == ours and data["type"] == "payin"
             assert set(headers) == {"Content-Type", "X-Signature-Value"}

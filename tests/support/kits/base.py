@@ -60,7 +60,9 @@ class Kit:
         with ``amount``/``currency`` defaulting to the payment's."""
         raise NotImplementedError
 
-    def callback(self, payment: Payment, outcome: str = "succeeded", amount: int | None = None) -> tuple[bytes, dict]:
+    def callback(
+        self, payment: Payment, outcome: str = "succeeded", amount: int | None = None
+    ) -> tuple[bytes, dict]:
         """Body bytes and headers of the vendor's callback (signed if it signs).
         Headers use Django test-client style keys, e.g. ``HTTP_X_SIGNATURE``."""
         raise NotImplementedError

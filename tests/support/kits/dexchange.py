@@ -42,7 +42,9 @@ class DexchangeKit(Kit):
             }
             return 201, {}, json.dumps(body)
 
-        rsps.add_callback("POST", self.initiate_url(), callback=answer, content_type="application/json")
+        rsps.add_callback(
+            "POST", self.initiate_url(), callback=answer, content_type="application/json"
+        )
 
     def mock_initiate_error(self, rsps, status: int) -> None:
         rsps.post(
@@ -76,7 +78,9 @@ class DexchangeKit(Kit):
             body["transaction"]["Status"] = "PENDING"
         rsps.get(self.status_url(payment), json=body)
 
-    def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
+    def callback(
+        self, payment: Payment, outcome: str = "succeeded", amount=None
+    ) -> tuple[bytes, dict]:
         """The webhook with the official SDK's keys (``WebhookEvent``)."""
         amount = payment.amount if amount is None else amount
         body = {

@@ -83,7 +83,9 @@ class LengopayKit(Kit):
             },
         )
 
-    def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
+    def callback(
+        self, payment: Payment, outcome: str = "succeeded", amount=None
+    ) -> tuple[bytes, dict]:
         status = STATUS[outcome]
         body = {
             "pay_id": payment.provider_reference,

@@ -100,7 +100,9 @@ class LigdicashKit(Kit):
             {
                 "id_invoice": 29505444,
                 "keyof_customdata": "hash",
-                "valueof_customdata": ("f918c54d54cdc334ade09f8c228a224b1d3df646250c84dcdd99af528ddcd450"),
+                "valueof_customdata": (
+                    "f918c54d54cdc334ade09f8c228a224b1d3df646250c84dcdd99af528ddcd450"
+                ),
             },
             {
                 "id_invoice": 29505444,
@@ -125,13 +127,21 @@ class LigdicashKit(Kit):
             "hash": "8bd5dc60ef2d75641fa311fbb44c5067e0040a17",
         }
 
-    def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
+    def callback(
+        self, payment: Payment, outcome: str = "succeeded", amount=None
+    ) -> tuple[bytes, dict]:
         """The JSON delivery (the second of the pair)."""
         return json.dumps(self.callback_body(payment, outcome, amount)).encode(), {}
 
-    def form_callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
+    def form_callback(
+        self, payment: Payment, outcome: str = "succeeded", amount=None
+    ) -> tuple[bytes, dict]:
         """The form-encoded delivery (the first of the pair): ``custom_data``
         as a JSON string, nulls left out."""
         body = self.callback_body(payment, outcome, amount)
-        fields = [(k, json.dumps(v, separators=(",", ":")) if isinstance(v, list) else str(v)) for k, v in body.items() if v is not None]
+        fields = [
+            (k, json.dumps(v, separators=(",", ":")) if isinstance(v, list) else str(v))
+            for k, v in body.items()
+            if v is not None
+        ]
         return urlencode(fields).encode(), {"CONTENT_TYPE": FORM}

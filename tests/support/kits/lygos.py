@@ -28,7 +28,9 @@ SIGNATURE = "HTTP_X_SIGNATURE"
 TIMESTAMP = "HTTP_X_TIMESTAMP"
 
 
-def gateway_body(order_id: str, amount: int, currency: str = "XOF", gateway_id: str = GATEWAY_ID) -> dict:
+def gateway_body(
+    order_id: str, amount: int, currency: str = "XOF", gateway_id: str = GATEWAY_ID
+) -> dict:
     """The documented answer of POST /gateway (and, with user_country, GET /gateway/{id})."""
     return {
         "id": gateway_id,
@@ -55,7 +57,9 @@ def sign(body: bytes, timestamp: str, secret: str = SECRETS[0]) -> str:
     return hmac.new(secret.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
 
 
-def webhook(order_id: str, status: str, amount: int, gateway_id: str = GATEWAY_ID, currency: str = "XOF") -> bytes:
+def webhook(
+    order_id: str, status: str, amount: int, gateway_id: str = GATEWAY_ID, currency: str = "XOF"
+) -> bytes:
     body = {
         "id": gateway_id,
         "order_id": order_id,
@@ -92,7 +96,9 @@ class LygosKit(Kit):
             sent = json.loads(request.body)
             return 200, {}, json.dumps(gateway_body(sent["order_id"], sent["amount"]))
 
-        rsps.add_callback("POST", self.initiate_url(), callback=answer, content_type="application/json")
+        rsps.add_callback(
+            "POST", self.initiate_url(), callback=answer, content_type="application/json"
+        )
 
     def mock_initiate_error(self, rsps, status: int) -> None:
         rsps.post(
@@ -123,7 +129,9 @@ class LygosKit(Kit):
         gateway["user_country"] = {"name": "Burkina Faso", "iso_code": "BFA"}
         rsps.get(self.gateway_url(payment), json=gateway)
 
-    def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
+    def callback(
+        self, payment: Payment, outcome: str = "succeeded", amount=None
+    ) -> tuple[bytes, dict]:
         body = webhook(
             str(payment.reference),
             STATUS[outcome],

@@ -146,10 +146,14 @@ class NovasendKit(Kit):
             reference = json.loads(request.body)["reference"]
             return 201, {}, json.dumps(session_body(reference, json.loads(request.body)["amount"]))
 
-        rsps.add_callback("POST", self.initiate_url(), callback=answer, content_type="application/json")
+        rsps.add_callback(
+            "POST", self.initiate_url(), callback=answer, content_type="application/json"
+        )
 
     def mock_initiate_error(self, rsps, status: int) -> None:
-        label = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(status, "Error")
+        label = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(
+            status, "Error"
+        )
         body = {
             "statusCode": status,
             "message": "unexpected error",
@@ -171,7 +175,9 @@ class NovasendKit(Kit):
         )
         rsps.get(self.status_url(payment), json=body)
 
-    def callback(self, payment: Payment, outcome: str = "succeeded", amount=None) -> tuple[bytes, dict]:
+    def callback(
+        self, payment: Payment, outcome: str = "succeeded", amount=None
+    ) -> tuple[bytes, dict]:
         body = webhook_body(payment, outcome, amount)
         return body, {SIGNATURE: sign(body)}
 
