@@ -168,17 +168,14 @@ def request_refund(
                 )
                 % {"name": provider.name, "min": minimum, "cur": payment.currency}
             )
-        refund = Refund.objects.create(
-            order_id=order_id,
-            payment=payment,
-            request_key=request_key,
-            channel=Refund.Channel.PROVIDER,
-            provider=payment.provider,
-            amount=amount,
-            currency=payment.currency,
-            reason=reason[:300],
+        refund = _create_refund(
+            payment,
+            amount,
+            Refund.Channel.PROVIDER,
+            reason,
+            by,
+            request_key,
             payee=payment.payer_phone or payment.order.phone,
-            requested_by=by,
         )
         journal(
             refund,
@@ -188,6 +185,24 @@ def request_refund(
             by=by,
         )
     return refund
+
+
+def _create_refund(
+    payment: Payment, amount: int, channel: str, reason: str, by, request_key: str | None, **fields
+) -> Refund:
+    """The new ``Refund`` row of one payment; ``fields`` are the channel's own."""
+    return Refund.objects.create(
+        order_id=payment.order_id,
+        payment=payment,
+        request_key=request_key,
+        channel=channel,
+        provider=payment.provider,
+        amount=amount,
+        currency=payment.currency,
+        reason=reason[:300],
+        requested_by=by,
+        **fields,
+    )
 
 
 def _check_amount(payment: Payment, amount: int) -> None:
@@ -235,19 +250,16 @@ def record_outside_refund(
         payment = Payment.objects.get(pk=payment_id)
         _check_amount(payment, amount)
         now = timezone.now()
-        refund = Refund.objects.create(
-            order=order,
-            payment=payment,
-            request_key=request_key,
-            channel=Refund.Channel.OUTSIDE,
-            provider=payment.provider,
-            amount=amount,
-            currency=payment.currency,
-            reason=(note or method)[:300],
+        refund = _create_refund(
+            payment,
+            amount,
+            Refund.Channel.OUTSIDE,
+            note or method,
+            by,
+            request_key,
             method=method[:60],
             external_reference=external_reference[:120],
             note=note,
-            requested_by=by,
             status=Refund.Status.SUCCEEDED,
             finalised_at=now,
         )

@@ -5,18 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from . import refunds
+from ashtech_store.task_retry import RETRY
 
-RETRY = {
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
+from . import refunds
 
 
 @shared_task(acks_late=True, **RETRY)

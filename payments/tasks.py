@@ -14,19 +14,13 @@ import traceback
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from ashtech_store.task_retry import RETRY
+
 from . import services
 from .models import Payment
 from .services.callbacks import drain_callbacks as drain_stored_callbacks
 
 log = logging.getLogger(__name__)
-
-RETRY = {
-    "autoretry_for": (OperationalError, InterfaceError),
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 
 
 @shared_task(acks_late=True, **RETRY)

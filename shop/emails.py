@@ -16,14 +16,16 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import Order
 
 log = logging.getLogger(__name__)
 
 
-def render_confirmation(order: Order) -> tuple[str, str, str]:
-    """Subject, text and HTML bodies of the confirmation, in the order's language."""
+def _render_order_mail(order: Order, subject: str, *templates: str) -> tuple[str, ...]:
+    """The subject (a ``gettext_noop`` message with ``%(number)s``) and one body a
+    template, rendered in the order's language."""
     with translation.override(order.language or settings.LANGUAGE_CODE):
         context = {
             "order": order,
@@ -31,10 +33,20 @@ def render_confirmation(order: Order) -> tuple[str, str, str]:
             "site_url": settings.SITE_URL,
             "shop_name": settings.SHOP_NAME,
         }
-        subject = _("Votre commande %(number)s est payée") % {"number": order.number}
-        text = render_to_string("shop/email/order_paid.txt", context)
-        html = render_to_string("shop/email/order_paid.html", context)
-    return subject, text, html
+        return (
+            _(subject) % {"number": order.number},
+            *(render_to_string(template, context) for template in templates),
+        )
+
+
+def render_confirmation(order: Order) -> tuple[str, str, str]:
+    """Subject, text and HTML bodies of the confirmation, in the order's language."""
+    return _render_order_mail(
+        order,
+        gettext_noop("Votre commande %(number)s est payée"),
+        "shop/email/order_paid.txt",
+        "shop/email/order_paid.html",
+    )
 
 
 def send_order_confirmation(order_id: int) -> bool:
@@ -78,15 +90,11 @@ def send_order_shipped(order_id: int) -> bool:
     "shipped" commits). A failure is logged: the order is shipped anyway."""
     try:
         order = Order.objects.get(pk=order_id)
-        with translation.override(order.language or settings.LANGUAGE_CODE):
-            context = {
-                "order": order,
-                "lines": list(order.lines.all()),
-                "site_url": settings.SITE_URL,
-                "shop_name": settings.SHOP_NAME,
-            }
-            subject = _("Votre commande %(number)s est expédiée") % {"number": order.number}
-            text = render_to_string("backoffice/email/order_shipped.txt", context)
+        subject, text = _render_order_mail(
+            order,
+            gettext_noop("Votre commande %(number)s est expédiée"),
+            "backoffice/email/order_shipped.txt",
+        )
         EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [order.email]).send()
         return True
     except Exception:

@@ -94,23 +94,8 @@ class Product(models.Model):
         """The product photo for a page: the smallest rendition as ``src``,
         all of them as ``srcset``, and its intrinsic size (no layout shift).
         None when the product has no rendition (no photo, or not made yet)."""
-        from django.core.files.storage import default_storage
-
         sizes = [r for r in self.renditions or [] if isinstance(r, dict) and r.get("name")]
-        if not sizes:
-            # Made before renditions existed: the grid thumbnail (240 px
-            # bounded) rather than the heavy original; load_demo backfills.
-            if not self.thumbnail:
-                return None
-            return {"src": self.thumbnail.url, "srcset": "", "width": 240, "height": 240}
-
-        urls = [(default_storage.url(r["name"]), r["width"]) for r in sizes]
-        return {
-            "src": urls[0][0],
-            "srcset": ", ".join(f"{url} {width}w" for url, width in urls),
-            "width": sizes[-1]["width"],
-            "height": sizes[-1]["height"],
-        }
+        return self._picture(sizes, sizes[-1] if sizes else None, lone_srcset=True)
 
     @property
     def card_photo(self) -> dict | None:
@@ -118,23 +103,32 @@ class Product(models.Model):
         a DPR-2 phone needs about 300 device px; the 240 px thumbnail is soft
         there), the larger ones in ``srcset``; the thumbnail when the product
         has no rendition; None without a photo."""
-        from django.core.files.storage import default_storage
-
         sizes = [
             r
             for r in self.renditions or []
             if isinstance(r, dict) and r.get("name") and r.get("width", 0) <= CARD_MAX_WIDTH
         ]
+        return self._picture(sizes, sizes[0] if sizes else None, lone_srcset=False)
+
+    def _picture(self, sizes: list[dict], shown: dict | None, lone_srcset: bool) -> dict | None:
+        """``src`` the smallest of ``sizes``, all of them as ``srcset`` (a single one
+        too when ``lone_srcset``), the intrinsic size of ``shown``. Without
+        ``sizes`` (made before renditions existed): the grid thumbnail (240 px
+        bounded) rather than the heavy original (load_demo backfills); None
+        without a photo."""
+        from django.core.files.storage import default_storage
+
         if not sizes:
             if not self.thumbnail:
                 return None
             return {"src": self.thumbnail.url, "srcset": "", "width": 240, "height": 240}
         urls = [(default_storage.url(r["name"]), r["width"]) for r in sizes]
+        srcset = ", ".join(f"{url} {width}w" for url, width in urls)
         return {
             "src": urls[0][0],
-            "srcset": ", ".join(f"{url} {width}w" for url, width in urls) if len(urls) > 1 else "",
-            "width": sizes[0]["width"],
-            "height": sizes[0]["height"],
+            "srcset": srcset if lone_srcset or len(urls) > 1 else "",
+            "width": shown["width"],
+            "height": shown["height"],
         }
 
     @property

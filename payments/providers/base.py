@@ -81,6 +81,18 @@ class Method:
     # payments.offers keeps those that serve the shopper's country.
     wallets: tuple[str, ...] = ()
 
+    @classmethod
+    def hosted(cls, label: Any, *wallets: str) -> Method:
+        """The provider's own payment page (code ``hosted``)."""
+        return cls("hosted", label, Flow.REDIRECT, wallets=wallets)
+
+    @classmethod
+    def wallet(cls, code: str, label: Any, flow: Flow, country: str, wallet: str, **more) -> Method:
+        """One wallet of one country, paid from the shopper's phone."""
+        return cls(
+            code, label, flow, needs_phone=True, countries=(country,), wallets=(wallet,), **more
+        )
+
 
 @dataclass(frozen=True)
 class PaymentRequest:

@@ -97,7 +97,6 @@ from django.utils.translation import gettext_lazy as _
 from .base import (
     CallbackInfo,
     CallbackRejected,
-    Flow,
     Initiation,
     Method,
     Outcome,
@@ -166,11 +165,11 @@ class DexchangeProvider(Provider):
     # empty): it can arrive before the create answer is stored.
     callbacks_may_precede_reference = True
     methods = (
-        Method(
-            "hosted",
+        Method.hosted(
             _("Page de paiement DEXCHANGE (Orange Money, Wave, Free Money…)"),
-            Flow.REDIRECT,
-            wallets=("Orange Money", "Wave", "Free Money"),
+            "Orange Money",
+            "Wave",
+            "Free Money",
         ),
     )
 

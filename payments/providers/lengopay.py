@@ -145,22 +145,8 @@ class LengopayProvider(Provider):
     countries = ("GN",)
     required_settings = ("license_key", "website_id")
     methods = (
-        Method(
-            "lp-om-gn",
-            _("Orange Money Guinée"),
-            Flow.PUSH,
-            needs_phone=True,
-            countries=("GN",),
-            wallets=("Orange Money",),
-        ),
-        Method(
-            "lp-momo-gn",
-            _("MTN MoMo Guinée"),
-            Flow.PUSH,
-            needs_phone=True,
-            countries=("GN",),
-            wallets=("MTN MoMo",),
-        ),
+        Method.wallet("lp-om-gn", _("Orange Money Guinée"), Flow.PUSH, "GN", "Orange Money"),
+        Method.wallet("lp-momo-gn", _("MTN MoMo Guinée"), Flow.PUSH, "GN", "MTN MoMo"),
     )
     # Push flow: LengoPay never sends a shopper to a page of its own.
     redirect_hosts = ()

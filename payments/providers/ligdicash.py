@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -134,28 +135,26 @@ class LigdicashProvider(Provider):
     # lifecycle): an attempt we ended is watched for a week.
     late_payment_window = 7 * 24 * 3600
     methods = (
-        Method(
-            "hosted",
+        Method.hosted(
             _("Page de paiement Ligdicash (Orange, Moov, carte…)"),
-            Flow.REDIRECT,
-            wallets=("Orange Money", "Moov Money", "Carte bancaire"),
+            "Orange Money",
+            "Moov Money",
+            "Carte bancaire",
         ),
-        Method(
+        Method.wallet(
             "orange_bf",
             _("Orange Money Burkina (code OTP)"),
             Flow.OTP,
-            needs_phone=True,
+            "BF",
+            "Orange Money",
             ussd="*144*4*6*{amount}#",
-            countries=("BF",),
-            wallets=("Orange Money",),
         ),
-        Method(
+        Method.wallet(
             "moov_bf",
             _("Moov Money Burkina (validation sur le téléphone)"),
             Flow.PUSH,
-            needs_phone=True,
-            countries=("BF",),
-            wallets=("Moov Money",),
+            "BF",
+            "Moov Money",
         ),
     )
 
@@ -384,3 +383,17 @@ def custom_value(custom_data: Any, key: str) -> str:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def form_encode(body: dict) -> bytes:
+    """The form-encoded twin of a JSON callback, as LigdiCash sends it: ``custom_data``
+    as a JSON string (callback/framework-examples page), other values as text, nulls
+    left out."""
+    fields = []
+    for key, value in body.items():
+        if value is None:
+            continue
+        if isinstance(value, (list, dict)):
+            value = json.dumps(value, separators=(",", ":"))
+        fields.append((key, str(value)))
+    return urlencode(fields).encode()

@@ -131,7 +131,6 @@ from .base import (
     JSON,
     CallbackInfo,
     CallbackRejected,
-    Flow,
     Initiation,
     Method,
     Outcome,
@@ -173,11 +172,12 @@ class LygosProvider(Provider):
     countries = ("BJ", "CM", "BF", "CG", "CD", "CI", "GA", "KE", "RW", "SN", "TZ", "ZM")
     required_settings = ("api_key",)
     methods = (
-        Method(
-            "hosted",
+        Method.hosted(
             _("Page de paiement Lygos (mobile money)"),
-            Flow.REDIRECT,
-            wallets=("Orange Money", "MTN MoMo", "Moov Money", "Wave"),
+            "Orange Money",
+            "MTN MoMo",
+            "Moov Money",
+            "Wave",
         ),
     )
     minimum_amount = 100

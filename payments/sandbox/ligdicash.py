@@ -22,10 +22,11 @@ corrected by developers.ligdicash.com (see ``payments.providers.ligdicash``).
 
 import hashlib
 import json
-from urllib.parse import urlencode
 
 from django.http import JsonResponse
 from django.urls import path
+
+from payments.providers.ligdicash import form_encode
 
 from .api import json_body, vendor_endpoint
 from .core import SANDBOX_OTP, credentials, new_token, page_url
@@ -194,20 +195,6 @@ def callback_body(sp: SandboxPayment) -> dict:
         "url": sp.callback_url,
         "hash": hashlib.sha1(f"{sp.token}{sp.status}".encode()).hexdigest(),
     }
-
-
-def form_encode(body: dict) -> bytes:
-    """The form-encoded twin of a JSON callback: ``custom_data`` as a JSON
-    string (callback/framework-examples page), other values as text, nulls
-    left out."""
-    fields = []
-    for key, value in body.items():
-        if value is None:
-            continue
-        if isinstance(value, (list, dict)):
-            value = json.dumps(value, separators=(",", ":"))
-        fields.append((key, str(value)))
-    return urlencode(fields).encode()
 
 
 def callback_request(sp: SandboxPayment):

@@ -20,8 +20,11 @@ from payments.sandbox import dexchange as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
 from tests.support.factories import make_order, make_payment, make_product
+from tests.support.samples import sample_files
+from tests.support.samples import shape as sample_shape
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor_samples" / "dexchange"
+raw, load = sample_files(SAMPLES)
 BASE = "https://dexchange.test"
 CREATE = BASE + "/api/v1/transaction/merchant/get-link"
 KEY = "test-dex-key-6HW"
@@ -45,14 +48,6 @@ QUOTED = {
     "callback_sdk.ts",
 }
 DERIVED = {"status_answer_merchant.json", "callback.json"}
-
-
-def raw(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
-
-
-def load(name: str):
-    return json.loads(raw(name))
 
 
 def ts_fields(name: str, interface: str) -> dict[str, str]:
@@ -97,9 +92,7 @@ def json_type(value) -> str:
 
 def shape(value):
     """Keys and JSON value types of a payload, recursively."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    return json_type(value)
+    return sample_shape(value, lists="leaf", name=json_type)
 
 
 def request_for(reference: str = SAMPLE_REFERENCE, amount: int = 1000) -> PaymentRequest:

@@ -33,6 +33,7 @@ from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
 from tests.support.factories import make_order, make_payment, make_product
 from tests.support.kits.lengopay import LengopayKit
+from tests.support.kits.lengopay import view as kit_view
 
 BASE = "https://lengopay.test"
 CASHIN = BASE + "/api/v2/cashin/request"
@@ -73,13 +74,7 @@ def payment_request(**overrides) -> PaymentRequest:
 
 
 def view(provider_reference: str = PAY_ID, amount: int = 1000) -> PaymentView:
-    return PaymentView(
-        reference="ref",
-        provider_reference=provider_reference,
-        amount=amount,
-        currency="GNF",
-        method="lp-om-gn",
-    )
+    return kit_view(provider_reference, amount)
 
 
 def with_status_api(path: str = STATUS_PATH, fallback: str = V1_STATUS_PATH) -> LengopayProvider:

@@ -15,13 +15,17 @@ import pytest
 from django.conf import settings as django_settings
 
 from payments.models import PaymentEvent
-from payments.providers.base import CallbackRejected, Outcome, PaymentRequest, PaymentView
+from payments.providers.base import CallbackRejected, Outcome, PaymentRequest
 from payments.providers.lengopay import LengopayProvider
 from payments.sandbox import lengopay as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
+from tests.support.kits.lengopay import view
+from tests.support.samples import sample_files
+from tests.support.samples import shape as sample_shape
 
 SAMPLES = Path(__file__).resolve().parents[1] / "vendor_samples" / "lengopay"
+raw, sample = sample_files(SAMPLES)
 BASE = "https://lengopay.test"
 CASHIN = BASE + "/api/v2/cashin/request"
 STATUS_V2 = BASE + "/api/v2/cashin/transaction"
@@ -47,14 +51,6 @@ COVERED = {
 }
 
 
-def raw(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
-
-
-def sample(name: str) -> dict:
-    return json.loads(raw(name))
-
-
 def printed_keys(name: str) -> list[str]:
     """The keys of a sample that is not JSON as printed, in order."""
     return re.findall(r'"([A-Za-z_]+)"\s*:', raw(name).decode())
@@ -62,7 +58,7 @@ def printed_keys(name: str) -> list[str]:
 
 def shape(data: dict) -> dict[str, str]:
     """Keys and value types: what the sandbox must share with a sample."""
-    return {key: type(value).__name__ for key, value in data.items()}
+    return sample_shape(data, lists="leaf", depth=1)
 
 
 def is_json(name: str) -> bool:
@@ -91,16 +87,6 @@ def payment_request(
         cancel_url="https://shop.test/payments/cancel/x/",
         callback_url=callback_url,
         payer_phone="+224620124578",
-    )
-
-
-def view(provider_reference: str, amount: int = 1000) -> PaymentView:
-    return PaymentView(
-        reference="ref",
-        provider_reference=provider_reference,
-        amount=amount,
-        currency="GNF",
-        method="lp-om-gn",
     )
 
 

@@ -26,8 +26,10 @@ from payments.sandbox import ligdicash as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
 from tests.support.factories import make_order, make_product
+from tests.support.samples import sample_files, shape
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor_samples" / "ligdicash"
+raw, _ = sample_files(SAMPLES)
 BASE = "https://ligdicash.test"
 CREATE = BASE + "/pay/v01/redirect/checkout-invoice/create"
 STRAIGHT = BASE + "/pay/v01/straight/checkout-invoice/create"
@@ -38,10 +40,6 @@ CURRENCY_TYPOS = ("devises", "devis")  # the vendor text's other spellings of "d
 
 
 # --- reading the samples -----------------------------------------------------------
-def raw(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
-
-
 def annotated_json(text: str) -> Any:
     """A sample as printed in the vendor text (``//`` notes, trailing and
     missing commas, a bare ``"commande": {…}``) read as the JSON it stands
@@ -100,15 +98,6 @@ def form_twin(body: dict) -> bytes:
             )
         )
     return urlencode(fields).encode()
-
-
-def shape(value: Any) -> Any:
-    """Keys and value types, recursively (list items: the shape of the first)."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(value[0])] if value else []
-    return type(value).__name__
 
 
 def without_currency_typos(value: Any) -> Any:

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import time
 import uuid
 from datetime import timedelta
@@ -43,6 +42,7 @@ from tests.support.kits.lygos import (
     signed_headers,
     webhook,
 )
+from tests.support.transport import sandbox_transport
 
 BASE = "https://lygos.test/v1"
 GATEWAYS = BASE + "/gateway"
@@ -85,36 +85,6 @@ def view(provider_reference: str = GATEWAY_ID, amount: int = 15000) -> PaymentVi
 
 def provider(**config) -> LygosProvider:
     return LygosProvider(config={**settings.PAYMENT_PROVIDERS["lygos"], **config})
-
-
-def sandbox_transport(rsps, client, prefix: str) -> None:
-    """Route the provider's HTTP calls under ``prefix`` into the Django test
-    client, so the real provider code talks to the in-app emulator."""
-
-    def forward(request):
-        url = urlsplit(request.url)
-        # No Accept-Encoding: the shop's GZipMiddleware would compress the answer.
-        headers = {
-            k: v
-            for k, v in request.headers.items()
-            if k.lower() not in ("content-length", "content-type", "accept-encoding", "connection")
-        }
-        response = client.generic(
-            request.method,
-            url.path + (f"?{url.query}" if url.query else ""),
-            data=request.body or b"",
-            content_type=request.headers.get("Content-Type", "application/json"),
-            headers=headers,
-        )
-        return (
-            response.status_code,
-            {"Content-Type": response.get("Content-Type", "")},
-            response.content,
-        )
-
-    pattern = re.compile(re.escape(prefix) + r"/.*")
-    for method in ("GET", "POST"):
-        rsps.add_callback(method, pattern, callback=forward)
 
 
 def gateway_read(amount: int = 15000, currency: str = "XOF", order_id: str = REFERENCE) -> dict:

@@ -19,7 +19,6 @@ import json
 import re
 import uuid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings
@@ -29,8 +28,10 @@ from payments.providers.lygos import STATUS_MAP, LygosProvider
 from payments.sandbox import lygos as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
+from tests.support.samples import sample_files, shape
 
 SAMPLES = Path(__file__).resolve().parents[1] / "vendor_samples" / "lygos"
+raw, load = sample_files(SAMPLES)
 BASE = settings.PAYMENT_PROVIDERS["lygos"]["base_url"]
 KEY = settings.PAYMENT_PROVIDERS["lygos"]["api_key"]
 REFERENCE = "55a4e677-5700-4ed0-9a2a-9300db894ddb"
@@ -68,14 +69,6 @@ DERIVED = {"create_request.json", "update_request.json"}
 ERRORS = sorted(name for name in QUOTED if re.fullmatch(r"\w+_answer_4\d\d\.json", name))
 
 
-def raw(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
-
-
-def load(name: str) -> Any:
-    return json.loads(raw(name))
-
-
 def fill(sample: dict, **values) -> dict:
     """The sample with its ``"<string>"`` placeholders replaced by ``values``;
     every other value and every key stays as printed."""
@@ -87,15 +80,6 @@ def fill(sample: dict, **values) -> dict:
             filled[key] = value
     assert set(filled) == set(sample)
     return filled
-
-
-def shape(data: Any) -> Any:
-    """Keys and value types, recursively (what the sandbox must share with a sample)."""
-    if isinstance(data, dict):
-        return {key: shape(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [shape(data[0])] if data else []
-    return type(data).__name__
 
 
 def provider(**config) -> LygosProvider:

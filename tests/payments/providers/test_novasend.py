@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -31,11 +29,13 @@ from tests.support.factories import make_payment
 from tests.support.kits.novasend import (
     SECRETS,
     SESSION_REFERENCE,
+    post_webhook,
     session_body,
     sign,
     status_body,
     webhook_body,
 )
+from tests.support.transport import sandbox_transport
 
 BASE = "https://novasend.test"
 SESSIONS = BASE + "/v1/payin/sessions"
@@ -84,36 +84,6 @@ def provider(**config) -> NovasendProvider:
 
 def status_url(key: str = SESSION_REFERENCE) -> str:
     return f"{BASE}/v1/payin/{key}"
-
-
-def sandbox_transport(rsps, client, prefix: str) -> None:
-    """Route the provider's HTTP calls under ``prefix`` into the Django test
-    client, so the real provider code talks to the in-app emulator."""
-
-    def forward(request):
-        url = urlsplit(request.url)
-        # No Accept-Encoding: the shop's GZipMiddleware would compress the answer.
-        headers = {
-            k: v
-            for k, v in request.headers.items()
-            if k.lower() not in ("content-length", "content-type", "accept-encoding", "connection")
-        }
-        response = client.generic(
-            request.method,
-            url.path + (f"?{url.query}" if url.query else ""),
-            data=request.body or b"",
-            content_type=request.headers.get("Content-Type", "application/json"),
-            headers=headers,
-        )
-        return (
-            response.status_code,
-            {"Content-Type": response.get("Content-Type", "")},
-            response.content,
-        )
-
-    pattern = re.compile(re.escape(prefix) + r"/.*")
-    for method in ("GET", "POST"):
-        rsps.add_callback(method, pattern, callback=forward)
 
 
 # --- initiation ------------------------------------------------------------------
@@ -676,12 +646,7 @@ def test_webhook_signed_with_the_new_secret_is_accepted_by_the_view(client):
         provider="novasend", method="mobile_money", provider_reference=SESSION_REFERENCE
     )
     body = webhook_body(payment)
-    response = client.post(
-        reverse("payments:callback", args=["novasend"]),
-        data=body,
-        content_type="application/json",
-        HTTP_X_SIGNATURE_VALUE=sign(body, SECRETS[1]),
-    )
+    response = post_webhook(client, body, SECRETS[1])
     assert response.status_code == 200
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert event.valid and event.payment == payment

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.urls import reverse
 
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
@@ -26,9 +25,12 @@ from payments.sandbox import novasend as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
 from tests.support.factories import make_order, make_payment, make_product
-from tests.support.kits.novasend import SECRETS, sign
+from tests.support.kits.novasend import SECRETS, post_webhook, sign
+from tests.support.samples import sample_files
+from tests.support.samples import shape as sample_shape
 
 SAMPLES = Path(__file__).resolve().parent.parent / "vendor_samples" / "novasend"
+raw, sample = sample_files(SAMPLES)
 BASE = settings.PAYMENT_PROVIDERS["novasend"]["base_url"]
 CONFIG = settings.PAYMENT_PROVIDERS["novasend"]
 BASIC = "Basic " + base64.b64encode(f"{CONFIG['api_key']}:{CONFIG['api_client']}".encode()).decode()
@@ -43,21 +45,9 @@ FILES = {
 }
 
 
-def raw(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()
-
-
-def sample(name: str) -> dict:
-    return json.loads(raw(name))
-
-
 def shape(value):
     """Key sets and value types, recursively: what sandbox and samples must share."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(item) for item in value]
-    return type(value).__name__
+    return sample_shape(value, lists="each")
 
 
 def provider(**config) -> NovasendProvider:
@@ -250,12 +240,7 @@ def test_the_derived_webhook_through_the_view_triggers_one_status_check(client, 
         reference=uuid.UUID(answer["customerReference"]),
     )
     body = raw("webhook_processing.derived.json")
-    response = client.post(
-        reverse("payments:callback", args=["novasend"]),
-        data=body,
-        content_type="application/json",
-        HTTP_X_SIGNATURE_VALUE=sign(body, SECRETS[1]),
-    )
+    response = post_webhook(client, body, SECRETS[1])
     assert response.status_code == 200
     event = PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK)
     assert event.valid and event.payment_id == payment.pk
@@ -342,7 +327,7 @@ class TestSandboxAgainstSamples:
             )
 
     def test_the_provider_reads_the_sandboxs_status_like_the_sample(self, client, rsps):
-        from tests.payments.providers.test_novasend import sandbox_transport
+        from tests.support.transport import sandbox_transport
 
         sandbox_transport(rsps, client, "https://shop.test/sandbox/novasend")
         ours = str(uuid.uuid4())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 from payments.models import Payment
+from payments.providers.base import PaymentView
 
 from .base import Kit
 
@@ -25,6 +26,17 @@ MESSAGE = {
     "FAILED": "Transaction Failed",
     "PENDING": "Transaction Pending",
 }
+
+
+def view(provider_reference: str, amount: int = 1000) -> PaymentView:
+    """What the services hand the provider about one Orange Money (GN) payment."""
+    return PaymentView(
+        reference="ref",
+        provider_reference=provider_reference,
+        amount=amount,
+        currency="GNF",
+        method="lp-om-gn",
+    )
 
 
 def padded(pay_id: str) -> str:

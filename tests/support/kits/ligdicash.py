@@ -7,9 +7,10 @@ callback's ``token`` is empty and ``custom_data`` ends with LigdiCash's own
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 from payments.models import Payment
+from payments.providers.base import FORM
+from payments.providers.ligdicash import form_encode
 
 from .base import Kit
 
@@ -21,7 +22,6 @@ STATUS = {
     "pending": "pending",
     "expired": "notcompleted",
 }
-FORM = "application/x-www-form-urlencoded"
 
 
 class LigdicashKit(Kit):
@@ -138,10 +138,4 @@ class LigdicashKit(Kit):
     ) -> tuple[bytes, dict]:
         """The form-encoded delivery (the first of the pair): ``custom_data``
         as a JSON string, nulls left out."""
-        body = self.callback_body(payment, outcome, amount)
-        fields = [
-            (k, json.dumps(v, separators=(",", ":")) if isinstance(v, list) else str(v))
-            for k, v in body.items()
-            if v is not None
-        ]
-        return urlencode(fields).encode(), {"CONTENT_TYPE": FORM}
+        return form_encode(self.callback_body(payment, outcome, amount)), {"CONTENT_TYPE": FORM}

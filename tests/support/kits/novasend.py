@@ -22,6 +22,18 @@ def sign(body: bytes, secret: str = SECRETS[0]) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def post_webhook(client, body: bytes, secret: str = SECRETS[0]):
+    """Deliver ``body`` to the shop's Novasend callback view, signed with ``secret``."""
+    from django.urls import reverse
+
+    return client.post(
+        reverse("payments:callback", args=["novasend"]),
+        data=body,
+        content_type="application/json",
+        HTTP_X_SIGNATURE_VALUE=sign(body, secret),
+    )
+
+
 def session_body(reference: str, amount: int = 300) -> dict:
     """The documented answer of POST /v1/payin/sessions."""
     return {
