@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from payments.models import Payment
+from payments.models import CheckedRecord, Payment
 from shop.models import Order
 
 
@@ -46,7 +46,7 @@ class OrderEvent(models.Model):
         return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
 
 
-class Refund(models.Model):
+class Refund(CheckedRecord):
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Demandé")
         PENDING = "pending", _("En cours")
@@ -93,16 +93,6 @@ class Refund(models.Model):
     )
     # Set under lock by the one call that sends the request to the provider.
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
-    next_check_at = models.DateTimeField(
-        _("prochaine vérification"), null=True, blank=True, db_index=True
-    )
-    check_count = models.PositiveIntegerField(default=0)
-    needs_review = models.BooleanField(_("à examiner"), default=False, db_index=True)
-    review_reason = models.TextField(_("motif d'examen"), blank=True)
-    last_error = models.TextField(_("dernière erreur"), blank=True)
-    created_at = models.DateTimeField(_("créé le"), auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finalised_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -27,7 +27,27 @@ FINAL_STATUSES = frozenset(
 )
 
 
-class Payment(models.Model):
+class CheckedRecord(models.Model):
+    """What a payment and a refund share: a provider is asked about them until
+    they are final (the schedule in ``next_check_at``), and staff look at the
+    odd ones (``needs_review``)."""
+
+    next_check_at = models.DateTimeField(
+        _("prochaine vérification"), null=True, blank=True, db_index=True
+    )
+    check_count = models.PositiveIntegerField(_("vérifications"), default=0)
+    needs_review = models.BooleanField(_("à examiner"), default=False, db_index=True)
+    review_reason = models.TextField(_("motif d'examen"), blank=True)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finalised_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Payment(CheckedRecord):
     order = models.ForeignKey(
         Order, on_delete=models.PROTECT, related_name="payments", verbose_name=_("commande")
     )
@@ -67,17 +87,7 @@ class Payment(models.Model):
     )
     # The first return of the shopper re-checks even an ended attempt.
     returned_at = models.DateTimeField(_("retour du client"), null=True, blank=True)
-    next_check_at = models.DateTimeField(
-        _("prochaine vérification"), null=True, blank=True, db_index=True
-    )
-    check_count = models.PositiveIntegerField(_("vérifications"), default=0)
     deadline = models.DateTimeField(_("échéance"))
-    needs_review = models.BooleanField(_("à examiner"), default=False, db_index=True)
-    review_reason = models.TextField(_("motif d'examen"), blank=True)
-    last_error = models.TextField(_("dernière erreur"), blank=True)
-    created_at = models.DateTimeField(_("créé le"), auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finalised_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
