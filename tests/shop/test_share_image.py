@@ -1,4 +1,4 @@
-"""A product photographed before renditions existed still has a page."""
+"""Product pictures for link previews, and French typography that holds on a phone."""
 
 import io
 
@@ -28,3 +28,16 @@ def test_a_product_with_a_thumbnail_but_no_renditions_shares_its_thumbnail(clien
     assert response.status_code == 200
     body = response.content.decode()
     assert f'<meta property="og:image" content="{settings.SITE_URL}{settings.MEDIA_URL}' in body
+
+
+def test_search_title_keeps_the_guillemets_with_their_word(client):
+    make_product(name="Écouteurs sans fil")
+    body = client.get("/produits/?q=ecouteurs").content.decode()
+    assert "Résultats pour «\u00a0ecouteurs\u00a0»" in body, "no line break between « and the word"
+
+
+def test_the_order_page_link_reads_track_in_english(client):
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert translation.gettext("suivre") == "track"
