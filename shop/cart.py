@@ -122,5 +122,8 @@ def held_orders(request) -> list[str]:
 
 def remember_order(request, order: Order) -> None:
     """Keep the last few order tokens in the session (return view, header link)."""
-    tokens = [t for t in request.session.get(ORDERS_KEY, []) if t != order.token]
+    held = request.session.get(ORDERS_KEY, [])
+    if held[:1] == [order.token]:
+        return  # already first: no session write (a pay page POST stays cheap)
+    tokens = [t for t in held if t != order.token]
     request.session[ORDERS_KEY] = [order.token, *tokens][:10]

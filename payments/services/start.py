@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -182,9 +183,12 @@ def _create_attempt(order: Order, provider: Provider, method: Method, payer_phon
         order = Order.objects.select_for_update().get(pk=order.pk)
         if not order.is_payable:
             raise PaymentStartError(_("Cette commande ne peut plus être payée."))
-        if order.payments.filter(status=PaymentStatus.PENDING).exists():
+        attempts = order.payments.aggregate(
+            all=Count("id"), pending=Count("id", filter=Q(status=PaymentStatus.PENDING))
+        )
+        if attempts["pending"]:
             raise PaymentStartError(_("Un paiement est déjà en cours pour cette commande."))
-        _check_limits(order, method, payer_phone, now)
+        _check_limits(attempts["all"], method, payer_phone, now)
         deadline = now + timedelta(seconds=provider.payment_ttl or settings.PAYMENT_TTL)
         if order.reserved_until is not None:
             if order.reserved_until <= now + timedelta(seconds=60):
@@ -228,9 +232,9 @@ def _in_flight(payment: Payment) -> bool:
     return payment.created_at > timezone.now() - timedelta(seconds=window)
 
 
-def _check_limits(order: Order, method, payer_phone: str, now) -> None:
+def _check_limits(attempts: int, method, payer_phone: str, now) -> None:
     """Attempts per order and pushes per wallet number (anti-abuse)."""
-    if order.payments.count() >= settings.PAYMENT_MAX_ATTEMPTS_PER_ORDER:
+    if attempts >= settings.PAYMENT_MAX_ATTEMPTS_PER_ORDER:
         raise PaymentStartError(
             _(
                 "Trop de tentatives de paiement pour cette commande. Contactez-nous pour la "
@@ -330,19 +334,20 @@ def _keep_answer(
     payment.initiated_at = now
     payment.last_error = ""
     with transaction.atomic():
-        Payment.objects.filter(pk=payment.pk).update(
-            provider_reference=payment.provider_reference,
-            redirect_url=payment.redirect_url,
-            instructions=payment.instructions,
-            initiation_unknown=False,
-            initiated_at=now,
-            updated_at=now,
-        )
-        still_pending = bool(
-            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING).update(
-                last_error=""
-            )
-        )
+        answer = {
+            "provider_reference": payment.provider_reference,
+            "redirect_url": payment.redirect_url,
+            "instructions": payment.instructions,
+            "initiation_unknown": False,
+            "initiated_at": now,
+            "updated_at": now,
+        }
+        # One UPDATE while the attempt is pending (the usual case); a second
+        # keeps the answer if the attempt ended meanwhile.
+        pending = Payment.objects.filter(pk=payment.pk, status=PaymentStatus.PENDING)
+        still_pending = bool(pending.update(**answer, last_error=""))
+        if not still_pending:
+            Payment.objects.filter(pk=payment.pk).update(**answer)
         if still_pending:
             transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
         else:
