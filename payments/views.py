@@ -201,10 +201,9 @@ def provider_return(request, reference: uuid.UUID, cancelled: bool = False):
 
 
 # --- the webhook ---------------------------------------------------------------------
-# a provider callback cannot carry our CSRF token; receive_callback verifies what it can
-@csrf_exempt
 @ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_CALLBACK, method="POST", block=False)
 @require_POST
+@csrf_exempt  # a provider callback carries no CSRF token: receive_callback verifies what it can
 def callback(request, provider: str):
     """The webhook: ``services.receive_callback`` stores, verifies,
     deduplicates and enqueues; the answer goes back at once."""

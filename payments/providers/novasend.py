@@ -319,6 +319,10 @@ class NovasendProvider(Provider):
         will be returned")."""
         if not payment.provider_reference:
             return StatusResult(Outcome.FAILED, message="no Novasend reference for this payment")
+        # UNCERTAIN (L): Novasend publishes the endpoint and its idempotency
+        # header, not the body nor the answer of a refund. The body is our
+        # guess; the answer is read like a payin's (transaction.status), and
+        # anything else stays unknown, for staff to check in Novasend's portal.
         path = REFUND.format(reference=quote(payment.provider_reference, safe=""))
         response = self.request(
             "POST",

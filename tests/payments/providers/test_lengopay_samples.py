@@ -353,3 +353,22 @@ def test_sandbox_callback_has_the_samples_shape_and_parses(client, final):
         PaymentEvent.objects.get(kind=PaymentEvent.Kind.CALLBACK).data["provider_reference"]
         == pay_id
     )
+
+
+# --- reconciliation: the cash-in history, as EVIDENCE.md §4 quotes it ---------------------
+# `POST /api/v1/cashin/all-transactions` {websiteid} → a list of rows with
+# "status": SUCCESS | FAILED | PENDING (the vendor doc copy, doc3.md). No full
+# answer is published: each row is read like the documented status answer.
+def test_history_request_and_rows_follow_the_documented_shapes(rsps):
+    row = sample("status_answer_v2.derived.json")
+    rsps.post(
+        BASE + "/api/v1/cashin/all-transactions",
+        json=[row, {**row, "pay_id": "b3RoZXI=", "status": "FAILED"}],
+    )
+    found = LengopayProvider().history()
+    assert json.loads(rsps.calls[0].request.body) == {
+        "websiteid": django_settings.PAYMENT_PROVIDERS["lengopay"]["website_id"]
+    }
+    assert found[row["pay_id"].rstrip("=")].outcome == Outcome.SUCCEEDED
+    assert found[row["pay_id"].rstrip("=")].amount == row["amount"]
+    assert found["b3RoZXI"].outcome == Outcome.FAILED

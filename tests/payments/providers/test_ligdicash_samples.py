@@ -505,3 +505,77 @@ def test_sandbox_pair_reaches_the_shop_as_one_event_then_confirm_decides(client,
     payment = services.process_callback(event.pk)
     assert rsps.calls[calls_before].request.params == {"invoiceToken": sp.token}
     assert payment.status == PaymentStatus.FAILED
+
+
+# --- refunds: the client payout, against "Payout client - Payload" / "Payout - Réponse" ---
+PAYOUT_CREATE_URL = BASE + "/pay/v01/withdrawal/create"
+PAYOUT_CONFIRM_URL = BASE + "/pay/v01/withdrawal/confirm/"
+
+
+def refund(provider=None):
+    provider = provider or get_provider("ligdicash")
+    return provider.refund(
+        "3c1b0d5e-0000-4000-8000-00000000000f",
+        view("tok-payin"),
+        40000,
+        "+22666068734",
+        "Remboursement",
+    )
+
+
+def test_our_payout_request_has_the_client_payout_samples_shape(rsps):
+    rsps.post(PAYOUT_CREATE_URL, json=doc("payout_answer.jsonc"))
+    refund()
+    sent = json.loads(rsps.calls[0].request.body)
+    assert shape(sent) == shape(doc("payout_client_request.jsonc"))
+    commande = sent["commande"]
+    assert commande["customer"] == "22666068734", (
+        "the wallet number written as the sample writes it"
+    )
+    assert (
+        commande["devise"] == "XOF" and commande["top_up_wallet"] == 1 and commande["amount"] >= 500
+    )
+
+
+def test_documented_payout_answer_gives_the_token_to_poll(rsps):
+    answer = doc("payout_answer.jsonc")
+    rsps.post(PAYOUT_CREATE_URL, json=answer)
+    result = refund()
+    assert (result.outcome, result.provider_reference) == (Outcome.PENDING, answer["token"])
+
+
+def test_payout_status_is_read_with_the_documented_status_answer(rsps):
+    answer = doc("status_answer_completed.jsonc")
+    rsps.get(PAYOUT_CONFIRM_URL, json=answer)
+    result = get_provider("ligdicash").refund_status("ref", "payout-token", view("tok-payin"))
+    assert result.outcome == Outcome.SUCCEEDED
+    assert rsps.calls[0].request.params == {"withdrawalToken": "payout-token"}
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.support.sandbox_urls")
+def test_sandbox_payout_answers_have_the_samples_keys_and_types(client, rsps, settings):
+    settings.PAYMENTS_SANDBOX = True
+    documented_request = doc("payout_client_request.jsonc")["commande"]
+    sent = {"commande": {**documented_request, "callback_url": ""}}
+    created = client.post(
+        SANDBOX + "/pay/v01/withdrawal/create",
+        data=json.dumps(sent),
+        content_type="application/json",
+        **AUTH,
+    ).json()
+    documented = doc("payout_answer.jsonc")
+    # custom_data is "LES CUSTOM DATA QUE VOUS AVEZ RENSEIGNER": what was sent comes back.
+    assert shape({**created, "custom_data": {}}) == shape({**documented, "custom_data": {}})
+    assert created["custom_data"] == sent["commande"]["custom_data"]
+    SandboxPayment.objects.filter(token=created["token"]).update(
+        status=SandboxPayment.Status.SUCCEEDED
+    )
+    status = client.get(
+        SANDBOX + "/pay/v01/withdrawal/confirm/", {"withdrawalToken": created["token"]}, **AUTH
+    ).json()
+    sample = doc("status_answer_completed.jsonc")
+    assert set(status) <= set(sample) and {"status", "response_code", "token", "amount"} <= set(
+        status
+    )
+    assert LigdicashProvider.read_status(status).outcome == Outcome.SUCCEEDED
