@@ -19,7 +19,7 @@ from django.utils import timezone
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from shop.models import Order
-from tests.support.factories import hold, make_order, make_product
+from tests.support.factories import hold, make_order, make_payment, make_product
 from tests.support.kits.ligdicash import LigdicashKit
 
 KIT = LigdicashKit()
@@ -77,14 +77,8 @@ def test_an_attempt_ended_during_its_initiation_keeps_the_reference_and_is_watch
 
 def test_a_switch_while_the_first_initiation_is_in_flight_is_refused(rsps, client):
     order = make_order((make_product(stock=2), 1), country="SN", phone="+221771234567")
-    in_flight = Payment.objects.create(
-        order=order,
-        provider="ligdicash",
-        method="moov_bf",
-        amount=order.total,
-        currency=order.currency,
-        deadline=timezone.now() + timedelta(minutes=30),
-    )
+    # Its initiation call is still out: no answer stored yet.
+    in_flight = make_payment(order, provider="ligdicash", method="moov_bf", provider_reference="")
     with pytest.raises(services.PaymentStartError) as excinfo:
         services.start_payment(order, "dexchange", "hosted")
     assert excinfo.value.follow and excinfo.value.payment.pk == in_flight.pk

@@ -13,7 +13,7 @@ from django.utils import timezone
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers.base import parse_amount
-from tests.support.factories import make_order, make_product
+from tests.support.factories import make_order, make_payment, make_product
 from tests.support.kits.ligdicash import LigdicashKit
 
 KIT = LigdicashKit()
@@ -46,14 +46,8 @@ def test_money_arriving_after_our_deadline_is_flagged_when_the_callback_comes(rs
 
 def test_a_second_submit_while_the_first_call_is_in_flight_sends_nothing(rsps):
     order = make_order((make_product(), 1))
-    in_flight = Payment.objects.create(
-        order=order,
-        provider="ligdicash",
-        method="hosted",
-        amount=order.total,
-        currency=order.currency,
-        deadline=timezone.now() + timedelta(minutes=30),
-    )
+    # Its initiation call is still out: no answer stored yet.
+    in_flight = make_payment(order, provider="ligdicash", method="hosted", provider_reference="")
     with pytest.raises(services.PaymentStartError) as excinfo:
         services.start_payment(order, "ligdicash", "hosted")
     assert excinfo.value.follow and excinfo.value.payment.pk == in_flight.pk

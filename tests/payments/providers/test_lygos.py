@@ -38,6 +38,7 @@ from tests.support.kits.lygos import (
     SECRETS,
     LygosKit,
     gateway_body,
+    post_gateway,
     sign,
     signed_headers,
     webhook,
@@ -678,13 +679,7 @@ def create(client, body: dict | None = None, key: str | None = KEY):
         "success_url": f"https://shop.test/payments/return/{REFERENCE}/",
         "failure_url": f"https://shop.test/payments/cancel/{REFERENCE}/",
     }
-    headers = {"api-key": key} if key is not None else {}
-    return client.post(
-        "/sandbox/lygos/gateway",
-        data=json.dumps(body),
-        content_type="application/json",
-        headers=headers,
-    )
+    return post_gateway(client, body, key)
 
 
 @pytest.mark.django_db

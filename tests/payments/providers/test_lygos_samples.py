@@ -28,6 +28,7 @@ from payments.providers.lygos import STATUS_MAP, LygosProvider
 from payments.sandbox import lygos as emulator
 from payments.sandbox.core import settle
 from payments.sandbox.models import SandboxPayment
+from tests.support.kits.lygos import post_gateway
 from tests.support.samples import sample_files, shape
 
 SAMPLES = Path(__file__).resolve().parents[1] / "vendor_samples" / "lygos"
@@ -339,13 +340,7 @@ def sandbox_create(client, key: str | None = KEY, **overrides):
         failure_url=f"https://shop.test/payments/cancel/{REFERENCE}/",
     )
     body.update(overrides)
-    headers = {"api-key": key} if key is not None else {}
-    return client.post(
-        "/sandbox/lygos/gateway",
-        data=json.dumps(body),
-        content_type="application/json",
-        headers=headers,
-    )
+    return post_gateway(client, body, key)
 
 
 @pytest.mark.django_db

@@ -143,3 +143,14 @@ class LygosKit(Kit):
     def forged(self, body: bytes, headers: dict) -> dict:
         timestamp = headers.get(TIMESTAMP) or now_ms()
         return {TIMESTAMP: timestamp, SIGNATURE: sign(body, timestamp, "whsec-of-an-attacker")}
+
+
+def post_gateway(client, body: dict, key: str | None):
+    """POST a gateway creation to the sandbox (``key`` None: no api-key header)."""
+    headers = {"api-key": key} if key is not None else {}
+    return client.post(
+        "/sandbox/lygos/gateway",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=headers,
+    )
