@@ -8,8 +8,14 @@ Settings come from Django's settings (namespace ``CELERY_``). With no
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+from .broker import ALIAS
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ashtech_store.settings")
+
+# The embedded broker writes its messages atomically (ashtech_store/broker.py).
+TRANSPORT_ALIASES["filesystem"] = ALIAS
 
 app = Celery("ashtech_store")
 app.config_from_object("django.conf:settings", namespace="CELERY")
