@@ -10,6 +10,11 @@ Django's checks by itself.
 * E002: e-mail unset, printed or dropped with ``DEBUG`` off.
 * E010–E012: the payment sandbox (anyone can "pay" on its page) with
   ``DEBUG`` off, with an https ``SITE_URL``, or with a real credential.
+
+Deploy checks (``check --deploy``):
+
+* E020: a client-address header (``TRUSTED_PROXY_HEADER``) honoured from any
+  sender because ``TRUSTED_PROXIES`` is empty.
 """
 
 from __future__ import annotations
@@ -118,3 +123,23 @@ def refuse_unsafe_start() -> None:
     errors = [e for e in checks.run_checks(tags=[TAG]) if e.is_serious() and e.id not in silenced]
     if errors:
         raise ImproperlyConfigured("; ".join(f"{e.id}: {e.msg}" for e in errors))
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_trusted_proxies(app_configs=None, **kwargs):
+    """A proxy header believed from anyone lets whoever reaches gunicorn
+    directly (another container, a firewall slip) pick the address every rate
+    limit and the staff login back-off count on."""
+    if settings.DEBUG or not settings.TRUSTED_PROXY_HEADER or settings.TRUSTED_PROXIES:
+        return []
+    return [
+        checks.Error(
+            f"TRUSTED_PROXY_HEADER={settings.TRUSTED_PROXY_HEADER} is honoured from any sender: "
+            "TRUSTED_PROXIES is empty.",
+            hint=(
+                "Set TRUSTED_PROXIES to the proxy's own address or network (with "
+                "docker-compose.yml and a proxy on the host: 172.30.0.1, the network's gateway)."
+            ),
+            id="ashtech.E020",
+        )
+    ]

@@ -22,6 +22,12 @@ Configured once, in settings (from the environment):
 A missing, short or malformed header never raises: it falls back to
 ``REMOTE_ADDR``, so a forged value can at worst put a request under the
 proxy's own key, never under somebody else's address.
+
+With ``DEBUG`` off, a header and no ``TRUSTED_PROXIES`` is the deploy check
+``ashtech.E020``: anyone reaching gunicorn directly would choose their own
+address. An IPv4 client written as IPv6 (``::ffff:1.2.3.4``) is read as
+IPv4, and every counter (``rate_key``) holds an IPv6 client by its /64: one
+host usually owns a whole /64 and can rotate inside it at will.
 """
 
 from __future__ import annotations
@@ -47,18 +53,35 @@ def client_ip(request) -> str:
     return _valid(raw.strip()) or remote
 
 
+IPV6_PREFIX = 64
+
+
+def rate_key(request) -> str:
+    """The client as counters see it: its IPv4 address, or its IPv6 /64."""
+    return network_of(client_ip(request))
+
+
+def network_of(address: str) -> str:
+    """``address`` itself for IPv4, its /64 (``2001:db8:1:2::/64``) for IPv6."""
+    if ":" not in address:
+        return address
+    return str(ipaddress.ip_network(f"{address}/{IPV6_PREFIX}", strict=False))
+
+
 def session_or_ip(group, request) -> str:
     """A django-ratelimit key: the browser session, or the client address for
     a request without one (a bot dropping cookies still meets the IP limit)."""
     key = getattr(getattr(request, "session", None), "session_key", None)
-    return f"session:{key}" if key else f"ip:{client_ip(request)}"
+    return f"session:{key}" if key else f"ip:{rate_key(request)}"
 
 
 def _valid(value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
+        address = ipaddress.ip_address(value)
     except ValueError:
         return ""
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
 
 
 def _from_trusted_proxy(remote: str) -> bool:

@@ -221,7 +221,11 @@ CALLBACK_REFUSED_BODY_BYTES = env.int("CALLBACK_REFUSED_BODY_BYTES", default=204
 TRUSTED_PROXY_HEADER = env("TRUSTED_PROXY_HEADER", default="")
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# With DEBUG off, a header without TRUSTED_PROXIES fails `check --deploy`
+# (ashtech.E020). Counters hold an IPv6 client by its /64.
 RATELIMIT_IP_META_KEY = "ashtech_store.client_ip.client_ip"
+RATELIMIT_IPV4_MASK = 32
+RATELIMIT_IPV6_MASK = 64
 
 # Rate limits: django-ratelimit, counted in the default cache.
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)

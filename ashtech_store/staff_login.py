@@ -11,7 +11,8 @@ bad passwords a minute. Here only **failures** count, in the default cache:
 
 A correct password from another address is never held back, and a success
 clears that (username, address) counter. The client address is the real
-one behind the TLS proxy (``ashtech_store.client_ip``).
+one behind the TLS proxy, an IPv6 client counted by its /64
+(``ashtech_store.client_ip.rate_key``).
 
 The same module makes staff sessions short: they end when the browser
 closes and, on the server, ``STAFF_SESSION_AGE`` seconds after login
@@ -30,7 +31,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from .client_ip import client_ip
+from .client_ip import rate_key
 
 COUNTER_TTL = 24 * 3600
 PER_IP_FACTOR = 4
@@ -82,7 +83,7 @@ def throttled(login_view):
     @wraps(login_view)
     def view(request, *args, **kwargs):
         if request.method == "POST":
-            wait = seconds_to_wait(request.POST.get("username", ""), client_ip(request))
+            wait = seconds_to_wait(request.POST.get("username", ""), rate_key(request))
             if wait:
                 return too_many_attempts(request, wait)
         return login_view(request, *args, **kwargs)
@@ -102,13 +103,13 @@ def too_many_attempts(request, wait: int) -> HttpResponse:
 
 def on_login_failed(sender, credentials, request=None, **kwargs):
     if request is not None:
-        record_failure(str(credentials.get("username", "")), client_ip(request))
+        record_failure(str(credentials.get("username", "")), rate_key(request))
 
 
 def on_logged_in(sender, request, user, **kwargs):
     if request is None:
         return
-    record_success(user.get_username(), client_ip(request))
+    record_success(user.get_username(), rate_key(request))
     if user.is_staff:
         request.session.set_expiry(0)  # the cookie ends with the browser
         request.session[LOGIN_AT_KEY] = int(time.time())
