@@ -21,6 +21,9 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
+# With DEBUG on, shoppers still get the shop's 404/429/500 pages (as in
+# production); a developer who wants Django's debug pages sets this.
+DEBUG_ERROR_PAGES = env.bool("DEBUG_ERROR_PAGES", default=False)
 DEV_SECRET_KEY = "django-insecure-dev-only-set-SECRET_KEY-in-production"
 SECRET_KEY = env("SECRET_KEY", default=DEV_SECRET_KEY)
 # a public key signs sessions, CSRF tokens and password-reset links. This

@@ -4,9 +4,13 @@
   unless the shopper picked English with the language buttons. Cheap
   Android phones are often set to English while the catalogue is French, so
   ``Accept-Language`` is not a choice the shopper made (UX review §3).
-* ``FriendlyErrors`` (last): an unexpected error shows the shop's French
-  500 page, even with ``DEBUG`` on as in ``make run``; Django's debug page
-  stays for the staff admin. The exception is logged as Django would.
+* ``FriendlyErrors`` (last): with ``DEBUG`` on, as in ``make run``, the
+  shopper sees what production shows: the French "Page introuvable" (HTTP
+  404) for a missing product, page, order or URL, the shop's 429 page for a
+  rate limit (django-ratelimit's middleware renders it), and the friendly
+  500 page for an unexpected error, logged as Django would. Django's debug
+  pages stay for the staff admin, and for developers who set
+  ``DEBUG_ERROR_PAGES=true``.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import logging
 import sys
 
 from django.conf import settings
-from django.http import HttpResponseServerError
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotFound, HttpResponseServerError
 from django.template.loader import render_to_string
 
 log = logging.getLogger("django.request")
@@ -36,11 +41,23 @@ class FriendlyErrors:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and getattr(request, "resolver_match", None) is None
+            and self._shopper_debug(request)
+        ):
+            # No URL matched: Django answered with its technical 404 page.
+            return self._not_found(request)
+        return response
 
     def process_exception(self, request, exception):
-        if not settings.DEBUG or request.path.startswith("/admin/"):
-            return None  # production: Django's own handler renders 500.html
+        if not self._shopper_debug(request):
+            return None  # production: Django's own handlers render 404.html / 500.html
+        if isinstance(exception, PermissionDenied):
+            return None  # a rate limit (RatelimitMiddleware → 429) or a 403, as in production
+        if isinstance(exception, Http404):
+            return self._not_found(request)
         log.error(
             "Internal Server Error: %s",
             request.path,
@@ -49,3 +66,16 @@ class FriendlyErrors:
             else (type(exception), exception, exception.__traceback__),
         )
         return HttpResponseServerError(render_to_string("500.html"))
+
+    @staticmethod
+    def _shopper_debug(request) -> bool:
+        """DEBUG on, a shopper page, and no developer asking for Django's pages."""
+        return (
+            settings.DEBUG
+            and not getattr(settings, "DEBUG_ERROR_PAGES", False)
+            and not request.path.startswith("/admin/")
+        )
+
+    @staticmethod
+    def _not_found(request):
+        return HttpResponseNotFound(render_to_string("404.html", request=request))
