@@ -11,6 +11,10 @@ Django's checks by itself.
 * E010–E012: the payment sandbox (anyone can "pay" on its page) with
   ``DEBUG`` off, with an https ``SITE_URL``, or with a real credential.
 
+E001 and E010–E012 cannot be silenced: ``ashtech_store.settings`` itself
+refuses to load with them (``guard_rails``), and ``refuse_unsafe_start``
+ignores ``SILENCED_SYSTEM_CHECKS`` for them.
+
 Deploy checks (``check --deploy``):
 
 * E020: a client-address header (``TRUSTED_PROXY_HEADER``) honoured from any
@@ -23,6 +27,8 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from . import guard_rails
+
 TAG = "guard_rails"
 # Mail backends that never deliver: fine on a laptop, a leak or a loss in production.
 NON_DELIVERING = {
@@ -31,17 +37,6 @@ NON_DELIVERING = {
         "e-mails (with their bearer order links) would be printed to the logs"
     ),
     "django.core.mail.backends.dummy.EmailBackend": "e-mails would be dropped",
-}
-# Provider settings that hold a credential (everything _secret fills in, and
-# the webhook secrets); sandbox dummies start with "sandbox-".
-CREDENTIAL_KEYS = {
-    "api_key",
-    "api_token",
-    "api_client",
-    "account_id",
-    "license_key",
-    "website_id",
-    "webhook_secrets",
 }
 
 
@@ -74,52 +69,21 @@ def check_email(app_configs=None, **kwargs):
 
 @checks.register(TAG)
 def check_sandbox(app_configs=None, **kwargs):
-    if not settings.PAYMENTS_SANDBOX:
-        return []
-    hint = (
-        "Set PAYMENTS_SANDBOX=false. The sandbox marks orders paid with no money; it is for DEBUG "
-        "runs on http only."
+    problems = guard_rails.sandbox_problems(
+        settings.PAYMENTS_SANDBOX, settings.DEBUG, settings.SITE_URL, settings.PAYMENT_PROVIDERS
     )
-    errors = []
-    if not settings.DEBUG:
-        errors.append(
-            checks.Error("PAYMENTS_SANDBOX is on while DEBUG is off.", hint=hint, id="ashtech.E010")
-        )
-    if settings.SITE_URL.lower().startswith("https://"):
-        errors.append(
-            checks.Error(
-                "PAYMENTS_SANDBOX is on with an https SITE_URL (a public site).",
-                hint=hint,
-                id="ashtech.E011",
-            )
-        )
-    real = real_credentials()
-    if real:
-        errors.append(
-            checks.Error(
-                "PAYMENTS_SANDBOX is on while real provider credentials are set: "
-                f"{', '.join(real)}.",
-                hint=hint,
-                id="ashtech.E012",
-            )
-        )
-    return errors
-
-
-def real_credentials() -> list[str]:
-    """``provider.setting`` for every credential that is not a sandbox dummy."""
-    found = []
-    for provider, config in sorted(settings.PAYMENT_PROVIDERS.items()):
-        for key in sorted(CREDENTIAL_KEYS & set(config)):
-            values = config[key] if isinstance(config[key], (list, tuple)) else [config[key]]
-            if any(value and not str(value).startswith("sandbox-") for value in values):
-                found.append(f"{provider}.{key}")
-    return found
+    return [
+        checks.Error(message, hint=guard_rails.SANDBOX_HINT, id=check_id)
+        for check_id, message in problems
+    ]
 
 
 def refuse_unsafe_start() -> None:
-    """Raise ImproperlyConfigured when a guard-rail check fails (server start)."""
-    silenced = set(settings.SILENCED_SYSTEM_CHECKS)
+    """Raise ImproperlyConfigured when a guard-rail check fails (server start).
+
+    ``SILENCED_SYSTEM_CHECKS`` may quiet the others, never the sandbox in
+    production or the development key (``guard_rails.UNSILENCEABLE``)."""
+    silenced = set(settings.SILENCED_SYSTEM_CHECKS) - guard_rails.UNSILENCEABLE
     errors = [e for e in checks.run_checks(tags=[TAG]) if e.is_serious() and e.id not in silenced]
     if errors:
         raise ImproperlyConfigured("; ".join(f"{e.id}: {e.msg}" for e in errors))

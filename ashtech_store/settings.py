@@ -11,6 +11,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from ashtech_store import guard_rails
 from payments import registry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -358,6 +359,17 @@ def _provider_config(entry: registry.Entry) -> dict:
 
 
 PAYMENT_PROVIDERS = {entry.code: _provider_config(entry) for entry in registry.PROVIDERS}
+# The sandbox in production stops every process at settings load, before any
+# system check, so SILENCED_SYSTEM_CHECKS cannot switch it off (a settings
+# module built on this one is stopped by the same checks at server start).
+if env("DJANGO_SETTINGS_MODULE", default=__name__) == __name__:
+    _unsafe = guard_rails.sandbox_problems(PAYMENTS_SANDBOX, DEBUG, SITE_URL, PAYMENT_PROVIDERS)
+    if _unsafe:
+        raise ImproperlyConfigured(
+            "; ".join(f"{check_id}: {message}" for check_id, message in _unsafe)
+            + " "
+            + guard_rails.SANDBOX_HINT
+        )
 
 # --- Celery ------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")

@@ -7,8 +7,8 @@ import secrets
 from datetime import date, datetime, time, timedelta
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -59,7 +59,7 @@ def resolve(request, kind: str, pk: int):
         _need(request, REFUND_PERM)
     amount = request.POST.get("amount", "").strip()
     try:
-        review.resolve(
+        _found_or_404(review.resolve)(
             kind,
             pk,
             action,
@@ -71,6 +71,18 @@ def resolve(request, kind: str, pk: int):
     except review.ResolutionRefused as exc:
         messages.error(request, exc.message)
     return redirect("backoffice:review")
+
+
+def _found_or_404(service):
+    """``service`` with an id that names no row answered 404, not 500."""
+
+    def call(*args, **kwargs):
+        try:
+            return service(*args, **kwargs)
+        except ObjectDoesNotExist as exc:
+            raise Http404 from exc
+
+    return call
 
 
 def _since(request) -> datetime:
@@ -131,7 +143,10 @@ def refund_order(request, pk: int):
     order = get_object_or_404(Order, pk=pk)
     payments = refunds.paid_payments(order)
     if request.method == "POST":
-        payment = get_object_or_404(Payment, pk=request.POST.get("payment"), order=order)
+        payment_pk = request.POST.get("payment", "")
+        if not payment_pk.isdigit():
+            raise Http404
+        payment = get_object_or_404(Payment, pk=payment_pk, order=order)
         amount = request.POST.get("amount", "")
         amount = int(amount) if amount.isdigit() else 0
         key = request.POST.get("key") or None

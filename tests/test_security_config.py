@@ -197,7 +197,15 @@ def test_dummy_credentials_and_public_webhook_secrets_exist_only_with_debug():
         "settings.PAYMENT_PROVIDERS['novasend']['webhook_secrets'])"
     )
 
-    assert settings_of(env, expression) == "('', [])"
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "ashtech.E010" in result.stderr, "no settings, no dummies"
     env["DEBUG"] = "true"
     assert (
         settings_of(env, expression)
