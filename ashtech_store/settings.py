@@ -259,7 +259,13 @@ SHOP_CURRENCY = env("SHOP_CURRENCY", default="XOF").upper()
 SHOP_COUNTRIES = env.list(
     "SHOP_COUNTRIES", default=["BF", "CI", "SN", "ML", "BJ", "TG", "NE", "GN", "CM", "GA", "CG"]
 )
-SHOP_DEFAULT_COUNTRY = env("SHOP_DEFAULT_COUNTRY", default="BF")
+# The shop's own country: the checkout's default (a GNF shop is in Guinea).
+# SHOP_DEFAULT_COUNTRY is its former name, still read.
+SHOP_COUNTRY = env(
+    "SHOP_COUNTRY",
+    default=env("SHOP_DEFAULT_COUNTRY", default={"GNF": "GN"}.get(SHOP_CURRENCY, "BF")),
+).upper()
+SHOP_DEFAULT_COUNTRY = SHOP_COUNTRY
 PRODUCTS_PER_PAGE = 24
 # The embedded run's staff login (manage.py ensure_staff).
 STAFF_USERNAME = env("STAFF_USERNAME", default="staff")

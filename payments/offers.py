@@ -55,14 +55,21 @@ def wallets_in(method: Method, country: str) -> list[str]:
 
 def offers_for(order) -> list[dict]:
     """The pay page's choices for ``order``, provider by provider."""
+    return offers_in(order.currency, order.total, order.country)
+
+
+def offers_in(
+    currency: str, total: int, country: str, providers: list[Provider] | None = None
+) -> list[dict]:
+    """The choices a ``total`` in ``currency`` from ``country`` would have."""
     offers = []
-    for provider in checkout_providers(order.currency):
-        if order.total < provider.minimum_amount:
+    for provider in checkout_providers(currency) if providers is None else providers:
+        if total < provider.minimum_amount:
             continue
         for method in provider.methods:
-            if not serves(provider, method, order.country):
+            if not serves(provider, method, country):
                 continue
-            wallets = wallets_in(method, order.country)
+            wallets = wallets_in(method, country)
             if method.wallets and not wallets:
                 continue  # none of its wallets exists in this country
             offers.append(
@@ -70,10 +77,19 @@ def offers_for(order) -> list[dict]:
                     "value": f"{provider.code}:{method.code}",
                     "provider": provider,
                     "method": method,
-                    "ussd": method.ussd.format(amount=order.total) if method.ussd else "",
+                    "ussd": method.ussd.format(amount=total) if method.ussd else "",
                     "title": ", ".join(wallets) or str(method.label),
                     "wallet": wallets[0] if len(wallets) == 1 else "",
                     "detail": DETAILS[method.flow] % {"provider": provider.name},
                 }
             )
     return offers
+
+
+def payable_countries(currency: str, total: int, candidates: list[str]) -> list[str]:
+    """The ``candidates`` (in their order) from which a ``total`` in
+    ``currency`` can be paid: at least one configured provider offers a
+    method there. The checkout lists only these, so no order is placed that
+    its pay page would have nothing to offer (UX review 2026-12-03, U-03)."""
+    providers = checkout_providers(currency)
+    return [c for c in candidates if offers_in(currency, total, c, providers)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import phonenumbers
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -60,23 +61,56 @@ class RemoveFromCartForm(forms.Form):
     product_id = ProductIdField(max_length=20, widget=forms.HiddenInput)
 
 
-def country_choices():
-    names = {
-        "BF": _("Burkina Faso"),
-        "CI": _("Côte d'Ivoire"),
-        "SN": _("Sénégal"),
-        "ML": _("Mali"),
-        "BJ": _("Bénin"),
-        "TG": _("Togo"),
-        "NE": _("Niger"),
-        "GN": _("Guinée"),
-        "CM": _("Cameroun"),
-        "GA": _("Gabon"),
-        "CG": _("Congo"),
-        "CD": _("RD Congo"),
-        "GW": _("Guinée-Bissau"),
-    }
-    return [(code, names.get(code, code)) for code in settings.SHOP_COUNTRIES]
+COUNTRY_NAMES = {
+    "BF": _("Burkina Faso"),
+    "CI": _("Côte d'Ivoire"),
+    "SN": _("Sénégal"),
+    "ML": _("Mali"),
+    "BJ": _("Bénin"),
+    "TG": _("Togo"),
+    "NE": _("Niger"),
+    "GN": _("Guinée"),
+    "CM": _("Cameroun"),
+    "GA": _("Gabon"),
+    "CG": _("Congo"),
+    "CD": _("RD Congo"),
+    "GW": _("Guinée-Bissau"),
+}
+# "un numéro de Côte d'Ivoire", "un numéro du Sénégal".
+OF_COUNTRY = {
+    "BF": _("du Burkina Faso"),
+    "CI": _("de Côte d'Ivoire"),
+    "SN": _("du Sénégal"),
+    "ML": _("du Mali"),
+    "BJ": _("du Bénin"),
+    "TG": _("du Togo"),
+    "NE": _("du Niger"),
+    "GN": _("de Guinée"),
+    "CM": _("du Cameroun"),
+    "GA": _("du Gabon"),
+    "CG": _("du Congo"),
+    "CD": _("de RD Congo"),
+    "GW": _("de Guinée-Bissau"),
+}
+
+
+def country_name(code: str) -> str:
+    return str(COUNTRY_NAMES.get(code, code))
+
+
+def country_choices(codes=None):
+    codes = settings.SHOP_COUNTRIES if codes is None else codes
+    return [(code, country_name(code)) for code in codes]
+
+
+def phone_example(country: str, international: bool = False) -> str:
+    """A mobile number of ``country`` as people write it (``70 12 34 56``)."""
+    number = phonenumbers.example_number_for_type(country, phonenumbers.PhoneNumberType.MOBILE)
+    if number is None:
+        return ""
+    if international:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phones.local(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 class CheckoutForm(forms.Form):
@@ -93,7 +127,17 @@ class CheckoutForm(forms.Form):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    country = forms.ChoiceField(label=_("Pays"), choices=country_choices)
+    country = forms.ChoiceField(
+        label=_("Pays"),
+        choices=country_choices,
+        error_messages={
+            "invalid_choice": _(
+                "Nous n'encaissons pas encore de paiement depuis ce pays : choisissez-en un "
+                "dans la liste."
+            ),
+            "required": _("Choisissez votre pays."),
+        },
+    )
     phone = forms.CharField(
         label=_("Téléphone"),
         max_length=30,
@@ -117,10 +161,31 @@ class CheckoutForm(forms.Form):
     # invisible error that would block the form.
     checkout_key = forms.Field(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, countries=None, country=None, **kwargs):
+        """``countries``: those the shopper may pick (the ones that can pay,
+        ``payments.offers.payable_countries``; all the shop's by default);
+        ``country``: the one chosen before, else the shop's own."""
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = country_choices()
-        self.fields["country"].initial = settings.SHOP_DEFAULT_COUNTRY
+        self.countries = list(settings.SHOP_COUNTRIES if countries is None else countries)
+        field = self.fields["country"]
+        field.choices = country_choices(self.countries)
+        preferred = [country, settings.SHOP_COUNTRY, *self.countries]
+        field.initial = next((c for c in preferred if c in self.countries), None)
+        unpaid = [c for c in settings.SHOP_COUNTRIES if c not in self.countries]
+        if unpaid:
+            field.help_text = _(
+                "Nous n'encaissons pas encore de paiement depuis : %(countries)s."
+            ) % {"countries": ", ".join(country_name(c) for c in unpaid)}
+        if not self.countries:
+            field.help_text = _(
+                "Le paiement en ligne n'est pas disponible pour le moment : revenez plus tard "
+                "ou contactez-nous."
+            )
+        if field.initial:
+            self.fields["phone"].help_text = _("Par exemple %(local)s ou %(international)s.") % {
+                "local": phone_example(field.initial),
+                "international": phone_example(field.initial, international=True),
+            }
 
     def clean_full_name(self):
         name = clean_text(self.cleaned_data["full_name"])
@@ -145,8 +210,40 @@ class CheckoutForm(forms.Form):
             try:
                 data["phone"] = phones.normalise(raw, country, [country])
             except phones.InvalidPhone as exc:
-                self.add_error("phone", str(exc))
+                self.add_error("phone", self._phone_problem(raw, country, str(exc)))
         return data
+
+    def _phone_problem(self, raw: str, country: str, message: str) -> str:
+        """Why the number does not fit ``country``, pointing at the country
+        field when the number is another country's (UX review U-04)."""
+        others = dict.fromkeys([*self.countries, *settings.SHOP_COUNTRIES])
+        fits = [c for c in others if c != country and _fits(raw, c)]
+        payable = [str(OF_COUNTRY.get(c, c)) for c in fits if c in self.countries]
+        if payable:
+            return _("Ce numéro semble être un numéro %(of_country)s : changez le pays ?") % {
+                "of_country": str(_(" ou ")).join(payable[:2])
+            }
+        if fits:
+            return _(
+                "Ce numéro semble être un numéro %(of_country)s, d'où nous n'encaissons pas "
+                "encore de paiement."
+            ) % {"of_country": OF_COUNTRY.get(fits[0], fits[0])}
+        if message == str(
+            _("Numéro de téléphone invalide pour ce pays (par exemple 70 12 34 56).")
+        ):
+            return _("Numéro de téléphone invalide pour ce pays (par exemple %(example)s).") % {
+                "example": phone_example(country)
+            }
+        return message
+
+
+def _fits(raw: str, country: str) -> bool:
+    """True when ``raw`` is a valid number of ``country``."""
+    try:
+        phones.normalise(raw, country, [country])
+    except phones.InvalidPhone:
+        return False
+    return True
 
 
 ORDER_NUMBER = re.compile(r"^\s*(?:AS)?[\s-]*0*([0-9]{1,12})\s*$", re.IGNORECASE)

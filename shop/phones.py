@@ -19,6 +19,7 @@ from .text import clean_text
 
 MAX_LENGTH = 30  # the longest a shopper can type in any phone field
 LETTERS = re.compile(r"[A-Za-z]")
+PAIRS_THEN_FOUR = re.compile(r"^(?:[0-9]{2} )+[0-9]{4}$")
 
 
 class InvalidPhone(ValueError):
@@ -74,4 +75,9 @@ def local(e164: str) -> str:
         return e164
     if not phonenumbers.is_valid_number(number):
         return e164
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    text = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    # libphonenumber writes Ivorian 10-digit numbers "07 01 02 0304"; people
+    # write pairs, "07 01 02 03 04" (UX review 2026-12-03, U-16).
+    if PAIRS_THEN_FOUR.match(text):
+        text = f"{text[:-2]} {text[-2:]}"
+    return text

@@ -32,6 +32,7 @@ from django_ratelimit.decorators import ratelimit
 
 from ashtech_store.client_ip import session_or_ip
 from backoffice.selectors import public_history
+from payments.offers import payable_countries
 
 from . import fragments, search, services
 from .cart import Cart, cart_total, held_orders, remember_order
@@ -45,6 +46,8 @@ CHECKOUT_KEYS = "checkout_keys"
 KEPT_CHECKOUT_KEYS = 5
 # The order page's self-refresh while a payment is pending (like the waiting page).
 ORDER_REFRESH_SECONDS = 5
+# The country last chosen at checkout in this browser (the form's default).
+COUNTRY_KEY = "checkout_country"
 # Add-to-cart form keys already used (a double tap adds once).
 ADD_KEY_CACHE = "shop:add-key:"
 ADD_KEY_TTL = 3600
@@ -425,10 +428,16 @@ def checkout(request):
     if not lines:
         messages.info(request, _("Votre panier est vide."))
         return redirect("shop:cart")
+    countries = payable_countries(
+        settings.SHOP_CURRENCY, cart_total(lines), settings.SHOP_COUNTRIES
+    )
+    chosen = request.session.get(COUNTRY_KEY)
     if request.method == "POST":
-        form = CheckoutForm(request.POST)
+        form = CheckoutForm(request.POST, countries=countries, country=chosen)
         if form.is_valid():
             data = form.cleaned_data
+            if data["country"] != chosen:
+                request.session[COUNTRY_KEY] = data["country"]
             customer = services.Customer(
                 full_name=data["full_name"],
                 email=data["email"],
@@ -455,7 +464,11 @@ def checkout(request):
                 return redirect("payments:pay", token=order.token)
         status = 400
     else:
-        form = CheckoutForm(initial={"checkout_key": _issue_checkout_key(request)})
+        form = CheckoutForm(
+            initial={"checkout_key": _issue_checkout_key(request)},
+            countries=countries,
+            country=chosen,
+        )
         status = 200
     return render(
         request,

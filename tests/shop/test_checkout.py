@@ -217,7 +217,11 @@ def test_phone_typed_any_usual_way_is_stored_as_e164(client, cart, typed):
     [
         ("70 12 ab 56", "BF", "Le numéro de téléphone ne doit contenir que des chiffres."),
         ("seventy", "BF", "Le numéro de téléphone ne doit contenir que des chiffres."),
-        ("+225 07 07 12 34 56", "BF", "Ce numéro n'est pas un numéro du pays choisi."),
+        (
+            "+225 07 07 12 34 56",
+            "BF",
+            "Ce numéro semble être un numéro de Côte d'Ivoire : changez le pays ?",
+        ),
         ("+33 6 12 34 56 78", "BF", "Nous ne livrons pas ce pays."),
         ("12", "BF", "Numéro de téléphone invalide pour ce pays (par exemple 70 12 34 56)."),
         ("+", "BF", "Numéro de téléphone invalide."),
