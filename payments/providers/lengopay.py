@@ -59,10 +59,15 @@ Quirks.
 
 * ``pay_id`` padding: the cash-in answer writes it without base64 padding
   ("…UG8", vendor text "Réponse réussie"), the status doc with it ("…UG8=",
-  ``app/doc2.md``). We store and match it without trailing "=" — the
-  callback's too, so a callback that arrives before the create answer is
-  linked to it later — and send it padded to the status endpoint, as that
-  doc shows (M: which form the server wants is not confirmed).
+  ``app/doc2.md``). **Which form the status endpoint wants is unconfirmed**:
+  no integrator shows a status call with a real pay_id. We store and match it
+  without trailing "=" — the callback's too, so a callback that arrives
+  before the create answer is linked to it later — and send it to the status
+  endpoint as the cash-in answer wrote it. On that endpoint's "not found"
+  (404) we ask once more with the other form, and remember the form that
+  found a payment (Django's cache, key ``PAY_ID_FORM_KEY``, shared by the
+  processes that share the cache) so later checks start with it; a
+  remembered form that stops finding payments is unlearnt the same way.
 * The vendor's callback example leaves ``pay_id`` unquoted and the status
   doc's examples end objects with a trailing comma: not JSON. They read as
   hand-written doc typos (LengoPay's server and every integrator use a JSON
@@ -88,6 +93,8 @@ anything else  unknown       also: no JSON object, HTTP ≥ 400, other pay_id
 
 from __future__ import annotations
 
+import requests
+from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
 from .base import (
@@ -112,6 +119,11 @@ STATUS_FALLBACK_PATH = "/api/v1/transaction/status"
 # A missing route, not a missing payment, is what sends us to the fallback;
 # the v2 doc also uses 404 for "not found", so the fallback may 404 as well.
 FALLBACK_ON = (404, 405)
+# The status endpoint's "not found" (``app/doc2.md`` "Erreurs"): also what it
+# may answer to a pay_id written with the wrong padding (see Quirks).
+NOT_FOUND = 404
+# Which pay_id form last found a payment: "padded" or "unpadded" (see Quirks).
+PAY_ID_FORM_KEY = "payments:lengopay:pay_id_form"
 COUNTRY_CODE = "+224"
 CURRENCY = "GNF"
 STATUS_MAP = {
@@ -136,6 +148,11 @@ def normalise_pay_id(value: str) -> str:
 
 def padded_pay_id(value: str) -> str:
     return value + "=" * (-len(value) % 4)
+
+
+def pay_id_forms(stored: str) -> dict[str, str]:
+    """The two ways to write a stored (unpadded) pay_id, by name."""
+    return {"unpadded": stored, "padded": padded_pay_id(stored)}
 
 
 class LengopayProvider(Provider):
@@ -232,24 +249,22 @@ class LengopayProvider(Provider):
     # --- status ------------------------------------------------------------------
     def fetch_status(self, payment: PaymentView) -> StatusResult:
         """Ask the status endpoint (v2, then the v1 fallback when the v2 route
-        answers 404/405). Anything but a readable answer about this pay_id is
-        ``UNKNOWN``; transport failures raise ``ProviderError``."""
+        answers 404/405), each with the pay_id in the form last seen to work
+        and, on "not found", once in the other (module doc, Quirks). Anything
+        but a readable answer about this pay_id is ``UNKNOWN``; transport
+        failures raise ``ProviderError``."""
         if not payment.provider_reference:
             return StatusResult(Outcome.UNKNOWN, message="no pay_id yet")
         if not self.has_status_api:
             return StatusResult(Outcome.PENDING, message=NO_STATUS_API)
-        body = {
-            "pay_id": padded_pay_id(payment.provider_reference),
-            "websiteid": self.config["website_id"],
-        }
-        response = self.request("POST", _path(self.status_path), json_body=body)
+        paths = [_path(self.status_path)]
         fallback = self.status_fallback_path
-        if (
-            response.status_code in FALLBACK_ON
-            and fallback
-            and _path(fallback) != _path(self.status_path)
-        ):
-            response = self.request("POST", _path(fallback), json_body=body)
+        if fallback and _path(fallback) not in paths:
+            paths.append(_path(fallback))
+        for path in paths:
+            response, form = self._ask_status(path, payment.provider_reference)
+            if response.status_code not in FALLBACK_ON:
+                break
         data = self.json_object(response)
         if response.status_code >= 400 or data is None:
             return StatusResult(Outcome.UNKNOWN, message=f"HTTP {response.status_code}, no status")
@@ -262,7 +277,24 @@ class LengopayProvider(Provider):
             return StatusResult(
                 Outcome.UNKNOWN, message="status answer is about another pay_id", raw=data
             )
+        _remember_pay_id_form(form)
         return read_status(data)
+
+    def _ask_status(self, path: str, stored: str) -> tuple[requests.Response, str]:
+        """POST ``{pay_id, websiteid}`` to ``path`` with the remembered pay_id
+        form; on "not found", once with the other. Returns the last answer and
+        the name of the form that got it."""
+        forms = pay_id_forms(stored)
+        first = _remembered_pay_id_form()
+        other = "padded" if first == "unpadded" else "unpadded"
+        response = self._post_status(path, forms[first])
+        if response.status_code != NOT_FOUND:
+            return response, first
+        return self._post_status(path, forms[other]), other
+
+    def _post_status(self, path: str, pay_id: str) -> requests.Response:
+        body = {"pay_id": pay_id, "websiteid": self.config["website_id"]}
+        return self.request("POST", path, json_body=body)
 
     # --- history (reconciliation) ----------------------------------------------------
     def history(self) -> dict[str, StatusResult] | None:
@@ -362,3 +394,23 @@ def national_number(e164: str) -> str:
 
 def _path(configured: str) -> str:
     return "/" + configured.lstrip("/")
+
+
+def _remembered_pay_id_form() -> str:
+    """The pay_id form that last found a payment; the cash-in answer's
+    ("unpadded") until one has. A cache that does not answer only costs the
+    retry."""
+    try:
+        form = cache.get(PAY_ID_FORM_KEY)
+    except Exception:
+        return "unpadded"
+    return form if form in ("padded", "unpadded") else "unpadded"
+
+
+def _remember_pay_id_form(form: str) -> None:
+    if form == _remembered_pay_id_form():
+        return
+    try:
+        cache.set(PAY_ID_FORM_KEY, form, timeout=None)
+    except Exception:
+        pass  # the next check asks with the other form first again
