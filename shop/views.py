@@ -274,15 +274,31 @@ def _delivery_line() -> str:
     return _(settings.SHOP_DELIVERY_LINE) if settings.SHOP_DELIVERY_LINE else ""
 
 
-def _first_use(add_key: str) -> bool:
-    """True the first time an add-to-cart form's key is seen (a double tap
-    posts the same form twice: only the first adds). Atomic in the shared
-    cache, so two taps handled at once still add one unit."""
-    if not add_key:
-        return True
-    if len(add_key) > 64 or not add_key.isascii():
-        return True
-    return caches["default"].add(ADD_KEY_CACHE + add_key, 1, ADD_KEY_TTL)
+def _add_key(request, add_key: str) -> str:
+    """The cache key of an add-to-cart form's key *in this session*, or ""
+    when there is nothing to guard.
+
+    Per session (UX review 2026-12-03, U-07): on a first visit with
+    JavaScript off, a double tap sends two POSTs before the first one's
+    session cookie arrives, so each starts its own new session; each must
+    add its unit, or the page the browser keeps shows an empty cart."""
+    session_key = request.session.session_key
+    if not add_key or not session_key or len(add_key) > 64 or not add_key.isascii():
+        return ""
+    return f"{ADD_KEY_CACHE}{session_key}:{add_key}"
+
+
+def _first_use(request, add_key: str) -> bool:
+    """True the first time this session sends an add-to-cart form's key (a
+    double tap posts the same form twice: only the first adds). Atomic in
+    the shared cache, so two taps handled at once still add one unit."""
+    key = _add_key(request, add_key)
+    return not key or caches["default"].add(key, 1, ADD_KEY_TTL)
+
+
+def _added(request, product: Product):
+    messages.success(request, _("« %(name)s » est dans votre panier.") % {"name": product.name})
+    return redirect("shop:cart")
 
 
 @require_POST
@@ -295,9 +311,13 @@ def cart_add(request):
     if product is None:
         return _cart_error(request, _("Ce produit n'est plus disponible."), status=404)
     cart = Cart(request)
+    if request.session.session_key is None:
+        request.session.create()  # a first visit: its key now, so the add key is kept under it
     add_key = request.POST.get("add_key", "")
-    if add_key and caches["default"].get(ADD_KEY_CACHE + add_key[:64]) is not None:
-        return redirect("shop:cart")  # the second tap of a double tap: already added
+    spent = _add_key(request, add_key)
+    if spent and caches["default"].get(spent) is not None:
+        # The second tap of a double tap: already added; show the cart as it is.
+        return _added(request, product)
     quantity = form.cleaned_data["quantity"]
     if request.POST.get("replace") != "1":
         quantity += cart.quantity(product.pk)
@@ -312,11 +332,9 @@ def cart_add(request):
         )
     except services.OrderLimit as exc:
         return _cart_error(request, exc.message)
-    if not _first_use(add_key):
-        return redirect("shop:cart")
-    cart.set(product.pk, quantity)
-    messages.success(request, _("« %(name)s » est dans votre panier.") % {"name": product.name})
-    return redirect("shop:cart")
+    if _first_use(request, add_key):
+        cart.set(product.pk, quantity)
+    return _added(request, product)
 
 
 def _quantity_problem(product: Product, quantity: int) -> str:
