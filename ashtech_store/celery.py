@@ -20,3 +20,5 @@ TRANSPORT_ALIASES["filesystem"] = ALIAS
 app = Celery("ashtech_store")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Product photo copies are made by a task beside the code that makes them.
+app.autodiscover_tasks(["shop"], related_name="images")

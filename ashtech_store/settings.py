@@ -287,6 +287,9 @@ SHOP_DELIVERY_LINE = env(
     "SHOP_DELIVERY_LINE",
     default="Livraison à Ouagadougou sous 48 h, partout au Burkina en 3 à 5 jours.",
 )
+# Product photos above this many pixels are refused on upload, from their
+# header (Pillow's own limit is set to it too: an error at twice it).
+PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=40_000_000)
 # Order lookup by number + phone or e-mail: attempts per IP.
 SHOP_ORDER_LOOKUP_RATE = env("SHOP_ORDER_LOOKUP_RATE", default="5/m")
 # An order's stock is held at most this long (seconds) whatever its attempts do.

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from . import services, workflow
-from .images import make_thumbnail
+from .images import CappedImageField, images_after_upload
 from .models import Category, Order, OrderLine, Product
 
 
@@ -89,6 +89,8 @@ class ProductAdmin(admin.ModelAdmin):
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "stock":
             return StockField(label=db_field.verbose_name.capitalize(), initial=db_field.default)
+        if db_field.name == "image":
+            kwargs["form_class"] = CappedImageField
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -103,7 +105,7 @@ class ProductAdmin(admin.ModelAdmin):
             if "stock" in form.changed_data:
                 self._apply_stock_change(request, obj, form)
         if "image" in form.changed_data:
-            make_thumbnail(obj)
+            images_after_upload(request, obj)
 
     def _apply_stock_change(self, request, obj, form):
         typed = form.cleaned_data["stock"]
