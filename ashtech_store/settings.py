@@ -315,6 +315,9 @@ PAYMENT_RETURN_TIMEOUT = (3.0, 5.0)
 # A valid callback for a payment not known yet is kept and re-linked by the
 # sweep for this long (seconds).
 PAYMENT_ORPHAN_WINDOW = env.int("PAYMENT_ORPHAN_WINDOW", default=2 * 24 * 3600)
+# A callback no payment claims is deleted by the sweep this many days after it
+# came (never before PAYMENT_ORPHAN_WINDOW ends); payments keep theirs.
+CALLBACK_UNMATCHED_RETENTION_DAYS = env.int("CALLBACK_UNMATCHED_RETENTION_DAYS", default=3)
 # An attempt that ended on our side is re-checked this often (seconds) until
 # the provider can no longer take money on it.
 PAYMENT_LATE_CHECK_INTERVAL = env.int("PAYMENT_LATE_CHECK_INTERVAL", default=600)

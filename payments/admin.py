@@ -2,11 +2,17 @@
 
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from . import services
 from .models import Payment, PaymentEvent
+
+# Decisions written for a callback that came while a check was fresh
+# (payments.services.callbacks._check_soon): one per callback, like the callback.
+CALLBACK_DECISION = "callback: checked moments ago"
 
 
 class PaymentEventInline(admin.TabularInline):
@@ -16,6 +22,18 @@ class PaymentEventInline(admin.TabularInline):
     fields = ["created_at", "kind", "message", "valid", "remote_ip", "data"]
     readonly_fields = fields
     ordering = ["created_at", "id"]
+
+    def get_queryset(self, request):
+        """The journal without its callbacks and the "checked moments ago"
+        decisions they cause: a flood of them would bury the real events.
+        They are summed up on the payment (``callbacks``) and kept, each one,
+        in the events list it links to."""
+        return (
+            super()
+            .get_queryset(request)
+            .exclude(kind=PaymentEvent.Kind.CALLBACK)
+            .exclude(kind=PaymentEvent.Kind.DECISION, message__startswith=CALLBACK_DECISION)
+        )
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -70,6 +88,32 @@ class PaymentAdmin(admin.ModelAdmin):
         "finalised_at",
     ]
     fields = readonly_fields + ["needs_review", "review_reason"]
+
+    def get_fields(self, request, obj=None):
+        return [*super().get_fields(request, obj), "callbacks"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "callbacks"]
+
+    @admin.display(description=_("notifications reçues"))
+    def callbacks(self, obj):
+        """Callbacks collapsed: how many, the last one, and a link to each."""
+        rows = obj.events.filter(kind=PaymentEvent.Kind.CALLBACK) if obj.pk else None
+        last = rows.order_by("-created_at", "-id").first() if rows is not None else None
+        if last is None:
+            return _("aucune")
+        count = rows.count()
+        url = reverse("admin:payments_paymentevent_changelist")
+        return format_html(
+            '{} — {} {} ({}) — <a href="{}?q={}&amp;kind__exact=callback">{}</a>',
+            ngettext("%(n)s notification", "%(n)s notifications", count) % {"n": count},
+            _("dernière le"),
+            f"{timezone.localtime(last.created_at):%d/%m/%Y %H:%M:%S}",
+            last.message or (_("valide") if last.valid else _("refusée")),
+            url,
+            obj.reference,
+            _("les voir une par une"),
+        )
 
     @admin.display(description=_("commande"), ordering="order")
     def order_link(self, obj):

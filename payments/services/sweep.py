@@ -22,6 +22,7 @@ from shop.models import Order
 
 from ..models import Payment, PaymentStatus
 from .callbacks import link_orphan_callbacks
+from .retention import purge_unmatched_callbacks
 from .schedule import enqueue_poll
 
 
@@ -31,6 +32,7 @@ class SweepReport:
     callbacks_linked: int = 0
     emails: int = 0
     orders_expired: int = 0
+    callbacks_purged: int = 0
 
 
 def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
@@ -64,6 +66,7 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
     ).values_list("pk", flat=True)[:50]:
         report.emails += send_order_confirmation(order_id)
     report.orders_expired = expire_stale_orders(now)
+    report.callbacks_purged = purge_unmatched_callbacks(now)  # services/retention.py
     return report
 
 
