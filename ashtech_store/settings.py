@@ -188,10 +188,18 @@ WHITENOISE_MAX_AGE = 60 * 60 * 24 * 30
 # confirmation carries a bearer link to the order): mail is refused and the
 # system check ashtech.E002 stops start-up.
 EMAIL_URL = env("EMAIL_URL", default="consolemail://" if DEBUG else "")
+_email_options = {}
 if EMAIL_URL:
-    vars().update(environ.Env.email_url_config(EMAIL_URL))
+    _email = environ.Env.email_url_config(EMAIL_URL)
+    # django-environ puts `?timeout=` in OPTIONS, which Django's SMTP backend never reads.
+    _email_options = _email.pop("OPTIONS", {})
+    vars().update(_email)
 else:
     EMAIL_BACKEND = "ashtech_store.mail.UnconfiguredEmailBackend"
+# Seconds an SMTP connection waits on the server (Django's default waits forever).
+# E-mails are sent by the worker outside any lock (shop.emails); a send that times
+# out is retried by the sweep.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=float(_email_options.get("TIMEOUT", 10)))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Ashtech Store <boutique@ashtech.store>")
 SHOP_ALERT_EMAILS = env.list("SHOP_ALERT_EMAILS", default=[])
 

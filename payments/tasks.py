@@ -70,7 +70,7 @@ def sweep_payments() -> int:
     report = services.sweep()
     if report.enqueued or report.emails or report.orders_expired:
         log.info(
-            "sweep: %s checks enqueued, %s e-mails sent, %s orders expired",
+            "sweep: %s checks enqueued, %s e-mails queued, %s orders expired",
             len(report.enqueued),
             report.emails,
             report.orders_expired,

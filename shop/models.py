@@ -193,6 +193,9 @@ class Order(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(_("payée le"), null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A send of the confirmation holds this claim until then (shop.emails):
+    # taken in a short transaction, the e-mail leaves with no lock held.
+    confirmation_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]

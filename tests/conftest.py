@@ -9,6 +9,9 @@ from django.core.cache import cache, caches
 from ashtech_store.celery import app
 from tests.support.sandbox_config import sandbox_providers
 
+# ``queued_mail``: run the e-mail tasks a test queued, as the worker would.
+pytest_plugins = ["tests.support.mail"]
+
 IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 

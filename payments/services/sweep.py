@@ -2,7 +2,7 @@
 
 Re-queues every check that is overdue (a dead worker or broker loses
 nothing: the schedule is in the database), links callbacks that arrived
-before their payment, retries unsent confirmation e-mails, and releases the
+before their payment, queues unsent confirmation e-mails again, and releases the
 stock of orders whose reservation ran out.
 """
 
@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shop import services as shop_services
-from shop.emails import send_order_confirmation
+from shop.emails import queue_due_confirmations
 from shop.models import Order
 
 from ..models import Payment, PaymentStatus
@@ -61,10 +61,7 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
             Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
             transaction.on_commit(lambda: [enqueue_poll(pk, lease, now=True) for pk in ids])
     report = SweepReport(enqueued=ids, callbacks_linked=len(link_orphan_callbacks(now=now)))
-    for order_id in Order.objects.filter(
-        status=Order.Status.PAID, confirmation_sent_at__isnull=True
-    ).values_list("pk", flat=True)[:50]:
-        report.emails += send_order_confirmation(order_id)
+    report.emails = queue_due_confirmations(now)  # sent by the worker, outside any lock
     report.orders_expired = expire_stale_orders(now)
     report.callbacks_purged = purge_unmatched_callbacks(now)  # services/retention.py
     return report

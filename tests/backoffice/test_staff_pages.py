@@ -21,7 +21,7 @@ from backoffice.models import OrderEvent, ReconciliationMismatch, Refund, Resolu
 from backoffice.reconcile import reconcile
 from backoffice.selectors import public_history
 from payments.models import PaymentStatus
-from shop.emails import send_order_confirmation
+from shop.emails import deliver_order_confirmation
 from shop.models import Order, Product
 from shop.services import release_stock
 from tests.support.backoffice import paid_order
@@ -360,7 +360,7 @@ def test_goods_back_admin_action_says_why_after_a_partial_refund(client, django_
 
 # --- fulfil from the review queue -------------------------------------------------------------
 def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(
-    django_user_model, django_capture_on_commit_callbacks
+    django_user_model, django_capture_on_commit_callbacks, queued_mail
 ):
     staff = django_user_model.objects.create_user("awa", is_staff=True)
     order, payment = late_success("ligdicash")
@@ -368,6 +368,7 @@ def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(
 
     with django_capture_on_commit_callbacks(execute=True):
         review.resolve("payment", payment.pk, "fulfil", "argent vu chez Ligdicash", staff)
+    assert queued_mail.names() == ["send_order_confirmation"] and queued_mail.run()
 
     order.refresh_from_db()
     payment.refresh_from_db()
@@ -391,7 +392,7 @@ def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(
     assert Resolution.objects.get().by == staff
     assert public_history(order) == ["Payée"]
     # The sweep's retry and a second resolution send nothing more.
-    assert send_order_confirmation(order.pk) is False
+    assert deliver_order_confirmation(order.pk) is False
     with pytest.raises(review.ResolutionRefused):
         review.resolve("payment", payment.pk, "fulfil", "encore", staff)
     assert len(mail.outbox) == 1

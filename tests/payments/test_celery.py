@@ -13,6 +13,7 @@ from ashtech_store.celery import app
 from payments import services, tasks
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers.base import Outcome, StatusResult
+from shop import emails
 from tests.support.factories import make_order, make_payment, make_product
 from tests.support.kits.ligdicash import LigdicashKit
 
@@ -99,19 +100,20 @@ def test_no_task_is_sent_when_the_transaction_rolls_back(published):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_poll_task_twice_is_idempotent(rsps, mailoutbox):
+def test_poll_task_twice_is_idempotent(rsps, mailoutbox, queued_mail):
     KIT.mock_initiate_ok(rsps)
     payment = services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted")
     KIT.mock_status(rsps, payment, "succeeded")
     assert tasks.poll_payment.apply(args=(payment.pk,)).get() == "succeeded"
     assert tasks.poll_payment.apply(args=(payment.pk,)).get() == "succeeded"
+    assert queued_mail.run() == 1
     assert len(mailoutbox) == 1
     assert tasks.poll_payment.apply(args=(999999,)).get() == "missing"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_crash_while_handling_a_callback_keeps_the_raw_row_and_the_traceback(
-    rsps, client, monkeypatch
+    rsps, client, monkeypatch, queued_mail
 ):
     KIT.mock_initiate_ok(rsps)
     payment = services.start_payment(make_order((make_product(), 1)), "ligdicash", "hosted")
@@ -126,13 +128,16 @@ def test_crash_while_handling_a_callback_keeps_the_raw_row_and_the_traceback(
         lambda *a: (_ for _ in ()).throw(RuntimeError("smtp down")),
     )
     result = tasks.process_callback.apply(args=(event.pk,))
-    # e-mail failures are contained: the payment is paid and the sweep retries the e-mail
+    # e-mail failures are contained: the payment is paid (the worker sends
+    # the e-mail after commit) and the sweep retries the e-mail
     assert result.get() == "succeeded"
+    queued_mail.run()
     assert PaymentEvent.objects.filter(pk=event.pk).exists()
     payment.refresh_from_db()
     assert payment.order.confirmation_sent_at is None
     monkeypatch.undo()
-    services.sweep()
+    services.sweep(now=timezone.now() + emails.RETRY_DELAY + timedelta(seconds=1))
+    queued_mail.run()
     payment.order.refresh_from_db()
     assert payment.order.confirmation_sent_at is not None
 

@@ -160,7 +160,7 @@ def test_money_boundary_is_refused_before_any_provider_call(kit, rsps, total):
 
 
 # --- status and money ------------------------------------------------------------
-def test_success_marks_order_paid_once_and_sends_one_email(kit, rsps):
+def test_success_marks_order_paid_once_and_sends_one_email(kit, rsps, queued_mail):
     payment = started(kit, rsps)
     kit.mock_status(rsps, payment, "succeeded")
     services.check_payment(payment.pk)
@@ -171,6 +171,7 @@ def test_success_marks_order_paid_once_and_sends_one_email(kit, rsps):
     order = payment.order
     order.refresh_from_db()
     assert order.status == Order.Status.PAID
+    assert queued_mail.names() == ["send_order_confirmation"] and queued_mail.run()
     assert paid_emails(order) == 1
     assert (
         payment.events.filter(
@@ -181,7 +182,7 @@ def test_success_marks_order_paid_once_and_sends_one_email(kit, rsps):
 
 
 @pytest.mark.parametrize("delta", [-1, 1, 10000])
-def test_amount_mismatch_is_not_paid_and_needs_review(kit, rsps, delta):
+def test_amount_mismatch_is_not_paid_and_needs_review(kit, rsps, delta, queued_mail):
     payment = started(kit, rsps)
     kit.mock_status(rsps, payment, "succeeded", amount=payment.amount + delta)
     services.check_payment(payment.pk)
@@ -189,6 +190,7 @@ def test_amount_mismatch_is_not_paid_and_needs_review(kit, rsps, delta):
     assert payment.needs_review and payment.status != PaymentStatus.SUCCEEDED
     payment.order.refresh_from_db()
     assert payment.order.status != Order.Status.PAID
+    assert "alert_staff" in queued_mail.names() and queued_mail.run()
     assert any("needs review" in m.subject for m in mail.outbox), "staff alert"
 
 
@@ -394,7 +396,7 @@ def test_callback_saying_paid_is_not_trusted_when_the_status_api_says_pending(ki
     assert payment.order.status == Order.Status.PENDING_PAYMENT
 
 
-def test_replayed_callback_is_acknowledged_and_changes_nothing(kit, rsps, client):
+def test_replayed_callback_is_acknowledged_and_changes_nothing(kit, rsps, client, queued_mail):
     if not kit.has_callbacks:
         pytest.skip("no callbacks documented")
     payment = started(kit, rsps)
@@ -419,6 +421,7 @@ def test_replayed_callback_is_acknowledged_and_changes_nothing(kit, rsps, client
         ).count()
         == 1
     )
+    assert queued_mail.names() == ["send_order_confirmation"] and queued_mail.run()
     assert paid_emails(payment.order) == 1
 
 

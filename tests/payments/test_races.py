@@ -73,7 +73,7 @@ def successes(payment: Payment) -> int:
 
 
 @pytest.mark.parametrize("iteration", range(ITERATIONS))
-def test_callback_return_and_poll_at_once_give_one_transition(rsps, iteration):
+def test_callback_return_and_poll_at_once_give_one_transition(rsps, iteration, queued_mail):
     payment = new_payment(rsps)
     rsps.add_callback("GET", KIT.status_url(payment), callback=slow_status(payment))
     mail.outbox.clear()
@@ -86,6 +86,8 @@ def test_callback_return_and_poll_at_once_give_one_transition(rsps, iteration):
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED
     assert successes(payment) == 1
+    assert queued_mail.names() == ["send_order_confirmation"]
+    queued_mail.run()
     assert len(mail.outbox) == 1
     order = Order.objects.get(pk=payment.order_id)
     assert order.status == Order.Status.PAID and order.stock_reserved
@@ -93,7 +95,7 @@ def test_callback_return_and_poll_at_once_give_one_transition(rsps, iteration):
 
 
 @pytest.mark.parametrize("iteration", range(ITERATIONS))
-def test_ten_identical_callbacks_at_once_give_one_transition(rsps, iteration):
+def test_ten_identical_callbacks_at_once_give_one_transition(rsps, iteration, queued_mail):
     payment = new_payment(rsps)
     rsps.add_callback("GET", KIT.status_url(payment), callback=slow_status(payment))
     body, headers = KIT.callback(payment, "succeeded")
@@ -121,6 +123,8 @@ def test_ten_identical_callbacks_at_once_give_one_transition(rsps, iteration):
     assert not run_together(*[lambda: services.process_callback(events[0][0])] * 10)
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.SUCCEEDED and successes(payment) == 1
+    assert queued_mail.names() == ["send_order_confirmation"]
+    queued_mail.run()
     assert len(mail.outbox) == 1
 
 

@@ -3,7 +3,7 @@ total, names escaped in the HTML part and intact in the text part."""
 
 import pytest
 
-from shop.emails import send_order_confirmation
+from shop.emails import deliver_order_confirmation
 from shop.models import Order
 from shop.services import mark_paid
 from tests.support.factories import make_order, make_product
@@ -32,7 +32,7 @@ def html_part(message) -> str:
 
 
 def test_paid_order_gets_one_confirmation_with_lines_and_total(mailoutbox, order):
-    assert send_order_confirmation(order.pk) is True
+    assert deliver_order_confirmation(order.pk) is True
 
     [message] = mailoutbox
     assert message.to == ["ndeye@example.sn"]
@@ -50,23 +50,23 @@ def test_paid_order_gets_one_confirmation_with_lines_and_total(mailoutbox, order
 
 
 def test_second_call_sends_nothing(mailoutbox, order):
-    send_order_confirmation(order.pk)
+    deliver_order_confirmation(order.pk)
 
-    assert send_order_confirmation(order.pk) is False
+    assert deliver_order_confirmation(order.pk) is False
     assert len(mailoutbox) == 1
 
 
 def test_unpaid_order_gets_no_confirmation(mailoutbox):
     order = make_order()
 
-    assert send_order_confirmation(order.pk) is False
+    assert deliver_order_confirmation(order.pk) is False
     assert mailoutbox == []
 
 
 def test_markup_in_the_name_is_escaped_in_the_html_part(mailoutbox):
     order = paid(make_order(full_name="<script>alert(1)</script>"))
 
-    send_order_confirmation(order.pk)
+    deliver_order_confirmation(order.pk)
 
     [message] = mailoutbox
     assert "<script>" not in html_part(message)
@@ -83,7 +83,7 @@ def test_confirmation_is_written_in_the_language_of_the_order(mailoutbox):
         )
     )
 
-    send_order_confirmation(order.pk)
+    deliver_order_confirmation(order.pk)
 
     [message] = mailoutbox
     assert message.subject == f"Your order {order.number} is paid"
