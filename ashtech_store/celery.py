@@ -20,5 +20,6 @@ TRANSPORT_ALIASES["filesystem"] = ALIAS
 app = Celery("ashtech_store")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-# Product photo copies are made by a task beside the code that makes them.
+# Tasks that live beside the code they serve: product photo copies, lookup links.
 app.autodiscover_tasks(["shop"], related_name="images")
+app.autodiscover_tasks(["shop"], related_name="lookup")

@@ -298,8 +298,11 @@ SHOP_DELIVERY_LINE = env(
 # Product photos above this many pixels are refused on upload, from their
 # header (Pillow's own limit is set to it too: an error at twice it).
 PRODUCT_IMAGE_MAX_PIXELS = env.int("PRODUCT_IMAGE_MAX_PIXELS", default=40_000_000)
-# Order lookup by number + phone or e-mail: attempts per IP.
+# Order lookup by number + code, or a link mailed to the order (shop.lookup):
+# attempts per client address.
 SHOP_ORDER_LOOKUP_RATE = env("SHOP_ORDER_LOOKUP_RATE", default="5/m")
+# ... and per hour (order number + code, or a link mailed to the order's address).
+SHOP_ORDER_LOOKUP_HOURLY = env("SHOP_ORDER_LOOKUP_HOURLY", default="20/h")
 # An order's stock is held at most this long (seconds) whatever its attempts do.
 ORDER_RESERVATION_TTL = env.int("ORDER_RESERVATION_TTL", default=45 * 60)
 

@@ -247,35 +247,3 @@ def _fits(raw: str, country: str) -> bool:
 
 
 ORDER_NUMBER = re.compile(r"^\s*(?:AS)?[\s-]*0*([0-9]{1,12})\s*$", re.IGNORECASE)
-
-
-class OrderLookupForm(forms.Form):
-    """Find an order again: its number plus the phone or e-mail it was placed with."""
-
-    number = forms.CharField(
-        label=_("Numéro de commande"), max_length=20, help_text=_("Par exemple AS-000123.")
-    )
-    contact = forms.CharField(
-        label=_("Téléphone ou adresse e-mail de la commande"),
-        max_length=254,
-        widget=forms.TextInput(attrs={"autocomplete": "email"}),
-    )
-
-    def clean_number(self):
-        match = ORDER_NUMBER.match(clean_text(self.cleaned_data["number"]))
-        if not match:
-            raise forms.ValidationError(_("Saisissez le numéro reçu, par exemple AS-000123."))
-        return int(match.group(1))
-
-    def clean_contact(self):
-        return clean_text(self.cleaned_data["contact"])
-
-    def matches(self, order) -> bool:
-        """True when the typed phone or e-mail is the order's (no detail of which)."""
-        contact = self.cleaned_data["contact"]
-        if "@" in contact:
-            return contact.casefold() == order.email.casefold()
-        try:
-            return phones.normalise(contact, order.country, [order.country]) == order.phone
-        except phones.InvalidPhone:
-            return False

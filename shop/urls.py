@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import (
     converters,  # noqa: F401 - registers <token:…>
+    lookup,
     views,
 )
 
@@ -18,7 +19,9 @@ urlpatterns = [
     path("panier/modifier/", views.cart_update, name="cart_update"),
     path("commande/", views.checkout, name="checkout"),
     path("commande/<token:token>/", views.order_detail, name="order"),
-    path("mes-commandes/", views.my_orders, name="my_orders"),
-    path("mes-commandes/retrouver/", views.order_lookup, name="order_lookup"),
+    path("mes-commandes/", lookup.my_orders, name="my_orders"),
+    path("mes-commandes/retrouver/", lookup.order_lookup, name="order_lookup"),
+    path("mes-commandes/lien/", lookup.order_link_request, name="order_link_request"),
+    path("mes-commandes/lien/<str:signed>/", lookup.order_link, name="order_link"),
     path("page/<slug:slug>/", views.page, name="page"),
 ]

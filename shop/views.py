@@ -36,7 +36,7 @@ from payments.offers import payable_countries
 
 from . import fragments, search, services
 from .cart import Cart, cart_total, held_orders, remember_order
-from .forms import AddToCartForm, CheckoutForm, OrderLookupForm, RemoveFromCartForm
+from .forms import AddToCartForm, CheckoutForm, RemoveFromCartForm
 from .models import Category, Order, Page, Product
 
 SORTS = {"new": ("-created_at", "-id"), "price": ("price", "id"), "-price": ("-price", "id")}
@@ -530,42 +530,3 @@ def page(request, slug: str):
     shop_page = get_object_or_404(Page, slug=slug)
     title, body = shop_page.in_language(get_language())
     return render(request, "shop/page.html", {"page": shop_page, "title": title, "body": body})
-
-
-@never_cache
-@require_GET
-def my_orders(request):
-    """The orders this browser placed or opened, newest first, and the form
-    that finds another one by its number plus its phone or e-mail."""
-    tokens = held_orders(request)
-    orders = (
-        list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
-    )
-    return render(request, "shop/my_orders.html", {"orders": orders, "form": OrderLookupForm()})
-
-
-@never_cache
-@ratelimit(key="ip", rate=lambda g, r: settings.SHOP_ORDER_LOOKUP_RATE, method="POST", block=True)
-@require_POST
-def order_lookup(request):
-    """Open an order by number + phone or e-mail. A wrong number and a wrong
-    contact give the same answer, so it never tells whether a number exists;
-    the rate limit keeps guessing useless."""
-    form = OrderLookupForm(request.POST)
-    if form.is_valid():
-        order = Order.objects.filter(pk=form.cleaned_data["number"]).first()
-        if order is not None and form.matches(order):
-            remember_order(request, order)
-            return redirect(order)
-        form.add_error(
-            None,
-            _(
-                "Aucune commande ne correspond à ce numéro et à ce téléphone ou e-mail. "
-                "Vérifiez-les et réessayez."
-            ),
-        )
-    tokens = held_orders(request)
-    orders = (
-        list(Order.objects.filter(token__in=tokens[:10]).order_by("-created_at")) if tokens else []
-    )
-    return render(request, "shop/my_orders.html", {"orders": orders, "form": form}, status=400)
