@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-CARD_MAX_WIDTH = 640  # a grid card never needs more (a 4-column grid on a DPR-2 screen)
+CARD_MAX_WIDTH = 400  # a grid card never needs more (a 246 px card on a big screen, 174 px at DPR 2)
 
 
 class Category(models.Model):
@@ -99,9 +99,9 @@ class Product(models.Model):
 
     @property
     def card_photo(self) -> dict | None:
-        """The grid card's picture: the 320 px rendition (a two-column grid on
-        a DPR-2 phone needs about 300 device px; the 240 px thumbnail is soft
-        there), the larger ones in ``srcset``; the thumbnail when the product
+        """The grid card's picture: the 200 px rendition as ``src``, the card
+        renditions up to ``CARD_MAX_WIDTH`` in ``srcset`` (a 147 CSS px card on
+        a DPR-2 phone picks the 300 px one); the thumbnail when the product
         has no rendition; None without a photo."""
         sizes = [
             r

@@ -6,6 +6,7 @@
 //   once, so no "update" button is needed.
 // - The pay page: the wallet number field shows only for a choice marked
 //   data-needs-phone (without JS it stays visible; the server ignores it).
+// - Grid pictures below the first row load as they near the screen.
 (function () {
   "use strict";
   document.documentElement.className += " js";
@@ -47,6 +48,31 @@
     if (!form || !form.hasAttribute("data-autosubmit") || field.type !== "number") return;
     if (form.requestSubmit) form.requestSubmit(); else form.submit();
   });
+  // Grid pictures below the first row (img.later) load only when they come
+  // within a screen's reach: a browser's own lazy loading fetches nearly a
+  // whole 24-card grid at once on a phone (UX review 2026-12-03, U-01).
+  var later = document.querySelectorAll("img.later");
+  function show(img) {
+    var srcset = img.getAttribute("data-srcset");
+    if (srcset) {
+      img.sizes = img.getAttribute("data-sizes");
+      img.srcset = srcset;
+    }
+    img.src = img.getAttribute("data-src");
+    img.className = "";
+  }
+  if (later.length && "IntersectionObserver" in window) {
+    var watch = new IntersectionObserver(function (entries) {
+      for (var i = 0; i < entries.length; i++) {
+        if (!entries[i].isIntersecting) continue;
+        watch.unobserve(entries[i].target);
+        show(entries[i].target);
+      }
+    }, { rootMargin: "0px 0px 120px 0px" });
+    for (var k = 0; k < later.length; k++) watch.observe(later[k]);
+  } else {
+    for (var m = 0; m < later.length; m++) show(later[m]);
+  }
   // Back from the next page (bfcache): the form is usable again.
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) return;

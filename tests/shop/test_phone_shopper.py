@@ -329,8 +329,8 @@ def photographed():
     return product
 
 
-def test_upload_makes_webp_renditions_of_320_640_and_960_px(photographed):
-    assert [r["width"] for r in photographed.renditions] == [320, 640, 960]
+def test_upload_makes_webp_renditions_for_cards_and_the_product_page(photographed):
+    assert [r["width"] for r in photographed.renditions] == [200, 300, 400, 640, 960]
     for rendition in photographed.renditions:
         with default_storage.open(rendition["name"]) as handle, Image.open(handle) as picture:
             assert picture.format == "WEBP"

@@ -123,14 +123,14 @@ def test_no_buy_bar_when_out_of_stock(client):
     assert "buy-bar" not in client.get(product.get_absolute_url()).content.decode()
 
 
-# --- grid thumbnails at 320 px ------------------------------------------------------------
+# --- grid cards sized for the card (200/300/400 px) ------------------------------------
 def photo(width: int, height: int) -> bytes:
     out = BytesIO()
     Image.new("RGB", (width, height), (200, 90, 30)).save(out, "JPEG")
     return out.getvalue()
 
 
-def test_grid_cards_use_the_320_px_rendition_with_a_srcset(client):
+def test_grid_cards_use_the_card_renditions_with_a_srcset(client):
     product = make_product(name="Tecno Spark 20", stock=5)
     product.image.save("tecno-grid.jpg", ContentFile(photo(1200, 900)), save=True)
     make_thumbnail(product)
@@ -138,11 +138,12 @@ def test_grid_cards_use_the_320_px_rendition_with_a_srcset(client):
     body = client.get(reverse("shop:products")).content.decode()
 
     img = re.search(r'<li class="card">\s*<a [^>]*>\s*(<img [^>]*>)', body).group(1)
-    assert re.search(rf'src="/media/products/renditions/{product.slug}[^"]*-320\.webp"', img)
-    assert (
-        re.search(r'srcset="[^"]*-320\.webp 320w, [^"]*-640\.webp 640w"', img) and "960w" not in img
+    assert re.search(rf'src="/media/products/renditions/{product.slug}[^"]*-200\.webp"', img)
+    assert re.search(
+        r'srcset="[^"]*-200\.webp 200w, [^"]*-300\.webp 300w, [^"]*-400\.webp 400w"', img
     )
-    assert 'width="320" height="240"' in img and 'loading="lazy"' in img
+    assert "640w" not in img and 'sizes="(min-width: 1100px) 246px' in img
+    assert 'width="200" height="150"' in img
 
 
 def test_grid_cards_without_renditions_keep_the_thumbnail(client):

@@ -104,7 +104,7 @@ def test_the_admin_answers_without_decoding_and_a_task_makes_the_copies(
 
     product.refresh_from_db()
     assert product.thumbnail
-    assert [r["width"] for r in product.renditions] == [320, 640, 960]
+    assert [r["width"] for r in product.renditions] == [200, 300, 400, 640, 960]
 
 
 def test_a_task_for_a_photo_replaced_since_does_nothing():
