@@ -41,6 +41,16 @@ DETAILS = {
 }
 
 
+# Where a flow alone would describe a method wrongly (UX review 2026-12-03,
+# U-08): Novasend's mobile money answers with a page to confirm on
+# (``confirmationRequired``), and a payin session has no return URL.
+DETAIL_OVERRIDES = {
+    ("novasend", "mobile_money"): _(
+        "sur une page Novasend où vous confirmez ; revenez ensuite vous-même à la boutique"
+    ),
+}
+
+
 def serves(provider: Provider, method: Method, country: str) -> bool:
     """True when ``method`` of ``provider`` can take a payment from ``country``."""
     countries = method.countries or provider.countries
@@ -80,7 +90,10 @@ def offers_in(
                     "ussd": method.ussd.format(amount=total) if method.ussd else "",
                     "title": ", ".join(wallets) or str(method.label),
                     "wallet": wallets[0] if len(wallets) == 1 else "",
-                    "detail": DETAILS[method.flow] % {"provider": provider.name},
+                    "detail": DETAIL_OVERRIDES.get(
+                        (provider.code, method.code), DETAILS[method.flow]
+                    )
+                    % {"provider": provider.name},
                 }
             )
     return offers
