@@ -11,7 +11,11 @@ Django's checks by itself.
 * E010–E012: the payment sandbox (anyone can "pay" on its page) with
   ``DEBUG`` off, with an https ``SITE_URL``, or with a real credential.
 
-E001 and E010–E012 cannot be silenced: ``ashtech_store.settings`` itself
+* E013: LengoPay configured with no status endpoint (``LENGOPAY_STATUS_PATH=``,
+  so an unsigned callback decides) with ``DEBUG`` off, unless
+  ``LENGOPAY_ACCEPT_UNVERIFIED_CALLBACKS`` accepts the risk.
+
+E001, E010–E013 cannot be silenced: ``ashtech_store.settings`` itself
 refuses to load with them (``guard_rails``), and ``refuse_unsafe_start``
 ignores ``SILENCED_SYSTEM_CHECKS`` for them.
 
@@ -75,6 +79,29 @@ def check_sandbox(app_configs=None, **kwargs):
     return [
         checks.Error(message, hint=guard_rails.SANDBOX_HINT, id=check_id)
         for check_id, message in problems
+    ]
+
+
+@checks.register(TAG)
+def check_lengopay_status_path(app_configs=None, **kwargs):
+    config = settings.PAYMENT_PROVIDERS.get("lengopay", {})
+    if (
+        settings.DEBUG
+        or not config.get("license_key")
+        or config.get("status_path")
+        or settings.LENGOPAY_ACCEPT_UNVERIFIED_CALLBACKS
+    ):
+        return []
+    return [
+        checks.Error(
+            "LENGOPAY_STATUS_PATH is empty: LengoPay's unsigned callbacks would decide payments "
+            "(anyone can post one).",
+            hint=(
+                "Set LENGOPAY_STATUS_PATH (default /api/v2/cashin/transaction), or accept the "
+                "risk explicitly with LENGOPAY_ACCEPT_UNVERIFIED_CALLBACKS=true."
+            ),
+            id="ashtech.E013",
+        )
     ]
 
 

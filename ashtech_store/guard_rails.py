@@ -10,7 +10,9 @@ settings module calls it before Django is configured.
 from __future__ import annotations
 
 # Check ids that SILENCED_SYSTEM_CHECKS does not silence at server start.
-UNSILENCEABLE = frozenset({"ashtech.E001", "ashtech.E010", "ashtech.E011", "ashtech.E012"})
+UNSILENCEABLE = frozenset(
+    {"ashtech.E001", "ashtech.E010", "ashtech.E011", "ashtech.E012", "ashtech.E013"}
+)
 SANDBOX_HINT = (
     "Set PAYMENTS_SANDBOX=false. The sandbox marks orders paid with no money; it is for DEBUG "
     "runs on http only."

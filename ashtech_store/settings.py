@@ -289,6 +289,13 @@ SHOP_MAX_ORDER_VALUE = env.int("SHOP_MAX_ORDER_VALUE", default=0) or {"GNF": 20_
 )
 # Unpaid orders holding stock, per phone, per e-mail and per browser session.
 SHOP_MAX_OPEN_ORDERS = env.int("SHOP_MAX_OPEN_ORDERS", default=3)
+# Per client address (IPv6: per /64), whatever names and numbers are typed:
+# orders placed an hour, and value reserved by orders placed within
+# ORDER_RESERVATION_TTL (0: three times SHOP_MAX_ORDER_VALUE). shop.hoarding.
+SHOP_MAX_ORDERS_PER_ADDRESS_HOUR = env.int("SHOP_MAX_ORDERS_PER_ADDRESS_HOUR", default=8)
+SHOP_MAX_HELD_VALUE_PER_ADDRESS = (
+    env.int("SHOP_MAX_HELD_VALUE_PER_ADDRESS", default=0) or 3 * SHOP_MAX_ORDER_VALUE
+)
 # The short delivery promise shown on product and cart pages (the delivery
 # page, editable by staff, has the details). Empty hides it.
 SHOP_DELIVERY_LINE = env(
@@ -382,6 +389,11 @@ def _provider_config(entry: registry.Entry) -> dict:
 
 
 PAYMENT_PROVIDERS = {entry.code: _provider_config(entry) for entry in registry.PROVIDERS}
+# LENGOPAY_STATUS_PATH= (empty) lets an unsigned callback decide a payment:
+# refused with DEBUG off (ashtech.E013) unless this accepts the risk.
+LENGOPAY_ACCEPT_UNVERIFIED_CALLBACKS = env.bool(
+    "LENGOPAY_ACCEPT_UNVERIFIED_CALLBACKS", default=False
+)
 # The sandbox in production stops every process at settings load, before any
 # system check, so SILENCED_SYSTEM_CHECKS cannot switch it off (a settings
 # module built on this one is stopped by the same checks at server start).

@@ -34,7 +34,7 @@ from ashtech_store.client_ip import session_or_ip
 from backoffice.selectors import public_history
 from payments.offers import payable_countries
 
-from . import fragments, search, services
+from . import fragments, hoarding, search, services
 from .cart import Cart, cart_total, held_orders, remember_order
 from .forms import AddToCartForm, CheckoutForm, RemoveFromCartForm
 from .models import Category, Order, Page, Product
@@ -465,7 +465,10 @@ def checkout(request):
                 note=data["note"],
                 language=get_language() or settings.LANGUAGE_CODE,
             )
+            held, refused = hoarding.claim(request, cart_total(lines))  # per address
             try:
+                if refused:
+                    raise services.OrderLimit(refused)
                 order = services.place_order(
                     cart.quantities(),
                     customer,
@@ -477,9 +480,13 @@ def checkout(request):
             except services.EmptyCart:
                 form.add_error(None, _("Certains articles de votre panier ne sont plus en vente."))
             else:
+                held = None  # placed: it counts
                 cart.clear()
                 remember_order(request, order)
                 return redirect("payments:pay", token=order.token)
+            finally:
+                if held is not None:
+                    hoarding.give_back(held)
         status = 400
     else:
         form = CheckoutForm(
