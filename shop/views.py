@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -46,6 +48,8 @@ CHECKOUT_KEYS = "checkout_keys"
 KEPT_CHECKOUT_KEYS = 5
 # The order page's self-refresh while a payment is pending (like the waiting page).
 ORDER_REFRESH_SECONDS = 5
+# A checkout posted with an empty cart this soon after an order leads to it.
+JUST_PLACED = timedelta(minutes=30)
 # The country last chosen at checkout in this browser (the form's default).
 COUNTRY_KEY = "checkout_country"
 # Add-to-cart form keys already used (a double tap adds once).
@@ -444,6 +448,15 @@ def checkout(request):
             messages.warning(request, note)
         return redirect("shop:cart")
     if not lines:
+        placed = _just_placed(request)
+        if placed is not None:
+            # A second tab on the same cart: its order is the one just placed.
+            messages.info(
+                request,
+                _("Votre panier est vide : votre commande %(number)s est déjà passée.")
+                % {"number": placed.number},
+            )
+            return redirect(placed)
         messages.info(request, _("Votre panier est vide."))
         return redirect("shop:cart")
     countries = payable_countries(
@@ -501,6 +514,16 @@ def checkout(request):
         {"form": form, "lines": lines, "total": cart_total(lines)},
         status=status,
     )
+
+
+def _just_placed(request) -> Order | None:
+    """This browser's newest order when it was placed in the last
+    ``JUST_PLACED`` (the cart it emptied may still fill another tab's form)."""
+    tokens = held_orders(request)
+    if not tokens:
+        return None
+    since = timezone.now() - JUST_PLACED
+    return Order.objects.filter(token=tokens[0], created_at__gte=since).first()
 
 
 @never_cache

@@ -7,6 +7,7 @@
 // - The pay page: the wallet number field shows only for a choice marked
 //   data-needs-phone (without JS it stays visible; the server ignores it).
 // - Grid pictures below the first row load as they near the screen.
+// - The checkout form keeps what was typed across a language switch.
 (function () {
   "use strict";
   document.documentElement.className += " js";
@@ -72,6 +73,38 @@
     for (var k = 0; k < later.length; k++) watch.observe(later[k]);
   } else {
     for (var m = 0; m < later.length; m++) show(later[m]);
+  }
+  // A form with data-keep (checkout): what was typed survives a language
+  // switch or a reload in this tab (UX review 2026-12-03, U-11); it is
+  // forgotten once the form is sent, and never fills a form the server
+  // sent back with errors (that one already holds what was sent).
+  var kept = document.querySelector("form[data-keep]");
+  var store = null;
+  try { store = window.sessionStorage; } catch (e) { store = null; }
+  if (kept && store) {
+    var KEY = "kept:" + location.pathname;
+    var save = function () {
+      var data = {};
+      for (var i = 0; i < kept.elements.length; i++) {
+        var el = kept.elements[i];
+        if (el.name && el.type !== "hidden" && el.type !== "submit") data[el.name] = el.value;
+      }
+      store.setItem(KEY, JSON.stringify(data));
+    };
+    if (!summary) {
+      var saved = {};
+      try { saved = JSON.parse(store.getItem(KEY) || "{}"); } catch (e) { saved = {}; }
+      for (var name in saved) {
+        var el = kept.elements[name];
+        if (!el || el.type === "hidden" || typeof saved[name] !== "string") continue;
+        var before = el.value;
+        el.value = saved[name];
+        if (el.value !== saved[name]) el.value = before; // a country no longer listed
+      }
+    }
+    kept.addEventListener("input", save);
+    kept.addEventListener("change", save);
+    kept.addEventListener("submit", function () { store.removeItem(KEY); });
   }
   // Back from the next page (bfcache): the form is usable again.
   window.addEventListener("pageshow", function (event) {
