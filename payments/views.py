@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,7 +31,7 @@ from shop.models import Order
 from . import services
 from .models import Payment
 from .offers import offers_for
-from .providers import PROVIDER_CLASSES, get_provider
+from .providers import PROVIDER_CLASSES, UnknownProvider, get_provider, provider_class
 from .providers.base import Flow
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def pay(request, token: str):
             # lands on the page that follows the open attempt, not a new choice.
             return redirect("payments:wait", token=order.token, reference=live.reference)
         context["chosen"] = request.GET.get("choice", "")
+        context["last_outcome"] = _last_outcome(order)
         return _page(request, "payments/pay.html", context)
 
     choice = request.POST.get("choice", "")
@@ -122,6 +124,43 @@ def _page(request, template: str, context: dict, status: int = 200):
     return render(request, template, context, status=status)
 
 
+# What the shopper is told about an attempt that ended without paying.
+ENDED = {
+    "failed": gettext_lazy(
+        "Votre paiement %(provider)s a été refusé. Choisissez un autre moyen ou réessayez."
+    ),
+    "expired": gettext_lazy(
+        "Votre paiement %(provider)s a expiré. Choisissez un autre moyen ou réessayez."
+    ),
+    "cancelled": gettext_lazy(
+        "Votre paiement %(provider)s a été annulé. Choisissez un autre moyen ou réessayez."
+    ),
+}
+
+
+def ended_message(payment: Payment | None) -> str:
+    """Why this attempt did not pay, in the shopper's words; empty when it
+    did not end that way or is with staff (``needs_review``: the money may
+    have arrived, the waiting page says so)."""
+    if payment is None or payment.needs_review or payment.status not in ENDED:
+        return ""
+    try:
+        name = provider_class(payment.provider).name
+    except UnknownProvider:
+        name = payment.provider
+    return ENDED[payment.status] % {"provider": name}
+
+
+def _last_outcome(order: Order) -> str:
+    """What happened to the order's last attempt, when it ended unpaid."""
+    last = (
+        order.payments.order_by("-created_at", "-pk")
+        .only("provider", "status", "needs_review")
+        .first()
+    )
+    return ended_message(last)
+
+
 def _holder_payment(token: str, reference) -> Payment:
     return get_object_or_404(
         Payment.objects.select_related("order"), reference=reference, order__token=token
@@ -155,6 +194,7 @@ def _wait_context(payment: Payment) -> dict:
         "provider": provider,
         "method": method,
         "sandbox_phone": sandbox_phone,
+        "ended": ended_message(payment),
         "status_url": reverse("payments:status", args=[payment.order.token, payment.reference]),
     }
 

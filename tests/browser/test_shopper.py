@@ -144,7 +144,7 @@ def test_shopper_refuses(sandbox_shop, settings, steps, route):
     setup_route(route, settings)
     product = make_product(name=f"Chargeur Rapide {route.provider}", price=4500, stock=1)
     shop_and_pay(steps, sandbox_shop, route, product.name, "refuse")
-    expect_final(steps, "Le paiement a échoué ou a été refusé.")
+    expect_final(steps, "a été refusé. Choisissez un autre moyen ou réessayez.")
     product.refresh_from_db()
     assert product.stock == 1
     assert steps.page.get_by_role("link", name="Réessayer avec un autre moyen").count() == 1
