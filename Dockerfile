@@ -8,4 +8,5 @@ COPY . .
 RUN useradd --system --home /app shop && mkdir -p /app/var/media /app/staticfiles && chown -R shop /app/var /app/staticfiles
 USER shop
 EXPOSE 8000
-CMD ["gunicorn", "ashtech_store.wsgi", "--bind", "0.0.0.0:8000", "--workers", "5", "--timeout", "30", "--access-logfile", "-"]
+# Threaded workers: a slow provider holds one thread, not a worker (ashtech_store/gunicorn_conf.py).
+CMD ["gunicorn", "-c", "python:ashtech_store.gunicorn_conf", "ashtech_store.wsgi"]
