@@ -36,7 +36,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.conf import settings
-from django.utils.translation import gettext_lazy as _
 
 from payments.redaction import credentials_of, redact, redact_headers, scrub
 
@@ -173,7 +172,6 @@ class ProviderError(Exception):
         status_code: int | None = None,
         retryable: bool = False,
         unknown: bool = False,
-        user_message: Any = None,
         retry_after: float | None = None,
     ):
         super().__init__(message)
@@ -181,9 +179,6 @@ class ProviderError(Exception):
         self.status_code = status_code
         self.retryable = retryable
         self.unknown = unknown
-        self.user_message = user_message or _(
-            "Le service de paiement ne répond pas. Réessayez dans un instant."
-        )
         self.retry_after = retry_after
 
 

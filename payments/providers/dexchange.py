@@ -128,29 +128,9 @@ STATUS_MAP = {
     "COMPLETED": Outcome.UNKNOWN,
 }
 
-ERRORS = {
-    400: (
-        "rejected",
-        _(
-            "DEXCHANGE a refusé la demande de paiement : paramètres invalides ou montant inférieur "
-            "au minimum de 100 FCFA."
-        ),
-    ),
-    401: (
-        "config",
-        _(
-            "Le paiement DEXCHANGE est momentanément indisponible. Choisissez un autre moyen de "
-            "paiement."
-        ),
-    ),
-    403: (
-        "maintenance",
-        _(
-            "DEXCHANGE est en maintenance. Réessayez plus tard ou choisissez un autre moyen de "
-            "paiement."
-        ),
-    ),
-}
+# get-link errors by HTTP status: 400 invalid parameters or an amount below
+# the 100 FCFA minimum, 401 a refused key, 403 maintenance (retryable).
+ERRORS = {400: "rejected", 401: "config", 403: "maintenance"}
 
 
 class DexchangeProvider(Provider):
@@ -200,20 +180,12 @@ class DexchangeProvider(Provider):
                 unknown=True,
             )
         if response.status_code >= 400:
-            kind, user_message = ERRORS.get(
-                response.status_code,
-                (
-                    "rejected",
-                    _("DEXCHANGE n'a pas pu créer le lien de paiement. Réessayez plus tard."),
-                ),
-            )
             raise ProviderError(
                 f"dexchange: get-link answered HTTP {response.status_code} "
                 f"{_messages(self.json_object(response))}",
-                kind=kind,
+                kind=ERRORS.get(response.status_code, "rejected"),
                 status_code=response.status_code,
                 retryable=response.status_code == 403,
-                user_message=user_message,
             )
         initiation = read_created(request.reference, self.json_object(response))
         if initiation is None:

@@ -205,20 +205,12 @@ class LengopayProvider(Provider):
                 "lengopay: license key refused (401)",
                 kind="config",
                 status_code=401,
-                user_message=_(
-                    "Le paiement LengoPay est momentanément indisponible. Choisissez un autre "
-                    "moyen de paiement."
-                ),
             )
         if response.status_code >= 400:
             raise ProviderError(
                 f"lengopay: cash-in refused (HTTP {response.status_code})",
                 kind="rejected",
                 status_code=response.status_code,
-                user_message=_(
-                    "LengoPay a refusé la demande de paiement. Vérifiez le numéro de téléphone et "
-                    "l'opérateur choisi."
-                ),
             )
         data = self.json_object(response)
         if data is None or not isinstance(data.get("status"), str):
@@ -236,10 +228,6 @@ class LengopayProvider(Provider):
             raise ProviderError(
                 f"lengopay: cash-in refused (status={data['status'][:20]!r}, message={message!r})",
                 kind="rejected",
-                user_message=_(
-                    "LengoPay n'a pas pu lancer le paiement. Vérifiez le numéro de téléphone et "
-                    "réessayez."
-                ),
             )
         instructions = {"flow": method.flow.value, "method": method.code}
         return Initiation(
@@ -297,6 +285,8 @@ class LengopayProvider(Provider):
         return self.request("POST", path, json_body=body)
 
     # --- history (reconciliation) ----------------------------------------------------
+    has_history = True
+
     def history(self) -> dict[str, StatusResult] | None:
         """Every cash-in of our site by normalised ``pay_id``, or None when the
         history endpoint does not answer usably (the caller then asks the
@@ -385,11 +375,7 @@ def national_number(e164: str) -> str:
         return digits[len(COUNTRY_CODE) - 1 :]
     if digits.startswith("00224"):
         return digits[5:]
-    raise ProviderError(
-        "lengopay: the payer's number is not Guinean",
-        kind="rejected",
-        user_message=_("LengoPay n'accepte que les numéros de Guinée (+224)."),
-    )
+    raise ProviderError("lengopay: the payer's number is not Guinean", kind="rejected")
 
 
 def _path(configured: str) -> str:

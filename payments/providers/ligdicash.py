@@ -183,14 +183,7 @@ class LigdicashProvider(Provider):
         if str(data.get("response_code")) != ACCEPTED or not token:
             # response_text carries "Echec (CodeXX)" (vendor text, "Payin - Réponse", note 2).
             code = str(data.get("response_text") or data.get("description") or "")[:120]
-            raise ProviderError(
-                f"ligdicash: refused ({code})",
-                kind="rejected",
-                user_message=_(
-                    "Ligdicash a refusé le paiement (%(code)s). Vérifiez le numéro ou le code OTP."
-                )
-                % {"code": code or "01"},
-            )
+            raise ProviderError(f"ligdicash: refused ({code})", kind="rejected")
         if direct:
             # response_text is a progress message here, not a link.
             instructions = {"flow": method.flow.value, "method": method.code}

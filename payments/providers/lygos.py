@@ -111,7 +111,8 @@ anything else               unknown       polled like pending, never a success; 
 Errors ([vendor text]): 401 ``{"detail": {"message", "type": "NO_API_KEY_PROVIDED"}}``,
 404 ``API_KEY_NOT_FOUND`` / ``GATEWAY_NOT_FOUND``, 400 ``GATEWAY_USER_NOT_FOUND``,
 422 ``{"detail": [{"loc", "msg", "type"}]}`` — each becomes a ``ProviderError``
-whose French ``user_message`` names the problem.
+named by its ``type`` (for a 422, ``VALIDATION_ERROR`` and the fields it
+names); the answer itself is journalled.
 """
 
 from __future__ import annotations
@@ -244,22 +245,10 @@ class LygosProvider(Provider):
             raise ProviderError(
                 f"lygos: gateway in {currency[:8]!r}, order in {request.currency}",
                 kind="rejected",
-                user_message=_(
-                    "Le compte Lygos de la boutique encaisse en %(theirs)s, cette commande est en "
-                    "%(ours)s : paiement impossible."
-                )
-                % {"theirs": currency.strip().upper()[:8], "ours": request.currency},
             )
         amount = data.get("amount")
         if amount is not None and parse_amount(amount) != request.amount:
-            raise ProviderError(
-                "lygos: gateway amount differs from the order",
-                kind="rejected",
-                user_message=_(
-                    "Lygos a enregistré un montant différent de celui de la commande : paiement "
-                    "annulé."
-                ),
-            )
+            raise ProviderError("lygos: gateway amount differs from the order", kind="rejected")
         return Initiation(provider_reference=gateway_id, redirect_url=link, raw=data)
 
     def _gateway_of_order(self, reference: str) -> dict | None:
@@ -486,32 +475,12 @@ def _validation_problems(detail: list) -> str:
 
 
 def _refusal(response, data: dict | None) -> ProviderError:
-    """A 4xx as a ``ProviderError`` whose message names the problem."""
+    """A 4xx as a ``ProviderError`` named by the vendor's error type (the
+    answer itself is journalled)."""
     code = response.status_code
     detail = (data or {}).get("detail")
-    error = _detail_type(data)
     if isinstance(detail, list):  # 422 (and 402 in the list endpoint's sample)
-        user = _("Données refusées par Lygos : %(problems)s") % {
-            "problems": _validation_problems(detail) or _("requête invalide")
-        }
-        error = "VALIDATION_ERROR"
-    elif code == 401 or error in API_KEY_ERRORS:
-        user = _("Clé API Lygos absente ou invalide.")
-    elif error == "GATEWAY_USER_NOT_FOUND":
-        user = _("Compte marchand Lygos introuvable ou inactif.")
-    elif code == 409:
-        user = _(
-            "Lygos a déjà une demande de paiement pour cette commande et ne la retrouve pas. "
-            "Réessayez dans un instant."
-        )
-    elif code == 403:
-        user = _("Lygos refuse l'accès à cette opération pour ce compte marchand.")
+        error = f"VALIDATION_ERROR {_validation_problems(detail)}"
     else:
-        message = str(detail.get("message") or "")[:120] if isinstance(detail, dict) else ""
-        user = (
-            _("Lygos a refusé la demande (HTTP %(code)s) %(message)s")
-            % {"code": code, "message": message}
-        ).strip()
-    return ProviderError(
-        f"lygos: HTTP {code} {error}".strip(), kind="rejected", status_code=code, user_message=user
-    )
+        error = _detail_type(data)
+    return ProviderError(f"lygos: HTTP {code} {error}".strip(), kind="rejected", status_code=code)

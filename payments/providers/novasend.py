@@ -581,33 +581,10 @@ def _vendor_text(data: dict | None) -> str:
 
 
 def _refusal(response, data: dict | None) -> ProviderError:
-    """A 4xx as a ``ProviderError`` with a message the shopper can act on."""
+    """A 4xx as a ``ProviderError``; the vendor's own words stay in the
+    journalled answer (the shopper never sees them)."""
     code = response.status_code
-    text = _vendor_text(data)
-    if code == 401:
-        user = _("Identifiants Novasend absents ou invalides (clé API ou client API).")
-    elif code == 422:
-        user = _("Données refusées par Novasend : %(details)s") % {
-            "details": text or _("requête invalide")
-        }
-    elif code == 409:
-        user = _(
-            "Novasend refuse ce paiement (montant hors limites ou numéro non accepté) : %(details)s"
-        ) % {"details": text or _("conflit")}
-    elif code == 404:
-        user = _("Compte marchand ou service Novasend introuvable.")
-    elif code == 403:
-        user = _("Novasend refuse l'opération pour ce compte marchand.")
-    elif code == 400:
-        user = _("Requête refusée par Novasend : %(details)s") % {
-            "details": text or _("requête invalide")
-        }
-    else:
-        user = _("Novasend a refusé la demande (HTTP %(code)s).") % {"code": code}
     label = (data or {}).get("error") or ""
     return ProviderError(
-        f"novasend: HTTP {code} {label}".strip(),
-        kind="rejected",
-        status_code=code,
-        user_message=user,
+        f"novasend: HTTP {code} {label}".strip(), kind="rejected", status_code=code
     )

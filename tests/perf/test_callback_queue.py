@@ -2,8 +2,13 @@
 
 * The intake stores the row (``processed_at`` empty) and wakes the drain at
   most once per ``DRAIN_WINDOW``: one publish for a burst of callbacks.
-* The drain acts on each queued row once, oldest first, and marks it.
+* The drain acts on each queued row once, oldest first, and marks it: one
+  status check per row (``responses`` at Ligdicash's HTTP boundary) and its
+  decision on the payment.
 * The intake stays within its query budget.
+
+Only the broker is stubbed (``drain_callbacks.apply_async``): the drain runs
+here, in the test, with the real ``process_callback``.
 """
 
 from __future__ import annotations
@@ -12,13 +17,18 @@ import json
 from unittest import mock
 
 import pytest
+import requests
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
+from responses import matchers
 
-from payments.models import PaymentEvent
+from payments.models import Payment, PaymentEvent, PaymentStatus
+from payments.providers.ligdicash import TOKEN_PARAM
 from payments.services import callbacks
 from tests.support.factories import make_payment
+from tests.support.kits.ligdicash import LigdicashKit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,32 +68,81 @@ def test_a_burst_of_callbacks_wakes_the_drain_once(client):
     assert [e.payment_id for e in queued] == [p.pk for p in payments]
 
 
-def test_the_drain_acts_on_each_queued_callback_once(client):
-    payments = [make_payment(provider="ligdicash") for _ in range(2)]
+def ligdicash_payments(count: int) -> list[Payment]:
+    return [make_payment(provider="ligdicash", provider_reference=f"tok-{i}") for i in range(count)]
+
+
+def answer_status(rsps, payment: Payment, outcome: str = "succeeded", **fault) -> None:
+    """Ligdicash's status answer for this payment's invoice token (or ``fault``)."""
+    rsps.get(
+        LigdicashKit().status_url(payment),
+        match=[matchers.query_param_matcher({TOKEN_PARAM: payment.provider_reference})],
+        **(fault or {"json": LigdicashKit().status_body(payment, outcome)}),
+    )
+
+
+def checked_tokens(rsps) -> list[str]:
+    return [call.request.params[TOKEN_PARAM] for call in rsps.calls]
+
+
+def succeeded_decisions(payment: Payment) -> int:
+    return payment.events.filter(
+        kind=PaymentEvent.Kind.DECISION, message__startswith="succeeded"
+    ).count()
+
+
+def test_the_drain_acts_on_each_queued_callback_once_oldest_first(client, rsps):
+    payments = ligdicash_payments(2)
+    for payment in payments:
+        answer_status(rsps, payment)
     with mock.patch("payments.tasks.drain_callbacks.apply_async"):
         for payment in payments:
             _post(client, payment, "completed")
         _post(client, payments[0], "completed")  # a replay: not queued again
-    with mock.patch.object(callbacks, "process_callback") as act:
-        assert callbacks.drain_callbacks() == 2
-        assert callbacks.drain_callbacks() == 0
-    assert [c.args[0] for c in act.call_args_list] == list(
-        PaymentEvent.objects.filter(kind="callback").order_by("id").values_list("pk", flat=True)
+    assert callbacks.drain_callbacks() == 2
+    assert callbacks.drain_callbacks() == 0
+    assert not callbacks.queued_callbacks().exists()
+    assert checked_tokens(rsps) == ["tok-0", "tok-1"]  # one status check each, oldest first
+    for payment in payments:
+        payment.refresh_from_db()
+        assert payment.status == PaymentStatus.SUCCEEDED
+        assert succeeded_decisions(payment) == 1
+
+
+def test_a_vendor_fault_while_acting_leaves_that_payment_polled_and_the_drain_goes_on(client, rsps):
+    down, up = ligdicash_payments(2)
+    answer_status(rsps, down, body=requests.exceptions.ConnectionError())
+    answer_status(rsps, up)
+    with mock.patch("payments.tasks.drain_callbacks.apply_async"):
+        for payment in (down, up):
+            _post(client, payment, "completed")
+    assert callbacks.drain_callbacks() == 2
+    assert checked_tokens(rsps) == ["tok-0", "tok-1"]
+    down.refresh_from_db()
+    up.refresh_from_db()
+    assert (down.status, up.status) == (PaymentStatus.PENDING, PaymentStatus.SUCCEEDED)
+    assert down.next_check_at > timezone.now(), "still on the poll schedule"
+    assert down.events.filter(kind=PaymentEvent.Kind.DECISION).get().message == (
+        "still unknown (callback)"
     )
     assert not callbacks.queued_callbacks().exists()
 
 
-def test_a_crash_while_acting_is_journalled_and_the_drain_goes_on(client):
-    payments = [make_payment(provider="ligdicash") for _ in range(2)]
+def test_a_crash_while_acting_is_journalled_and_the_drain_goes_on(client, rsps):
+    broken, fine = ligdicash_payments(2)
+    answer_status(rsps, fine)
     with mock.patch("payments.tasks.drain_callbacks.apply_async"):
-        for payment in payments:
+        for payment in (broken, fine):
             _post(client, payment, "completed")
-    with mock.patch.object(callbacks, "process_callback", side_effect=[RuntimeError("boom"), None]):
-        assert callbacks.drain_callbacks() == 2
-    assert (
-        PaymentEvent.objects.filter(kind="error", message__startswith="handling callback").count()
-        == 1
-    )
+    # A payment whose provider is no longer registered: acting on its callback raises.
+    Payment.objects.filter(pk=broken.pk).update(provider="retired")
+    assert callbacks.drain_callbacks() == 2
+    failure = PaymentEvent.objects.get(kind="error", message__startswith="handling callback")
+    assert failure.payment_id == broken.pk and "UnknownProvider" in failure.data["traceback"]
+    fine.refresh_from_db()
+    assert fine.status == PaymentStatus.SUCCEEDED and succeeded_decisions(fine) == 1
+    assert checked_tokens(rsps) == ["tok-1"]
+    assert not callbacks.queued_callbacks().exists()
 
 
 def test_broker_down_loses_nothing(client):

@@ -169,15 +169,10 @@ def test_answer_for_another_external_id_is_not_trusted(rsps):
 
 
 @pytest.mark.parametrize(
-    ("status", "kind", "words"),
-    [
-        (400, "rejected", "montant inférieur au minimum de 100 FCFA"),
-        (401, "config", "momentanément indisponible"),
-        (403, "maintenance", "en maintenance"),
-        (422, "rejected", "n'a pas pu créer le lien"),
-    ],
+    ("status", "kind"),
+    [(400, "rejected"), (401, "config"), (403, "maintenance"), (422, "rejected")],
 )
-def test_documented_errors_give_a_clear_french_message(rsps, status, kind, words):
+def test_documented_errors_are_known_refusals_of_their_kind(rsps, status, kind):
     rsps.post(CREATE, json={"message": ["Error description"], "success": False}, status=status)
     with pytest.raises(ProviderError) as caught:
         DexchangeProvider().initiate(payment_request())
@@ -186,7 +181,6 @@ def test_documented_errors_give_a_clear_french_message(rsps, status, kind, words
         status,
         False,
     )
-    assert words in str(caught.value.user_message)
 
 
 def test_maintenance_is_retryable_but_a_bad_request_is_not(rsps):

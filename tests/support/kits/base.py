@@ -14,6 +14,8 @@ from payments.models import Payment
 
 class Kit:
     code: str = ""
+    # Names a second kit of the same provider (another configuration): "" for the default.
+    mode: str = ""
     method: str = ""  # a method code passed to start_payment
     payer_phone: str = ""  # E.164, when that method needs a wallet number
     otp: str = ""  # when that method is OTP-driven
@@ -23,13 +25,21 @@ class Kit:
     signs_callbacks: bool = False
     # True when the provider has no status API and its callback is the truth.
     callback_is_truth: bool = False
-    has_callbacks: bool = True
     # True when a retried initiation reuses the same provider-side charge.
     idempotent_initiation: bool = False
     # False when the vendor's status answer carries no currency (Ligdicash).
     reports_currency: bool = True
     # HTTP method of the status endpoint (LengoPay: POST).
     status_method: str = "GET"
+
+    @property
+    def id(self) -> str:
+        """The kit's name in test ids."""
+        return f"{self.code}-{self.mode}" if self.mode else self.code
+
+    def configure(self, settings) -> None:
+        """Adjust the test's settings for this kit (pytest-django's ``settings``)."""
+        settings.SHOP_CURRENCY = self.currency
 
     def mock_initiate_ok(self, rsps) -> None:
         """Register the create endpoint answering success (any reference)."""

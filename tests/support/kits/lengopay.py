@@ -6,11 +6,17 @@ Morymirco/admin.zalama ``app/doc2.md``); samples in
 The callback is unsigned and only triggers a status check: the status
 endpoint decides (``callback_is_truth = False``). Its answer carries no
 currency, so the provider reports the GNF it asked for.
+
+``LengopayCallbackTruthKit`` runs the same rows with the status path
+configured empty (README, the less safe mode): the callback decides.
 """
 
 from __future__ import annotations
 
 import json
+
+from django.test import Client
+from django.urls import reverse
 
 from payments.models import Payment
 from payments.providers.base import PaymentView
@@ -107,3 +113,32 @@ class LengopayKit(Kit):
             "account": "620124578",
         }
         return json.dumps(body).encode(), {}
+
+
+class LengopayCallbackTruthKit(LengopayKit):
+    """LengoPay with ``status_path`` configured empty: no status endpoint, so
+    the vendor reports an outcome only by its (unsigned) callback, which
+    decides; the amount is still checked."""
+
+    mode = "callback-truth"
+    callback_is_truth = True
+
+    def configure(self, settings) -> None:
+        super().configure(settings)
+        lengopay = {**settings.PAYMENT_PROVIDERS["lengopay"], "status_path": ""}
+        settings.PAYMENT_PROVIDERS = {**settings.PAYMENT_PROVIDERS, "lengopay": lengopay}
+
+    def status_url(self, payment: Payment) -> str:
+        return ""
+
+    def mock_status(self, rsps, payment: Payment, outcome: str, amount=None, currency=None) -> None:
+        """The vendor's only report here is its callback: delivered to the
+        shop's webhook now, as LengoPay would (the next check reads it)."""
+        body, headers = self.callback(payment, outcome, amount)
+        response = Client().post(
+            reverse("payments:callback", args=[self.code]),
+            data=body,
+            content_type="application/json",
+            **headers,
+        )
+        assert response.status_code == 200, response.content

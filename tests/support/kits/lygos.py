@@ -82,7 +82,6 @@ class LygosKit(Kit):
     country = "BF"
     phone = "+22670123456"
     currency = "XOF"
-    has_callbacks = True
     signs_callbacks = True
     # A retry sends the same order_id: Lygos answers 409 and the provider
     # reuses the existing gateway found in GET /gateway.
