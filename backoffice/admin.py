@@ -3,7 +3,9 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from .models import OrderEvent, ReconciliationMismatch, Refund, RefundEvent, Resolution
+from shop.models import OrderEvent
+
+from .models import ReconciliationMismatch, Refund, RefundEvent, Resolution
 
 
 class ReadOnly:
@@ -27,7 +29,7 @@ class RefundEventInline(ReadOnly, admin.TabularInline):
 class OrderEventInline(ReadOnly, admin.TabularInline):
     model = OrderEvent
     extra = 0
-    fields = ["created_at", "from_status", "to_status", "by", "note"]
+    fields = ["created_at", "from_status", "to_status", "actor", "by", "note"]
     readonly_fields = fields
     verbose_name_plural = _("historique")
 

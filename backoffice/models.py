@@ -1,5 +1,5 @@
-"""Staff records: order moves, refunds and their journal, reconciliation
-mismatches and review resolutions.
+"""Staff records: refunds and their journal, reconciliation mismatches and
+review resolutions (order moves are ``shop.OrderEvent``).
 
 None of them changes a payment: ``payments.services`` stays the only code
 that moves a payment. A refund is its own record with its own forward-only
@@ -16,34 +16,6 @@ from django.utils.translation import gettext_lazy as _
 
 from payments.models import CheckedRecord, Payment
 from shop.models import Order
-
-
-class OrderEvent(models.Model):
-    """One move of an order (``shop.workflow.move``): who, when, from, to, why."""
-
-    order = models.ForeignKey(
-        Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("commande")
-    )
-    from_status = models.CharField(_("de"), max_length=20, choices=Order.Status.choices)
-    to_status = models.CharField(_("vers"), max_length=20, choices=Order.Status.choices)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("par"),
-    )
-    note = models.CharField(_("note"), max_length=500, blank=True)
-    created_at = models.DateTimeField(_("le"), auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        verbose_name = _("mouvement de commande")
-        verbose_name_plural = _("mouvements de commande")
-
-    def __str__(self) -> str:
-        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
 
 
 class Refund(CheckedRecord):
@@ -197,6 +169,15 @@ class Resolution(models.Model):
     )
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     note = models.TextField(_("note"))
+    # One queue form = one resolution, however often it is submitted.
+    request_key = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    # Honouring a short payment: the rest, collected by staff another way.
+    collected_amount = models.PositiveBigIntegerField(
+        _("complément encaissé"), null=True, blank=True
+    )
+    collected_how = models.CharField(_("encaissé comment"), max_length=120, blank=True)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers import get_provider
-from payments.providers.base import Outcome, PaymentView, ProviderError, StatusResult
-from payments.services import record
+from payments.providers.base import Outcome, ProviderError, StatusResult
+from payments.services import gateway, payment_view, record
 
 from .models import ReconciliationMismatch
 
@@ -101,12 +101,11 @@ def reconcile(since, provider: str | None = None, until=None) -> Report:
 def _reconcile_provider(code: str, payments: list[Payment], report: Report) -> None:
     provider = get_provider(code)
     history = None
-    if hasattr(provider, "history"):
+    if provider.has_history:
         try:
-            history = provider.history()
-        except ProviderError as exc:
+            history = gateway.call(provider, "history", provider.history, _journal(None, code))
+        except ProviderError as exc:  # scrubbed by the gateway
             log.info("%s history unavailable: %s", code, exc)
-        _journal(None, provider)
     for payment in payments:
         result = (history or {}).get(payment.provider_reference)
         if result is None:
@@ -130,33 +129,24 @@ def _may_ask(payment: Payment) -> bool:
 
 
 def _ask(provider, payment: Payment) -> StatusResult:
-    view = PaymentView(
-        str(payment.reference),
-        payment.provider_reference,
-        payment.amount,
-        payment.currency,
-        payment.method,
+    view = payment_view(payment)
+    return gateway.ask(
+        provider, "status", lambda: provider.fetch_status(view), _journal(payment, provider.code)
     )
-    try:
-        result = provider.fetch_status(view)
-    except ProviderError as exc:
-        result = StatusResult(Outcome.UNKNOWN, message=str(exc)[:200])
-    except Exception as exc:  # an unreadable answer is an unknown, never a crash of the whole run
-        result = StatusResult(Outcome.UNKNOWN, message=f"unreadable ({type(exc).__name__})")
-    _journal(payment, provider)
-    return result
 
 
-def _journal(payment: Payment | None, provider) -> None:
-    for exchange in provider.exchanges_for_journal():
-        record(
-            payment,
-            provider.code,
-            PaymentEvent.Kind.REQUEST,
-            f"reconcile: {exchange['method']} {exchange['url']}",
-            exchange,
-        )
-    provider.exchanges.clear()
+def _journal(payment: Payment | None, code: str):
+    def write(exchanges: list[dict]) -> None:
+        for exchange in exchanges:
+            record(
+                payment,
+                code,
+                PaymentEvent.Kind.REQUEST,
+                f"reconcile: {exchange['method']} {exchange['url']}",
+                exchange,
+            )
+
+    return write
 
 
 def _keep(

@@ -1,23 +1,36 @@
 """Refunds: the only code that creates or moves a ``Refund``.
 
+Built like the payment engine: ``backoffice.refund_transitions`` decides
+(pure, a table), the ``APPLIERS`` here carry the decision out under lock,
+every provider call goes through ``payments.services.gateway``.
+
 Rules callers can rely on:
 
-* Lock order: the order row, then the refund row (``select_for_update``), as
-  ``payments.services`` locks the order before a payment. No lock is held
-  during a provider call.
-* Never more than paid: a refund is created under the order lock, after
-  summing what is already refunded or on its way (requested, pending,
-  succeeded) for that payment; two staff clicking at once give one refund
-  (the second sees the first, or the same ``request_key``).
+* Lock order: the order row, then the refund row (``shop.locks``), as for a
+  payment. No lock is held during a provider call.
+* Never more than received: what may be refunded is what the provider
+  *reported* receiving on the payment (``Payment.received_amount``, in the
+  payment's currency) minus what is already refunded or on its way
+  (requested, pending, succeeded). It is computed under the order lock, so
+  two staff clicking at once give one refund (the second sees the first, or
+  the same ``request_key``, which is bound to its payment).
+* Back where the money came from: to the wallet the provider reported as
+  the payer, else the number the attempt was made with (``Payment.refund_payee``);
+  never to an order field staff can edit.
+* Only through an API we can vouch for: a provider's refund API is used
+  when its module declares it (``Provider.refunds``) and, for an API whose
+  request or answer is unpublished, only when its setting turns it on
+  (``Provider.refunds_enabled``). Otherwise staff refund outside the shop
+  (the vendor's dashboard) and record it here.
 * Never sent twice: the one call that sets ``sent_at`` under lock sends it.
-  Novasend replays a lost answer with the same ``X-Idempotency-Key`` (our
-  ``reference``); Ligdicash's payout has no key, so a lost answer is flagged
-  for a human, never re-sent.
-* Forward only: ``requested → pending → succeeded | failed``; a final refund
-  never changes. Every request, answer and decision is journalled.
-* A refund that empties what was paid cancels the order (``shop.workflow``,
-  actor "refund"). Stock comes back only when staff say the goods did
-  (``restock_returned``).
+  A lost answer is replayed only where the call carries an idempotency key
+  (``RefundSupport.idempotent``); otherwise it is flagged for a human.
+* Forward only: ``requested → pending → succeeded | failed``; a final
+  refund never changes. Every request, answer and decision is journalled;
+  anything odd waits in the review queue with a ``ReviewCode``.
+* A refund that gives back everything received cancels the order
+  (``shop.workflow``, actor "refund"). Stock comes back only when staff say
+  the goods did (``restock_returned``).
 """
 
 from __future__ import annotations
@@ -32,27 +45,23 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, ReviewCode
 from payments.providers import get_provider
-from payments.providers.base import Outcome, PaymentView, ProviderError, StatusResult
-from payments.redaction import credentials_of, scrub
+from payments.providers.base import PaymentView, StatusResult
+from payments.services import gateway
 from shop import services as shop_services
 from shop import workflow
+from shop.locks import lock_batch, lock_order, lock_order_and
 from shop.models import Order
 
-from .models import OrderEvent, Refund, RefundEvent
+from . import refund_transitions as rt
+from .models import Refund, RefundEvent
 
 log = logging.getLogger(__name__)
 
-# Providers with a refund API in their module (``refund`` / ``refund_status``).
-API_PROVIDERS = ("ligdicash", "novasend")
-# Providers whose refund call carries an idempotency key: safe to replay.
-REPLAYABLE = ("novasend",)
 COUNTED = (Refund.Status.REQUESTED, Refund.Status.PENDING, Refund.Status.SUCCEEDED)
-# A send claimed this long ago without an answer is an unknown outcome.
-SEND_TIMEOUT = timedelta(minutes=2)
+SEND_TIMEOUT = rt.SEND_TIMEOUT
 POLL_DELAYS = (5, 10, 30, 60, 120, 300)
-POLL_LIMIT = timedelta(days=3)
 
 
 class RefundRefused(Exception):
@@ -66,7 +75,7 @@ class RefundRefused(Exception):
 @dataclass(frozen=True)
 class Refundable:
     payment: Payment
-    paid: int
+    paid: int  # what the provider reported receiving, in the payment's currency
     refunded: int
 
     @property
@@ -75,37 +84,34 @@ class Refundable:
 
 
 def money_received(payment: Payment) -> bool:
-    """True when the provider holds this payment's money: a success, or a
-    success reported after the attempt ended (flagged, status unchanged),
-    still in the review queue or resolved there by fulfilling the order or
-    refunding it (the payment keeps its status: only staff's resolution
-    says the money was taken)."""
-    if payment.status == PaymentStatus.SUCCEEDED:
-        return True
-    if "success" not in payment.review_reason:
-        return False
-    return (
-        payment.needs_review or payment.resolutions.filter(action__in=("fulfil", "refund")).exists()
-    )
+    """The provider reported a success for this payment (a typed fact)."""
+    return payment.money_received
+
+
+def received(payment: Payment) -> int:
+    """What the provider reported receiving, in the payment's currency; 0
+    when nothing was received, its amount is unknown, or it came in another
+    currency (staff settle that outside the shop)."""
+    if not payment.money_received or payment.received_amount is None:
+        return 0
+    if payment.received_currency and payment.received_currency != payment.currency:
+        return 0
+    return payment.received_amount
 
 
 def refunded_amount(payment_id: int) -> int:
-    return (
-        Refund.objects.filter(payment_id=payment_id, status__in=COUNTED).aggregate(n=Sum("amount"))[
-            "n"
-        ]
-        or 0
-    )
+    total = Refund.objects.filter(payment_id=payment_id, status__in=COUNTED).aggregate(
+        n=Sum("amount")
+    )["n"]
+    return total or 0
 
 
 def refundable(payment: Payment) -> Refundable:
-    return Refundable(
-        payment, payment.amount if money_received(payment) else 0, refunded_amount(payment.pk)
-    )
+    return Refundable(payment, received(payment), refunded_amount(payment.pk))
 
 
 def paid_payments(order: Order) -> list[Payment]:
-    return [p for p in order.payments.all() if money_received(p)]
+    return [p for p in order.payments.all() if p.money_received]
 
 
 def journal(
@@ -116,57 +122,75 @@ def journal(
     )
 
 
-def _journal_exchanges(refund: Refund, provider) -> None:
-    rows = [
-        RefundEvent(
-            refund=refund,
-            kind=RefundEvent.Kind.REQUEST,
-            message=f"{x['method']} {x['url']}"[:300],
-            data=x,
+def refund_journal(refund: Refund):
+    """The journal ``gateway.call`` writes a refund's exchanges to."""
+
+    def write(exchanges: list[dict]) -> None:
+        RefundEvent.objects.bulk_create(
+            RefundEvent(
+                refund=refund,
+                kind=RefundEvent.Kind.REQUEST,
+                message=f"{x['method']} {x['url']}"[:300],
+                data=x,
+            )
+            for x in exchanges
         )
-        for x in provider.exchanges_for_journal()
-    ]
-    provider.exchanges.clear()
-    if rows:
-        RefundEvent.objects.bulk_create(rows)
+
+    return write
 
 
 # --- request ---------------------------------------------------------------------
+def _same_form(request_key: str | None, payment_id: int) -> Refund | None:
+    """The refund this form already made; a key used for another payment is refused."""
+    if not request_key:
+        return None
+    existing = Refund.objects.filter(request_key=request_key).first()
+    if existing is not None and existing.payment_id != payment_id:
+        raise RefundRefused(
+            _("Ce formulaire a déjà servi pour un autre paiement : rechargez la page.")
+        )
+    return existing
+
+
 def request_refund(
     payment_id: int, amount: int, reason: str, by=None, request_key: str | None = None
 ) -> Refund:
     """Create a refund of ``amount`` of one paid payment, through its provider.
 
     Raises RefundRefused (over the amount left, below the provider's
-    minimum, a provider without a refund API). The request is sent by
-    ``send_refund`` (the caller runs it after commit)."""
+    minimum, a provider whose refund API is off, no payer wallet known). The
+    request is sent by ``send_refund`` (the caller runs it after commit)."""
     reason = (reason or "").strip()
     if not reason:
         raise RefundRefused(_("Indiquez le motif du remboursement."))
-    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
     with transaction.atomic():
-        Order.objects.select_for_update().get(pk=order_id)
-        if request_key and (existing := Refund.objects.filter(request_key=request_key).first()):
+        payment = lock_order_and(Payment, payment_id)[1]
+        if existing := _same_form(request_key, payment.pk):
             return existing
-        payment = Payment.objects.get(pk=payment_id)
-        if payment.provider not in API_PROVIDERS:
+        provider = get_provider(payment.provider)
+        if not provider.refunds_enabled():
             raise RefundRefused(
                 _(
-                    "%(name)s ne propose pas de remboursement par API : remboursez hors boutique "
-                    "puis enregistrez-le."
+                    "%(name)s : pas de remboursement par la boutique. Remboursez depuis l'espace "
+                    "du prestataire, puis enregistrez-le ici (« fait hors boutique »)."
                 )
-                % {"name": payment.provider.capitalize()}
+                % {"name": provider.name}
             )
         _check_amount(payment, amount)
-        provider = get_provider(payment.provider)
-        minimum = getattr(provider, "refund_minimum", 1)
-        if amount < minimum:
+        if amount < provider.refunds.minimum:
             raise RefundRefused(
                 _(
                     "%(name)s ne rembourse pas moins de %(min)s %(cur)s : remboursez hors boutique "
                     "puis enregistrez-le."
                 )
-                % {"name": provider.name, "min": minimum, "cur": payment.currency}
+                % {"name": provider.name, "min": provider.refunds.minimum, "cur": payment.currency}
+            )
+        if not payment.refund_payee:
+            raise RefundRefused(
+                _(
+                    "Le numéro qui a payé n'est pas connu : remboursez hors boutique puis "
+                    "enregistrez-le."
+                )
             )
         refund = _create_refund(
             payment,
@@ -175,7 +199,7 @@ def request_refund(
             reason,
             by,
             request_key,
-            payee=payment.payer_phone or payment.order.phone,
+            payee=payment.refund_payee,
         )
         journal(
             refund,
@@ -210,11 +234,18 @@ def _check_amount(payment: Payment, amount: int) -> None:
         raise RefundRefused(_("Le montant doit être un nombre entier positif."))
     state = refundable(payment)
     if state.paid == 0:
+        if payment.money_received:
+            raise RefundRefused(
+                _(
+                    "Le prestataire n'a pas indiqué de montant reçu dans la devise de la "
+                    "commande : vérifiez chez lui, remboursez hors boutique puis enregistrez-le."
+                )
+            )
         raise RefundRefused(_("Ce paiement n'a pas été encaissé : rien à rembourser."))
     if amount > state.left:
         raise RefundRefused(
             _(
-                "Au plus %(left)s %(cur)s peuvent encore être remboursés sur ce paiement (payé "
+                "Au plus %(left)s %(cur)s peuvent encore être remboursés sur ce paiement (reçu "
                 "%(paid)s, déjà remboursé ou en cours %(done)s)."
             )
             % {
@@ -235,21 +266,18 @@ def record_outside_refund(
     by=None,
     request_key: str | None = None,
 ) -> Refund:
-    """Record money staff gave back outside the shop (Lygos, LengoPay,
-    DEXCHANGE have no refund API; or any provider by hand). It counts in
-    the totals like any refund."""
+    """Record money staff gave back outside the shop (a provider without a
+    refund API we can use, or any provider by hand). It counts in the
+    totals like any refund."""
     if not method.strip() or not external_reference.strip():
         raise RefundRefused(
             _("Indiquez le moyen et la référence du remboursement fait hors boutique.")
         )
-    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if request_key and (existing := Refund.objects.filter(request_key=request_key).first()):
+        order, payment = lock_order_and(Payment, payment_id)
+        if existing := _same_form(request_key, payment.pk):
             return existing
-        payment = Payment.objects.get(pk=payment_id)
         _check_amount(payment, amount)
-        now = timezone.now()
         refund = _create_refund(
             payment,
             amount,
@@ -261,7 +289,7 @@ def record_outside_refund(
             external_reference=external_reference[:120],
             note=note,
             status=Refund.Status.SUCCEEDED,
-            finalised_at=now,
+            finalised_at=timezone.now(),
         )
         journal(
             refund,
@@ -278,7 +306,7 @@ def record_outside_refund(
 def send_refund(refund_id: int) -> Refund:
     """Send a requested refund to its provider, once (see the module doc)."""
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        refund = lock_order_and(Refund, refund_id)[1]
         if (
             refund.status != Refund.Status.REQUESTED
             or refund.sent_at
@@ -293,21 +321,14 @@ def send_refund(refund_id: int) -> Refund:
 def _call(refund: Refund) -> Refund:
     provider = get_provider(refund.provider)
     view = _payment_view(refund.payment)
-    try:
-        result = provider.refund(
+    result = gateway.ask(
+        provider,
+        "refund",
+        lambda: provider.refund(
             str(refund.reference), view, refund.amount, refund.payee, refund.reason
-        )
-    except ProviderError as exc:
-        result = StatusResult(
-            Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config))
-        )
-    except Exception as exc:  # an answer the module cannot read: the provider may have acted
-        log.exception("refund %s: unreadable answer", refund.pk)
-        result = StatusResult(
-            Outcome.UNKNOWN, message=f"unreadable refund answer ({type(exc).__name__})"
-        )
-    finally:
-        _journal_exchanges(refund, provider)
+        ),
+        refund_journal(refund),
+    )
     return apply_refund_status(refund.pk, result, source="send")
 
 
@@ -316,139 +337,129 @@ def check_refund(refund_id: int, source: str = "poll") -> Refund:
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if refund.is_final or refund.channel != Refund.Channel.PROVIDER:
         return refund
-    if refund.status == Refund.Status.REQUESTED:
-        return _requested_without_answer(refund)
     provider = get_provider(refund.provider)
-    try:
-        result = provider.refund_status(
-            str(refund.reference), refund.provider_reference, _payment_view(refund.payment)
-        )
-    except ProviderError as exc:
-        result = StatusResult(
-            Outcome.UNKNOWN, message=scrub(str(exc), credentials_of(provider.config))
-        )
-    except Exception as exc:
-        log.exception("refund %s: unreadable status", refund.pk)
-        result = StatusResult(Outcome.UNKNOWN, message=f"unreadable status ({type(exc).__name__})")
-    finally:
-        _journal_exchanges(refund, provider)
+    if refund.status == Refund.Status.REQUESTED:
+        todo = rt.unanswered(refund.sent_at, provider.refunds.idempotent, timezone.now())
+        if todo == rt.Unanswered.SEND:
+            return send_refund(refund.pk)
+        if todo == rt.Unanswered.RESEND:
+            return _call(refund)  # same idempotency key: the provider replays, never pays twice
+        if todo == rt.Unanswered.FLAG:
+            return flag_refund(
+                refund.pk,
+                ReviewCode.REFUND_NO_ANSWER,
+                "refund sent without a readable answer and this provider has no idempotency "
+                "key: check its back office before anything else",
+            )
+        return refund
+    view = _payment_view(refund.payment)
+    result = gateway.ask(
+        provider,
+        "refund status",
+        lambda: provider.refund_status(str(refund.reference), refund.provider_reference, view),
+        refund_journal(refund),
+    )
     return apply_refund_status(refund.pk, result, source=source)
 
 
-def _requested_without_answer(refund: Refund) -> Refund:
-    """A refund claimed for sending whose answer never came (crash, timeout)."""
-    if refund.sent_at is None:
-        return send_refund(refund.pk)
-    if refund.sent_at > timezone.now() - SEND_TIMEOUT:
-        return refund
-    if refund.provider in REPLAYABLE:
-        return _call(refund)  # same idempotency key: the provider replays, never pays twice
-    return flag_refund(
-        refund.pk,
-        "refund sent without a readable answer and this provider has no idempotency key: check "
-        "its back office before anything else",
-    )
-
-
 def _payment_view(payment: Payment) -> PaymentView:
-    return PaymentView(
-        str(payment.reference),
-        payment.provider_reference,
-        payment.amount,
-        payment.currency,
-        payment.method,
-    )
+    from payments.services import payment_view
+
+    return payment_view(payment)
 
 
 def apply_refund_status(refund_id: int, result: StatusResult, source: str) -> Refund:
-    """Apply a provider's answer about a refund under lock. Idempotent, forward only."""
-    order_id = Refund.objects.values_list("order_id", flat=True).get(pk=refund_id)
+    """Apply a provider's answer about a refund under lock, as
+    ``refund_transitions.decide`` says. Idempotent, forward only."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        order, refund = lock_order_and(Refund, refund_id)
+        payin_reference = (
+            Payment.objects.values_list("provider_reference", flat=True).get(pk=refund.payment_id)
+            or ""
+        )
+        state = rt.RefundState(
+            status=refund.status,
+            amount=refund.amount,
+            created_at=refund.created_at,
+            payin_reference=payin_reference,
+            provider_reference=refund.provider_reference,
+        )
+        decision = rt.decide(state, result, timezone.now())
         info = {
             "source": source,
             "outcome": result.outcome.value,
             "amount": result.amount,
+            "provider_reference": result.provider_reference[:120],
             "message": result.message[:200],
         }
-        if refund.is_final:
-            journal(
-                refund,
-                RefundEvent.Kind.DECISION,
-                f"ignored ({result.outcome.value}): already {refund.status}",
-                info,
-            )
-            return refund
-        if result.provider_reference and not refund.provider_reference:
-            refund.provider_reference = result.provider_reference[:512]
-        outcome = result.outcome
         if (
-            outcome == Outcome.SUCCEEDED
-            and result.amount is not None
-            and result.amount != refund.amount
+            not state.is_final
+            and result.provider_reference
+            and not refund.provider_reference
+            and result.provider_reference != payin_reference
         ):
+            refund.provider_reference = result.provider_reference[:512]
             refund.save(update_fields=["provider_reference", "updated_at"])
-            return _flag(
-                refund, f"provider reports {result.amount} refunded, {refund.amount} asked", info
-            )
-        if outcome == Outcome.SUCCEEDED:
-            _finish(refund, Refund.Status.SUCCEEDED, info)
-            _after_success(order, refund)
-        elif outcome in (Outcome.FAILED, Outcome.EXPIRED, Outcome.CANCELLED):
-            refund.last_error = result.message[:500]
-            _finish(refund, Refund.Status.FAILED, info)
-            # A failed refund waits in the review queue: staff retry or refund outside.
-            _flag(refund, f"refund failed at the provider: {result.message[:200]}", info)
-        elif outcome == Outcome.PENDING or refund.status == Refund.Status.PENDING:
-            _still_pending(refund, outcome, result, info)
-        else:
-            # Unknown answer to the send itself.
-            refund.last_error = result.message[:500]
-            refund.save(update_fields=["provider_reference", "last_error", "updated_at"])
-            journal(refund, RefundEvent.Kind.ERROR, f"outcome unknown ({source})", info)
-            _schedule(refund)
+        APPLIERS[decision.action](order, refund, decision, result, info)
         return refund
 
 
-def _finish(refund: Refund, status: str, info: dict) -> None:
+def _ignore(order, refund, decision, result, info) -> None:
+    journal(refund, RefundEvent.Kind.DECISION, decision.message, info)
+
+
+def _succeed(order, refund, decision, result, info) -> None:
+    _finish(refund, Refund.Status.SUCCEEDED, decision, info)
+    _after_success(order, refund)
+
+
+def _fail(order, refund, decision, result, info) -> None:
+    refund.last_error = result.message[:500]
+    _finish(refund, Refund.Status.FAILED, decision, info)
+    _flag(refund, decision.code, decision.flag, info)
+
+
+def _wait(order, refund, decision, result, info) -> None:
+    refund.status = Refund.Status.PENDING
+    refund.save(update_fields=["status", "updated_at"])
+    journal(refund, RefundEvent.Kind.DECISION, f"{decision.message} ({info['source']})", info)
+    _schedule(refund)
+
+
+def _retry_later(order, refund, decision, result, info) -> None:
+    refund.last_error = result.message[:500]
+    refund.save(update_fields=["last_error", "updated_at"])
+    journal(refund, RefundEvent.Kind.ERROR, f"{decision.message} ({info['source']})", info)
+    _schedule(refund)
+
+
+def _hold(order, refund, decision, result, info) -> None:
+    if refund.status == Refund.Status.REQUESTED:
+        refund.status = Refund.Status.PENDING  # the provider answered: it exists there
+    refund.next_check_at = None
+    refund.save(update_fields=["status", "next_check_at", "updated_at"])
+    _flag(refund, decision.code, decision.flag, info)
+
+
+APPLIERS = {
+    rt.Action.IGNORE: _ignore,
+    rt.Action.SUCCEED: _succeed,
+    rt.Action.FAIL: _fail,
+    rt.Action.WAIT: _wait,
+    rt.Action.RETRY_LATER: _retry_later,
+    rt.Action.HOLD: _hold,
+}
+assert set(APPLIERS) == set(rt.Action), "every refund decision has its applier"
+
+
+def _finish(refund: Refund, status: str, decision: rt.Decision, info: dict) -> None:
     refund.status = status
     refund.finalised_at = timezone.now()
     refund.next_check_at = None
     refund.save(
-        update_fields=[
-            "status",
-            "finalised_at",
-            "next_check_at",
-            "provider_reference",
-            "last_error",
-            "updated_at",
-        ]
+        update_fields=["status", "finalised_at", "next_check_at", "last_error", "updated_at"]
     )
     journal(refund, RefundEvent.Kind.DECISION, f"{status} ({info['source']})", info)
-
-
-def _still_pending(refund: Refund, outcome: Outcome, result: StatusResult, info: dict) -> None:
-    if refund.status == Refund.Status.REQUESTED:
-        refund.status = Refund.Status.PENDING
-    if outcome == Outcome.UNKNOWN:
-        refund.last_error = result.message[:500]
-    if refund.created_at < timezone.now() - POLL_LIMIT:
-        refund.next_check_at = None
-        refund.save(
-            update_fields=[
-                "status",
-                "provider_reference",
-                "last_error",
-                "next_check_at",
-                "updated_at",
-            ]
-        )
-        _flag(refund, "refund still not final after 3 days: check with the provider", info)
-        return
-    refund.save(update_fields=["status", "provider_reference", "last_error", "updated_at"])
-    journal(refund, RefundEvent.Kind.DECISION, f"still {outcome.value} ({info['source']})", info)
-    _schedule(refund)
 
 
 def _schedule(refund: Refund) -> None:
@@ -473,43 +484,46 @@ def enqueue_check(refund_id: int, due) -> None:
         log.warning("refund %s check not enqueued (%s)", refund_id, type(exc).__name__)
 
 
-def _flag(refund: Refund, reason: str, info: dict | None = None) -> Refund:
+def _flag(refund: Refund, code: ReviewCode | None, reason: str, info: dict | None = None) -> Refund:
     refund.needs_review = True
+    refund.review_code = code or ""
     if reason not in refund.review_reason:
         refund.review_reason = f"{refund.review_reason}\n{reason}".strip()
-    refund.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    refund.save(update_fields=["needs_review", "review_code", "review_reason", "updated_at"])
     journal(refund, RefundEvent.Kind.DECISION, f"needs review: {reason}", info or {})
     return refund
 
 
-def flag_refund(refund_id: int, reason: str) -> Refund:
-    order_id = Refund.objects.values_list("order_id", flat=True).get(pk=refund_id)
+def flag_refund(refund_id: int, code: ReviewCode, reason: str) -> Refund:
     with transaction.atomic():
-        Order.objects.select_for_update().get(pk=order_id)
-        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        refund = lock_order_and(Refund, refund_id)[1]
         if refund.is_final or refund.needs_review:
             return refund
         refund.next_check_at = None
         refund.save(update_fields=["next_check_at", "updated_at"])
-        return _flag(refund, reason)
+        return _flag(refund, code, reason)
 
 
 def _after_success(order: Order, refund: Refund) -> None:
-    """With the order locked: cancel it once everything paid is refunded."""
-    paid = sum(p.amount for p in paid_payments(order))
+    """With the order locked: cancel it once everything received is refunded."""
+    paid = sum(received(p) for p in paid_payments(order))
     refunded = (
         Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).aggregate(
             n=Sum("amount")
         )["n"]
         or 0
     )
-    if paid and refunded >= paid and (order.status, Order.Status.CANCELLED) in workflow.TRANSITIONS:
-        workflow.move(
+    if (
+        paid
+        and refunded >= paid
+        and workflow.may_move(order.status, Order.Status.CANCELLED, workflow.REFUND)
+    ):
+        workflow.set_status(
             order,
             Order.Status.CANCELLED,
+            workflow.REFUND,
             by=refund.requested_by,
             note=_("remboursée en totalité"),
-            actor=workflow.REFUND,
         )
 
 
@@ -521,10 +535,8 @@ def sweep_refunds(now=None, batch: int = 100) -> list[int]:
         status=Refund.Status.REQUESTED, created_at__lte=now - timedelta(seconds=30)
     )
     with transaction.atomic():
-        ids = list(
-            Refund.objects.select_for_update(skip_locked=True)
-            .filter(due, channel=Refund.Channel.PROVIDER, needs_review=False)
-            .values_list("pk", flat=True)[:batch]
+        ids = lock_batch(
+            Refund.objects.filter(due, channel=Refund.Channel.PROVIDER, needs_review=False), batch
         )
         if ids:
             lease = now + timedelta(seconds=60)
@@ -547,7 +559,7 @@ def restock_returned(order_id: int, by=None, note: str = "") -> bool:
     under the order lock makes a second call a refusal, never a second
     restock."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = lock_order(order_id)
         refunded = (
             order.refunds.filter(status=Refund.Status.SUCCEEDED).aggregate(n=Sum("amount"))["n"]
             or 0
@@ -556,7 +568,7 @@ def restock_returned(order_id: int, by=None, note: str = "") -> bool:
             raise RefundRefused(
                 _("Aucun remboursement réussi sur cette commande : le stock n'est pas rendu.")
             )
-        paid = sum(p.amount for p in paid_payments(order))
+        paid = sum(received(p) for p in paid_payments(order))
         if refunded < paid:
             raise RefundRefused(
                 _(
@@ -569,11 +581,5 @@ def restock_returned(order_id: int, by=None, note: str = "") -> bool:
         if not order.stock_reserved:
             raise RefundRefused(_("Le stock de cette commande a déjà été rendu."))
         shop_services.release_stock(order)
-        OrderEvent.objects.create(
-            order=order,
-            from_status=order.status,
-            to_status=order.status,
-            by=by,
-            note=(note or _("marchandise revenue, stock rendu"))[:500],
-        )
+        workflow.note(order, note or _("marchandise revenue, stock rendu"), workflow.STAFF, by=by)
     return True

@@ -16,10 +16,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from payments.models import Payment
+from payments.providers import get_provider
 from shop.models import Order
 
 from . import dashboard as dashboard_numbers
 from . import refunds, review
+from .forms import RefundForm, ResolveForm, first_error
 from .models import ReconciliationMismatch
 from .reconcile import as_csv, reconcile
 
@@ -47,25 +49,48 @@ def review_queue(request):
             _("À examiner"),
             items=review.queue(),
             can_refund=request.user.has_perm(REFUND_PERM),
+            can_fulfil=request.user.has_perm("shop.change_order"),
+            key=secrets.token_urlsafe(24),
         ),
     )
+
+
+# The permission to change what a resolution changes (G-08: viewing is not enough).
+CHANGE_PERM = {
+    "payment": "payments.change_payment",
+    "refund": "backoffice.change_refund",
+    "mismatch": "backoffice.change_reconciliationmismatch",
+}
 
 
 @require_http_methods(["POST"])
 def resolve(request, kind: str, pk: int):
     _need(request, REVIEW_PERM)
+    if kind not in CHANGE_PERM:
+        raise Http404
+    _need(request, CHANGE_PERM[kind])
+    get_object_or_404(review.MODELS[kind], pk=pk)
     action = request.POST.get("action", "")
     if action == "refund":
         _need(request, REFUND_PERM)
-    amount = request.POST.get("amount", "").strip()
+    if action == "fulfil":
+        _need(request, "shop.change_order")
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return redirect("backoffice:review")
+    data = form.cleaned_data
     try:
         _found_or_404(review.resolve)(
             kind,
             pk,
-            action,
-            request.POST.get("note", ""),
+            data["action"],
+            data["note"],
             request.user,
-            amount=int(amount) if amount.isdigit() else None,
+            amount=data["amount"],
+            request_key=data["key"],
+            collected=data["collected"],
+            collected_how=data["collected_how"],
         )
         messages.success(request, _("Résolu."))
     except review.ResolutionRefused as exc:
@@ -141,40 +166,49 @@ def refund_order(request, pk: int):
     one refund."""
     _need(request, REFUND_PERM)
     order = get_object_or_404(Order, pk=pk)
-    payments = refunds.paid_payments(order)
     if request.method == "POST":
         payment_pk = request.POST.get("payment", "")
         if not payment_pk.isdigit():
             raise Http404
         payment = get_object_or_404(Payment, pk=payment_pk, order=order)
-        amount = request.POST.get("amount", "")
-        amount = int(amount) if amount.isdigit() else 0
-        key = request.POST.get("key") or None
-        try:
-            if request.POST.get("outside"):
-                refunds.record_outside_refund(
-                    payment.pk,
-                    amount,
-                    request.POST.get("method", ""),
-                    request.POST.get("external_reference", ""),
-                    request.POST.get("reason", ""),
-                    by=request.user,
-                    request_key=key,
-                )
-            else:
-                refund = refunds.request_refund(
-                    payment.pk,
-                    amount,
-                    request.POST.get("reason", ""),
-                    by=request.user,
-                    request_key=key,
-                )
-                refunds.send_refund(refund.pk)
-            messages.success(request, _("Remboursement enregistré."))
-            return redirect(reverse("admin:shop_order_change", args=[order.pk]))
-        except refunds.RefundRefused as exc:
-            messages.error(request, exc.message)
-    rows = [(p, refunds.refundable(p).left, p.provider in refunds.API_PROVIDERS) for p in payments]
+        form = RefundForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, first_error(form))
+        else:
+            data = form.cleaned_data
+            try:
+                if data["outside"]:
+                    refunds.record_outside_refund(
+                        payment.pk,
+                        data["amount"],
+                        data["method"],
+                        data["external_reference"],
+                        data["reason"],
+                        by=request.user,
+                        request_key=data["key"],
+                    )
+                    messages.success(request, _("Remboursement hors boutique enregistré."))
+                else:
+                    refund = refunds.request_refund(
+                        payment.pk,
+                        data["amount"],
+                        data["reason"],
+                        by=request.user,
+                        request_key=data["key"],
+                    )
+                    refund = refunds.send_refund(refund.pk)
+                    messages.success(
+                        request,
+                        _("Remboursement demandé au prestataire : %(status)s.")
+                        % {"status": refund.get_status_display()},
+                    )
+                return redirect(reverse("admin:shop_order_change", args=[order.pk]))
+            except refunds.RefundRefused as exc:
+                messages.error(request, exc.message)
+    rows = [
+        (p, refunds.refundable(p).left, get_provider(p.provider).refunds_enabled())
+        for p in refunds.paid_payments(order)
+    ]
     return render(
         request,
         "backoffice/refund.html",

@@ -86,8 +86,17 @@ class PaymentAdmin(admin.ModelAdmin):
         "last_error",
         "created_at",
         "finalised_at",
+        # Money facts and review state: what the provider reported and why
+        # staff must look. Read-only: the review queue resolves, nobody types.
+        "received_amount",
+        "received_currency",
+        "received_at",
+        "payer_account",
+        "needs_review",
+        "review_code",
+        "review_reason",
     ]
-    fields = readonly_fields + ["needs_review", "review_reason"]
+    fields = readonly_fields
 
     def get_fields(self, request, obj=None):
         return [*super().get_fields(request, obj), "callbacks"]

@@ -10,6 +10,9 @@ stop ``migrate`` and ``runserver``). The sandbox guard rails are in
   off — tasks would not reach the workers of other containers.
 * W004: a configured provider that signs its callbacks, with no webhook
   secret — its callbacks are then refused (Lygos) or only hints (Novasend).
+* E005: a provider class that declares a capability (``refunds``,
+  ``has_history``) without implementing it, or a refund API we could not
+  confirm without the ``refunds_enabled`` setting that keeps it off by default.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import checks
 
+from .providers.base import Provider, RefundConfidence
 from .registry import PROVIDERS
 
 EMBEDDED_BROKERS = ("filesystem://", "memory://")
@@ -82,3 +86,43 @@ def check_broker(app_configs=None, **kwargs):
             id="payments.E003",
         )
     ]
+
+
+@checks.register("payments")
+def check_capabilities(app_configs=None, **kwargs):
+    """Every capability a provider declares is implemented; an uncertain
+    refund API has its off-by-default setting."""
+    from .providers import provider_class
+
+    errors = []
+    for entry in PROVIDERS:
+        cls = provider_class(entry.code)
+        missing = []
+        if cls.refunds.supported:
+            missing += [m for m in ("refund", "refund_status") if _inherited(cls, m)]
+        if cls.has_history and _inherited(cls, "history"):
+            missing.append("history")
+        if missing:
+            errors.append(
+                checks.Error(
+                    f"{entry.code} declares a capability it does not implement: "
+                    f"{', '.join(missing)}.",
+                    hint="Implement it in the provider module, or drop the declaration.",
+                    id="payments.E005",
+                )
+            )
+        uncertain = cls.refunds.supported and cls.refunds.confidence == RefundConfidence.UNCERTAIN
+        if uncertain and "refunds_enabled" not in entry.options:
+            errors.append(
+                checks.Error(
+                    f"{entry.code}'s refund API is uncertain but has no "
+                    f"{entry.env}_REFUNDS_ENABLED setting to keep it off by default.",
+                    hint="Add options={'refunds_enabled': ''} to its registry entry.",
+                    id="payments.E005",
+                )
+            )
+    return errors
+
+
+def _inherited(cls: type[Provider], name: str) -> bool:
+    return getattr(cls, name) is getattr(Provider, name)

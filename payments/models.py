@@ -27,6 +27,27 @@ FINAL_STATUSES = frozenset(
 )
 
 
+class ReviewCode(models.TextChoices):
+    """Why a payment or a refund waits for staff: a code decisions can read,
+    with the human text beside it (``review_reason`` keeps the details).
+    No decision ever reads the free text."""
+
+    # payments
+    AMOUNT_MISMATCH = "amount_mismatch", _("Succès avec un montant ou une devise différents")
+    SECOND_SUCCESS = "second_success", _("Deuxième paiement réussi : commande déjà payée")
+    LATE_SUCCESS = "late_success", _("Paiement reçu après la fin de la tentative")
+    STOCK_SHORT = "stock_short", _("Payée alors que le stock manque")
+    ORDER_CLOSED = "order_closed", _("Payée alors que la commande est annulée")
+    UNKNOWN_AT_DEADLINE = "unknown_at_deadline", _("Statut inconnu à l'échéance")
+    WATCH_UNKNOWN = "watch_unknown", _("Statut inconnu à la fin de la surveillance")
+    # refunds
+    REFUND_FAILED = "refund_failed", _("Remboursement refusé par le prestataire")
+    REFUND_NO_ANSWER = "refund_no_answer", _("Remboursement envoyé sans réponse lisible")
+    REFUND_AMOUNT = "refund_amount", _("Montant remboursé différent du montant demandé")
+    REFUND_NOT_RECOGNISED = "refund_unrecognised", _("Réponse qui n'est pas un remboursement")
+    REFUND_STUCK = "refund_stuck", _("Remboursement toujours pas final")
+
+
 class CheckedRecord(models.Model):
     """What a payment and a refund share: a provider is asked about them until
     they are final (the schedule in ``next_check_at``), and staff look at the
@@ -37,7 +58,10 @@ class CheckedRecord(models.Model):
     )
     check_count = models.PositiveIntegerField(_("vérifications"), default=0)
     needs_review = models.BooleanField(_("à examiner"), default=False, db_index=True)
-    review_reason = models.TextField(_("motif d'examen"), blank=True)
+    review_code = models.CharField(
+        _("motif d'examen"), max_length=24, choices=ReviewCode.choices, blank=True
+    )
+    review_reason = models.TextField(_("détail de l'examen"), blank=True)
     last_error = models.TextField(_("dernière erreur"), blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,6 +112,14 @@ class Payment(CheckedRecord):
     # The first return of the shopper re-checks even an ended attempt.
     returned_at = models.DateTimeField(_("retour du client"), null=True, blank=True)
     deadline = models.DateTimeField(_("échéance"))
+    # What the provider reported on a success, stored as reported, matched
+    # or not (getpaid's ``amount_paid``): the one fact "money received" and
+    # "how much may be refunded" are read from.
+    received_amount = models.PositiveBigIntegerField(_("montant reçu"), null=True, blank=True)
+    received_currency = models.CharField(_("devise reçue"), max_length=3, blank=True)
+    received_at = models.DateTimeField(_("reçu le"), null=True, blank=True)
+    # The wallet that paid, as the provider reported it (refunds go back there).
+    payer_account = models.CharField(_("compte payeur signalé"), max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -110,6 +142,17 @@ class Payment(CheckedRecord):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def money_received(self) -> bool:
+        """The provider reported a success for this attempt (whatever our status)."""
+        return self.received_at is not None
+
+    @property
+    def refund_payee(self) -> str:
+        """Where a refund goes: the wallet the provider reported, else the
+        number the attempt was made with; never an editable order field."""
+        return self.payer_account or self.payer_phone
 
 
 class PaymentEvent(models.Model):

@@ -45,6 +45,8 @@ PROVIDERS: tuple[Entry, ...] = (
         "https://business.novasend.app",
         ("api_key", "api_client", "account_id"),
         webhook_secrets=True,
+        # UNCERTAIN refund API (body and answer unpublished): off unless set to true.
+        options={"refunds_enabled": ""},
     ),
     Entry(
         "lygos",

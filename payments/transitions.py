@@ -18,7 +18,10 @@ Payment states::
     cancelled / expired (ended on our side) ── watched until the provider can
     no longer take money ──▶ a success then is flagged, never fulfilled
 
-A final state never changes; anomalies set ``needs_review`` instead.
+A final state never changes; anomalies set ``needs_review`` instead, with a
+``ReviewCode`` (the text beside it is for people, never read by code). What
+a provider reports on a success is stored as reported (``received_*``) by
+the applier, whatever the decision.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from .models import PaymentStatus
+from .models import PaymentStatus, ReviewCode
 from .providers.base import Outcome, StatusResult
 
 # Who asked: the poller, the sweep and staff own the polling schedule; the
@@ -89,7 +92,8 @@ class Decision:
     action: Action
     message: str
     status: str | None = None  # the payment's new status, when it changes
-    flag: str = ""  # a reason for staff review, when the payment needs one
+    flag: str = ""  # the details for staff review, when the payment needs one
+    code: ReviewCode | None = None  # why it needs review, as a code (set with ``flag``)
     watch: bool = False  # keep checking the attempt once it has ended
     reschedule: bool = False  # the next check is ours to schedule
 
@@ -120,12 +124,17 @@ def decide(
                 Action.HOLD_MISMATCH,
                 "success with mismatching money",
                 flag="success with mismatching money: " + "; ".join(problems),
+                code=ReviewCode.AMOUNT_MISMATCH,
             )
         flag = (
             "second successful payment for an order already paid: refund it" if order.paid else ""
         )
         return Decision(
-            Action.SUCCEED, f"succeeded ({source})", status=PaymentStatus.SUCCEEDED, flag=flag
+            Action.SUCCEED,
+            f"succeeded ({source})",
+            status=PaymentStatus.SUCCEEDED,
+            flag=flag,
+            code=ReviewCode.SECOND_SUCCESS if flag else None,
         )
     status = OUTCOME_TO_STATUS[outcome]
     return Decision(Action.FINALISE, f"{status} ({source})", status=status)
@@ -146,6 +155,7 @@ def _not_definite(state: PaymentState, outcome: Outcome, source: str, now: datet
         f"expired at the deadline ({outcome.value})",
         status=PaymentStatus.EXPIRED,
         flag=flag,
+        code=ReviewCode.UNKNOWN_AT_DEADLINE if unsure else None,
         watch=not unsure,
     )
 
@@ -157,7 +167,7 @@ def _ended(state: PaymentState, outcome: Outcome, source: str, now: datetime) ->
             f"provider reports success after the attempt ended as {state.status}: refund or fulfil "
             "by hand"
         )
-        return Decision(Action.LATE_SUCCESS, reason, flag=reason)
+        return Decision(Action.LATE_SUCCESS, reason, flag=reason, code=ReviewCode.LATE_SUCCESS)
     ignored = Decision(Action.NOTE, f"ignored ({outcome.value}): already {state.status}")
     if state.status == PaymentStatus.SUCCEEDED or state.needs_review:
         return ignored
@@ -184,5 +194,10 @@ def _ended(state: PaymentState, outcome: Outcome, source: str, now: datetime) ->
             if outcome == Outcome.UNKNOWN
             else ""
         )
-        return Decision(Action.WATCH_OVER, f"watch over ({outcome.value})", flag=flag)
+        return Decision(
+            Action.WATCH_OVER,
+            f"watch over ({outcome.value})",
+            flag=flag,
+            code=ReviewCode.WATCH_UNKNOWN if flag else None,
+        )
     return ignored

@@ -158,6 +158,34 @@ def queue_due_confirmations(now: datetime | None = None, limit: int = 50) -> int
     return queued
 
 
+# --- paid twice ------------------------------------------------------------------------
+def send_paid_twice_notice(order_id: int) -> None:
+    """Queue the shopper's "we received two payments" e-mail (after the
+    commit that flagged the second payment; once per flagged payment)."""
+    from .tasks import send_paid_twice_notice as task
+
+    try:
+        task.apply_async((order_id,))
+    except Exception as exc:
+        log.warning("paid-twice notice of order %s not queued (%s)", order_id, type(exc).__name__)
+
+
+def deliver_paid_twice_notice(order_id: int) -> bool:
+    """Tell the shopper plainly that a second payment arrived and will come back."""
+    try:
+        order = Order.objects.get(pk=order_id)
+        subject, text = _render_order_mail(
+            order,
+            gettext_noop("Commande %(number)s : deux paiements reçus, le second vous sera rendu"),
+            "shop/email/paid_twice.txt",
+        )
+        EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [order.email]).send()
+        return True
+    except Exception:
+        log.exception("paid-twice notice for order %s not sent", order_id)
+        return False
+
+
 # --- staff alerts and the shipped e-mail --------------------------------------------
 def alert_staff(subject: str, body: str) -> None:
     """Tell staff about money that needs a human (mismatch, late success).

@@ -14,7 +14,8 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-CARD_MAX_WIDTH = 400  # a grid card never needs more (a 246 px card on a big screen, 174 px at DPR 2)
+# A grid card never needs more (a 246 px card on a big screen, 174 px at DPR 2).
+CARD_MAX_WIDTH = 400
 
 
 class Category(models.Model):
@@ -219,11 +220,50 @@ class Order(models.Model):
 
     @property
     def is_payable(self) -> bool:
-        return self.status in {
-            self.Status.PENDING_PAYMENT,
-            self.Status.CANCELLED,
-            self.Status.EXPIRED,
-        }
+        """A shopper may start a payment: unpaid and not cancelled (a
+        cancelled order — by staff or by a full refund — is never paid again;
+        an expired one is, if its stock can be held again)."""
+        return self.status in {self.Status.PENDING_PAYMENT, self.Status.EXPIRED}
+
+
+class OrderEvent(models.Model):
+    """One status move of an order, written by ``shop.workflow.set_status``
+    and nothing else: from, to, which actor (payment, expiry, review,
+    refund, staff, shopper), who among staff, when, why. A note on an order
+    without a move (stock given back) has ``from_status == to_status``."""
+
+    class Actor(models.TextChoices):
+        PAYMENT = "payment", _("Paiement")
+        EXPIRY = "expiry", _("Expiration")
+        REVIEW = "review", _("Examen")
+        REFUND = "refund", _("Remboursement")
+        STAFF = "staff", _("Équipe")
+        SHOPPER = "shopper", _("Client")
+
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="events", verbose_name=_("commande")
+    )
+    from_status = models.CharField(_("de"), max_length=20, choices=Order.Status.choices)
+    to_status = models.CharField(_("vers"), max_length=20, choices=Order.Status.choices)
+    actor = models.CharField(_("acteur"), max_length=10, choices=Actor.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("le"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("mouvement de commande")
+        verbose_name_plural = _("mouvements de commande")
+
+    def __str__(self) -> str:
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
 
 
 class OrderLine(models.Model):

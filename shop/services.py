@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import workflow
 from .fragments import bump_catalogue_on_commit
 from .models import Order, OrderLine, Product
 from .templatetags.shop_tags import money
@@ -212,31 +213,32 @@ def place_order(
     return order
 
 
-def release_stock(order: Order, status: str | None = None) -> bool:
-    """Give an order's reserved stock back, exactly once.
+def release_stock(order: Order) -> bool:
+    """Give an order's reserved stock back, exactly once; the status is the
+    caller's to move (``workflow.set_status``).
 
-    The caller holds the order row lock (``select_for_update``) inside
-    ``atomic()``. Returns True when stock moved.
+    The caller holds the order row lock (``shop.locks``) inside ``atomic()``.
+    Returns True when stock moved.
     """
-    if status:
-        order.status = status
     if not order.stock_reserved:
-        if status:
-            order.save(update_fields=["status", "updated_at"])
         return False
     for product_id, quantity in sorted(order.lines.values_list("product_id", "quantity")):
         Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
     bump_catalogue_on_commit()
     order.stock_reserved = False
-    order.save(update_fields=["stock_reserved", "status", "updated_at"])
+    order.save(update_fields=["stock_reserved", "updated_at"])
     return True
 
 
-def reserve_stock_again(order: Order) -> None:
+def reserve_stock_again(order: Order, actor: str, by=None, note: str = "") -> None:
     """Re-reserve a released order's stock before a new payment attempt or a
-    late success. The caller holds the order row lock. Raises OutOfStock."""
+    late success; an expired (or, for staff's review, cancelled) order is
+    pending payment again. The caller holds the order row lock. Raises
+    OutOfStock, or ``workflow.MoveRefused`` when ``actor`` may not reopen it."""
     if order.stock_reserved:
         return
+    if order.status != Order.Status.PENDING_PAYMENT:
+        workflow.check(order.status, Order.Status.PENDING_PAYMENT, actor)
     lines = list(order.lines.select_related("product"))
     with transaction.atomic():
         _take_stock(
@@ -245,18 +247,17 @@ def reserve_stock_again(order: Order) -> None:
         )
         bump_catalogue_on_commit()
         order.stock_reserved = True
-        order.status = Order.Status.PENDING_PAYMENT
-        order.save(update_fields=["stock_reserved", "status", "updated_at"])
+        order.save(update_fields=["stock_reserved", "updated_at"])
+        workflow.set_status(
+            order, Order.Status.PENDING_PAYMENT, actor, by=by, note=note or _("stock réservé")
+        )
 
 
-def mark_paid(order: Order) -> bool:
+def mark_paid(order: Order, actor: str = workflow.PAYMENT, by=None, note: str = "") -> bool:
     """Mark a locked order paid; True only the first time."""
     if order.status == Order.Status.PAID or order.paid_at:
         return False
-    order.status = Order.Status.PAID
-    order.paid_at = timezone.now()
-    order.save(update_fields=["status", "paid_at", "updated_at"])
-    return True
+    return workflow.set_status(order, Order.Status.PAID, actor, by=by, note=note)
 
 
 class StockChangeRefused(Exception):

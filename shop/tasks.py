@@ -25,3 +25,9 @@ def send_order_confirmation(order_id: int, lease: str | None = None) -> bool:
 def alert_staff(subject: str, body: str) -> bool:
     """E-mail a staff alert (already logged when it was raised)."""
     return emails.deliver_staff_alert(subject, body)
+
+
+@shared_task(**RETRY)
+def send_paid_twice_notice(order_id: int) -> bool:
+    """Tell the shopper a second payment arrived and will be refunded."""
+    return emails.deliver_paid_twice_notice(order_id)

@@ -543,10 +543,14 @@ def order_detail(request, token: str):
         if order.status == Order.Status.PENDING_PAYMENT
         else None
     )
+    # Money reported for two attempts of a paid order: she paid twice (the
+    # second is flagged for staff, who refund it); tell her, plainly.
+    paid_twice = bool(order.paid_at) and sum(1 for p in payments if p.received_at) >= 2
     context = {
         "order": order,
         "lines": lines,
         "payments": payments,
+        "paid_twice": paid_twice,
         "pending": pending,
         "refresh_seconds": ORDER_REFRESH_SECONDS,
         "order_history": public_history(order),  # "Payée → Expédiée → Livrée", no staff names

@@ -1,36 +1,61 @@
-"""How staff move an order after checkout, written once as data.
+"""The one owner of an order's status (django-oscar's ``Order.pipeline`` +
+``set_status``, with actors).
 
-``TRANSITIONS`` is the whole rule: (from, to) → who may ask for it. ``move``
-is the only function that applies one: it locks the order row (the first
-lock of every money path, so it never deadlocks with the payments), checks
-the table, does the side effects of the move and records an ``OrderEvent``.
-Every other move is refused with a message staff can read.
+``TRANSITIONS`` is the whole rule: (from, to) → the actors that may make the
+move. ``set_status`` is the only code that writes ``Order.status``: the
+caller holds the order row lock (``shop.locks``, the first lock of every
+money path); it checks the table, writes the status (and ``paid_at`` on the
+way to "paid") and records an ``OrderEvent`` with the actor, who and why.
+Every other move raises ``MoveRefused`` with a message staff can read.
 
-Payments move orders too (pending → paid, expired…) through
-``payments.services``; those are the shopper's and the provider's moves, not
-staff's, and are not in this table.
+Actors:
+
+* ``payment``: what a provider said about an attempt (paid, expired);
+* ``expiry``: the sweep ending an unpaid order whose stock hold ran out;
+* ``review``: staff honouring money that arrived outside the happy path;
+* ``refund``: a refund that gave back everything paid;
+* ``staff``: the order workflow in the admin (shipped, delivered, cancel unpaid);
+* ``shopper``: a new payment attempt on an expired order (its stock held again).
+
+``move`` is staff's entry point: it locks the order, does the side effects
+of the move (an unpaid order cancelled ends its attempts and gives its stock
+back once) and calls ``set_status``.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import services
-from .models import Order
+from .locks import lock_order
+from .models import Order, OrderEvent
 
 S = Order.Status
-STAFF = "staff"
-REFUND = "refund"  # only the refund service, once the money is back
+A = OrderEvent.Actor
+PAYMENT, EXPIRY, REVIEW, REFUND, STAFF, SHOPPER = (
+    A.PAYMENT,
+    A.EXPIRY,
+    A.REVIEW,
+    A.REFUND,
+    A.STAFF,
+    A.SHOPPER,
+)
 
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (S.PAID, S.SHIPPED): STAFF,
-    (S.SHIPPED, S.DELIVERED): STAFF,
-    (S.PENDING_PAYMENT, S.CANCELLED): STAFF,
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (S.PENDING_PAYMENT, S.PAID): frozenset({PAYMENT, REVIEW}),
+    (S.PENDING_PAYMENT, S.EXPIRED): frozenset({PAYMENT, EXPIRY}),
+    (S.PENDING_PAYMENT, S.CANCELLED): frozenset({STAFF}),
+    # An expired order is payable again once its stock is held again.
+    (S.EXPIRED, S.PENDING_PAYMENT): frozenset({SHOPPER, PAYMENT, REVIEW}),
+    # Money that arrived for a cancelled order is honoured by staff only.
+    (S.CANCELLED, S.PENDING_PAYMENT): frozenset({REVIEW}),
+    (S.PAID, S.SHIPPED): frozenset({STAFF}),
+    (S.SHIPPED, S.DELIVERED): frozenset({STAFF}),
     # A paid order is cancelled only by refunding it in full.
-    (S.PAID, S.CANCELLED): REFUND,
-    (S.SHIPPED, S.CANCELLED): REFUND,
-    (S.DELIVERED, S.CANCELLED): REFUND,
+    (S.PAID, S.CANCELLED): frozenset({REFUND}),
+    (S.SHIPPED, S.CANCELLED): frozenset({REFUND}),
+    (S.DELIVERED, S.CANCELLED): frozenset({REFUND}),
 }
 
 
@@ -43,16 +68,20 @@ class MoveRefused(Exception):
 
 
 def allowed_moves(status: str, actor: str = STAFF) -> list[str]:
-    return [to for (frm, to), who in TRANSITIONS.items() if frm == status and who == actor]
+    return [to for (frm, to), who in TRANSITIONS.items() if frm == status and actor in who]
+
+
+def may_move(status: str, to: str, actor: str) -> bool:
+    return actor in TRANSITIONS.get((status, to), ())
 
 
 def check(status: str, to: str, actor: str = STAFF) -> None:
     """Raise MoveRefused unless ``actor`` may move an order from ``status`` to ``to``."""
-    who = TRANSITIONS.get((status, to))
-    if who == actor:
+    who = TRANSITIONS.get((status, to), frozenset())
+    if actor in who:
         return
     label, target = S(status).label, S(to).label
-    if who == REFUND:
+    if REFUND in who:
         raise MoveRefused(
             _("Une commande « %(from)s » ne s'annule que par un remboursement complet.")
             % {"from": label}
@@ -67,28 +96,55 @@ def check(status: str, to: str, actor: str = STAFF) -> None:
     )
 
 
+def set_status(order: Order, to: str, actor: str, by=None, note: str = "") -> bool:
+    """Move a locked order to ``to`` as ``actor``; False when it is already
+    there (nothing written). Raises MoveRefused for a move the table refuses."""
+    frm = order.status
+    if frm == to:
+        return False
+    check(frm, to, actor)
+    order.status = to
+    fields = ["status", "updated_at"]
+    if to == S.PAID and not order.paid_at:
+        order.paid_at = timezone.now()
+        fields.append("paid_at")
+    order.save(update_fields=fields)
+    OrderEvent.objects.create(
+        order=order, from_status=frm, to_status=to, actor=actor, by=by, note=note[:500]
+    )
+    return True
+
+
+def note(order: Order, text: str, actor: str, by=None) -> OrderEvent:
+    """Record something that happened to an order without a move (stock given back)."""
+    return OrderEvent.objects.create(
+        order=order,
+        from_status=order.status,
+        to_status=order.status,
+        actor=actor,
+        by=by,
+        note=text[:500],
+    )
+
+
 def move(order: Order | int, to: str, by=None, note: str = "", actor: str = STAFF) -> Order:
-    """Move an order to ``to`` under its row lock; returns the locked, updated order.
+    """Staff move an order to ``to`` under its row lock; returns the locked, updated order.
 
     Cancelling an unpaid order ends any open payment attempt (it stays
     watched: money arriving later is flagged) and gives its stock back once.
     Marking it shipped e-mails the shopper after commit."""
-    from backoffice.models import OrderEvent  # staff records live in backoffice
+    from . import services
 
     order_id = order.pk if isinstance(order, Order) else order
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order_id)
+        locked = lock_order(order_id)
         frm = locked.status
         check(frm, to, actor)
         if to == S.CANCELLED and frm == S.PENDING_PAYMENT:
             _end_open_attempts(locked)
-            services.release_stock(locked, S.CANCELLED)
-        else:
-            locked.status = to
-            locked.save(update_fields=["status", "updated_at"])
-        OrderEvent.objects.create(
-            order=locked, from_status=frm, to_status=to, by=by, note=note[:500]
-        )
+            locked.refresh_from_db()
+            services.release_stock(locked)
+        set_status(locked, to, actor, by=by, note=note)
         if to == S.SHIPPED:
             from .emails import send_order_shipped
 

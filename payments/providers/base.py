@@ -28,6 +28,7 @@ import json
 import math
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -41,6 +42,7 @@ from payments.redaction import credentials_of, redact, redact_headers, scrub
 
 _sessions = threading.local()
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 # A provider answer larger than this is journalled truncated.
@@ -131,6 +133,8 @@ class StatusResult:
     raw: Any = None
     # Set by providers that can say "ask again later, not before" (429).
     retry_after: float | None = None
+    # The wallet or account that paid, as the vendor reported it (refunds go there).
+    payer: str = ""
 
 
 @dataclass(frozen=True)
@@ -233,9 +237,33 @@ def check_amount(value: Any) -> int:
     return value
 
 
-class Provider:
+class RefundConfidence(StrEnum):
+    """How sure we are of a vendor's refund API (``shared/providers/EVIDENCE.md``)."""
+
+    CONFIRMED = "confirmed"  # request and answer published by the vendor
+    # Endpoint known, body or answer not published: it never moves money by
+    # default; the provider's ``refunds_enabled`` setting turns it on.
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class RefundSupport:
+    """What a provider can do about refunds, declared once on its class."""
+
+    supported: bool = False  # ``refund`` and ``refund_status`` are implemented
+    minimum: int = 1  # the vendor refuses less (whole units of the currency)
+    # The refund call carries an idempotency key: a call whose answer was lost
+    # may be sent again (the vendor replays it). Without one it is never resent.
+    idempotent: bool = False
+    confidence: RefundConfidence = RefundConfidence.CONFIRMED
+
+
+class Provider(ABC):
     """Base class of every provider. Subclasses set the class attributes and
-    implement ``initiate``, ``fetch_status`` and ``parse_callback``."""
+    implement ``initiate``, ``fetch_status`` and ``parse_callback``; those
+    that declare ``refunds.supported`` implement ``refund`` and
+    ``refund_status``, and those with ``has_history`` implement ``history``
+    (``payments.checks`` holds them to it)."""
 
     code: ClassVar[str] = ""
     name: ClassVar[str] = ""
@@ -262,6 +290,11 @@ class Provider:
     # Hosts the vendor sends shoppers to (its payment pages), from its docs;
     # ``<PROVIDER>_REDIRECT_HOSTS`` replaces the list. Nothing else is followed.
     redirect_hosts: ClassVar[tuple[str, ...]] = ()
+    # Refunds through the vendor's API; none by default (staff refund outside
+    # the shop and record it).
+    refunds: ClassVar[RefundSupport] = RefundSupport()
+    # The vendor lists many transactions in one call (reconciliation).
+    has_history: ClassVar[bool] = False
 
     def __init__(self, config: dict | None = None, timeout: tuple[float, float] | None = None):
         self.config = dict(
@@ -323,14 +356,43 @@ class Provider:
         return host in allowed
 
     # --- the contract ----------------------------------------------------------
-    def initiate(self, request: PaymentRequest) -> Initiation:
-        raise NotImplementedError
+    @abstractmethod
+    def initiate(self, request: PaymentRequest) -> Initiation: ...
 
-    def fetch_status(self, payment: PaymentView) -> StatusResult:
-        raise NotImplementedError
+    @abstractmethod
+    def fetch_status(self, payment: PaymentView) -> StatusResult: ...
 
-    def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo:
-        raise NotImplementedError
+    @abstractmethod
+    def parse_callback(self, body: bytes, headers: dict[str, str]) -> CallbackInfo: ...
+
+    # --- optional capabilities (declared by ``refunds`` / ``has_history``) -------
+    def refunds_enabled(self) -> bool:
+        """True when a refund may be sent through this vendor's API: declared
+        supported and, for an API we could not confirm, switched on by its
+        ``<PROVIDER>_REFUNDS_ENABLED`` setting."""
+        if not self.refunds.supported:
+            return False
+        if self.refunds.confidence == RefundConfidence.CONFIRMED:
+            return True
+        return str(self.config.get("refunds_enabled") or "").strip().lower() in TRUE_WORDS
+
+    def refund(
+        self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str
+    ) -> StatusResult:
+        """Ask the vendor to give ``amount`` of ``payment`` back to ``payee``
+        (``reference`` is ours, the idempotency key where the vendor has one).
+        A refund is "succeeded" only on an answer naming a refund reference of
+        its own, not the payin's."""
+        raise NotImplementedError(f"{self.code} declares no refund API")
+
+    def refund_status(
+        self, reference: str, provider_reference: str, payment: PaymentView
+    ) -> StatusResult:
+        raise NotImplementedError(f"{self.code} declares no refund API")
+
+    def history(self) -> dict[str, StatusResult] | None:
+        """Recent transactions by the vendor's reference (reconciliation)."""
+        return None
 
     # --- plumbing --------------------------------------------------------------
     def auth_headers(self) -> dict[str, str]:

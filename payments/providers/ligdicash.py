@@ -93,6 +93,7 @@ from .base import (
     PaymentView,
     Provider,
     ProviderError,
+    RefundSupport,
     StatusResult,
     parse_amount,
 )
@@ -173,6 +174,16 @@ class LigdicashProvider(Provider):
             "POST", CREATE_STRAIGHT if direct else CREATE_REDIRECT, json_body=payload
         )
         data = self.json_object(response)
+        if data is None and response.status_code < 400:
+            # A 2xx we cannot read (an HTML page, a cut body): the vendor may
+            # have taken the order — the OTP spent, the push on the phone. The
+            # outcome is unknown, never a refusal (the status API settles it).
+            raise ProviderError(
+                f"ligdicash: create answered HTTP {response.status_code} without a JSON object",
+                kind="malformed",
+                status_code=response.status_code,
+                unknown=True,
+            )
         if response.status_code >= 400 or data is None:
             raise ProviderError(
                 f"ligdicash: create answered HTTP {response.status_code}",
@@ -250,6 +261,9 @@ class LigdicashProvider(Provider):
             amount=amount,
             currency="XOF" if outcome == Outcome.SUCCEEDED else None,
             provider_reference=str(data.get("token") or ""),
+            # "customer": the payer's Ligdicash account number (vendor text,
+            # "Vérification de statut"); a refund's payout goes back to it.
+            payer=str(data.get("customer") or "").strip()[:32],
             message=(
                 f"status={status or '?'} response_code={code or '?'} "
                 f"response_text={str(data.get('response_text') or '')[:60]}"
@@ -269,7 +283,7 @@ class LigdicashProvider(Provider):
     # **no idempotency key**: a call whose answer is lost must not be sent
     # again (the services flag it for a human instead). No callback URL is
     # sent: a payout callback would look like a payin's; the services poll.
-    refund_minimum = PAYOUT_MINIMUM
+    refunds = RefundSupport(supported=True, minimum=PAYOUT_MINIMUM, idempotent=False)
 
     def refund(
         self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str

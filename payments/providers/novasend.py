@@ -136,6 +136,8 @@ from .base import (
     PaymentView,
     Provider,
     ProviderError,
+    RefundConfidence,
+    RefundSupport,
     StatusResult,
     header,
     parse_amount,
@@ -152,7 +154,9 @@ REDIRECT_HOSTS = ("link.novasend.app", "pay.wave.com")
 # Refund of a payin (docs.novasend.app: "POST /v1/payin/{reference}/refund" is one of the
 # critical operations that require ``X-Idempotency-Key``; H for path and header). The body and
 # answer are not published (L): we send ``amount`` and ``reason`` and read the answer as a
-# transaction (``reference``, ``status`` / ``transaction.status``).
+# transaction (``reference``, ``status`` / ``transaction.status``). UNCERTAIN, so declared
+# ``RefundConfidence.UNCERTAIN``: off unless NOVASEND_REFUNDS_ENABLED is set, and even then a
+# refund counts as done only on an answer naming a reference of its own (not the payin's).
 REFUND = "/v1/payin/{reference}/refund"
 REFUND_STATUS = {
     "completed": Outcome.SUCCEEDED,
@@ -310,6 +314,8 @@ class NovasendProvider(Provider):
         return self.read_status(data, payment.reference)
 
     # --- refunds ------------------------------------------------------------------
+    refunds = RefundSupport(supported=True, idempotent=True, confidence=RefundConfidence.UNCERTAIN)
+
     def refund(
         self, reference: str, payment: PaymentView, amount: int, payee: str, reason: str
     ) -> StatusResult:
@@ -368,9 +374,10 @@ class NovasendProvider(Provider):
         word = _word(settled.get("status") or data.get("status"))
         outcome = REFUND_STATUS.get(word, Outcome.UNKNOWN)
         reported = parse_amount(settled.get("amount", data.get("amount")))
+        # What Novasend reported, never the amount we asked for (None when it says nothing).
         return StatusResult(
             outcome,
-            amount=reported if reported is not None else amount,
+            amount=reported,
             currency=str(data.get("currency") or "XOF"),
             provider_reference=str(data.get("reference") or data.get("id") or ""),
             message=f"refund status={word or '?'}",

@@ -17,25 +17,28 @@ from django.db import transaction
 from django.utils import timezone
 
 from shop import services as shop_services
-from shop.emails import alert_staff, send_order_confirmation
+from shop import workflow
+from shop.emails import alert_staff, send_order_confirmation, send_paid_twice_notice
 from shop.models import Order
 
-from ..models import Payment, PaymentEvent, PaymentStatus
+from ..models import Payment, PaymentEvent, PaymentStatus, ReviewCode
 from ..providers import get_provider
-from ..providers.base import Outcome, PaymentView, Provider, ProviderError, StatusResult
-from ..redaction import credentials_of, scrub
+from ..providers.base import Outcome, PaymentView, Provider, StatusResult
 from ..transitions import REOPENING_SOURCES, Action, Decision, OrderState, PaymentState, decide
-from .journal import journal_safely, record
+from . import gateway
+from .journal import payment_journal, record
 from .locks import lock
 from .schedule import enqueue_poll, poll_delay
 
 log = logging.getLogger(__name__)
 
-# How an order ends when its last live attempt ends without money.
+# How an order ends when its last live attempt ends without money. Refused
+# or cancelled on the vendor's side, it stays payable (its stock released);
+# only staff or a full refund cancel an order (``shop.workflow``).
 ORDER_STATUS_AFTER = {
-    PaymentStatus.FAILED: Order.Status.PENDING_PAYMENT,  # payable again
+    PaymentStatus.FAILED: Order.Status.PENDING_PAYMENT,
     PaymentStatus.EXPIRED: Order.Status.EXPIRED,
-    PaymentStatus.CANCELLED: Order.Status.CANCELLED,
+    PaymentStatus.CANCELLED: Order.Status.PENDING_PAYMENT,
 }
 
 
@@ -66,22 +69,15 @@ def check_payment(
     provider = get_provider(payment.provider, timeout=timeout)
     if source == "callback":
         Payment.objects.filter(pk=payment.pk).update(last_callback_check_at=timezone.now())
-    try:
-        result = None if provider.has_status_api else result_from_callbacks(payment, provider)
-        result = result or provider.fetch_status(payment_view(payment))
-    except ProviderError as exc:
-        result = StatusResult(
-            Outcome.UNKNOWN,
-            message=scrub(str(exc), credentials_of(provider.config)),
-            retry_after=exc.retry_after,
+    result = None if provider.has_status_api else result_from_callbacks(payment, provider)
+    if result is None:
+        view = payment_view(payment)
+        result = gateway.ask(
+            provider,
+            "status",
+            lambda: provider.fetch_status(view),
+            payment_journal(payment, provider.code),
         )
-    except Exception as exc:  # an answer the module cannot read must not wedge the payment
-        log.exception("status of payment %s: unreadable answer", payment.pk)
-        result = StatusResult(
-            Outcome.UNKNOWN, message=f"unreadable status answer ({type(exc).__name__})"
-        )
-    finally:
-        journal_safely(payment, provider)
     return apply_status(payment.pk, result, source=source)
 
 
@@ -95,7 +91,8 @@ def result_from_callbacks(payment: Payment, provider: Provider) -> StatusResult 
     for body, headers in events.values_list("body", "headers")[:20]:
         try:
             info = provider.parse_callback(bytes(body or b""), headers or {})
-        except Exception:  # a row that no longer parses is skipped, not fatal
+        except Exception as exc:  # a row that no longer parses is skipped, not fatal
+            log.warning("stored callback of payment %s no longer parses (%s)", payment.pk, exc)
             continue
         if info.result is not None and info.result.outcome not in (
             Outcome.PENDING,
@@ -129,6 +126,8 @@ def apply_status(payment_id: int, result: StatusResult, source: str) -> Payment:
             stock_reserved=order.stock_reserved,
         )
         decision = decide(state, result, order_state, source, timezone.now())
+        if result.outcome == Outcome.SUCCEEDED:
+            _keep_received(payment, result)
         info = {
             "source": source,
             "outcome": result.outcome.value,
@@ -138,6 +137,19 @@ def apply_status(payment_id: int, result: StatusResult, source: str) -> Payment:
         }
         APPLIERS[decision.action](order, payment, decision, result, provider, info)
         return payment
+
+
+def _keep_received(payment: Payment, result: StatusResult) -> None:
+    """Store what the provider reported on a success, as reported, matched
+    or not: "money received" and "refundable" are read from it."""
+    payment.received_amount = result.amount
+    payment.received_currency = (result.currency or "")[:3].upper()
+    payment.received_at = payment.received_at or timezone.now()
+    fields = ["received_amount", "received_currency", "received_at", "updated_at"]
+    if result.payer:
+        payment.payer_account = result.payer[:32]
+        fields.append("payer_account")
+    payment.save(update_fields=fields)
 
 
 def _note(order, payment, decision, result, provider, info) -> None:
@@ -166,6 +178,7 @@ def _reschedule(order, payment, decision, result, provider, info) -> None:
 def _expire(order, payment, decision, result, provider, info) -> None:
     if decision.flag:
         payment.needs_review = True
+        payment.review_code = decision.code or ""
         payment.review_reason = _append(payment.review_reason, decision.flag)
     record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
     finalise(
@@ -186,7 +199,7 @@ def _hold_mismatch(order, payment, decision, result, provider, info) -> None:
     # Not paid: a human compares with the provider's back office.
     payment.next_check_at = None
     payment.save(update_fields=["next_check_at", "updated_at"])
-    flag(payment, order, decision.flag, info)
+    flag(payment, order, decision.code, decision.flag, info)
 
 
 def _succeed(order, payment, decision, result, provider, info) -> None:
@@ -196,20 +209,32 @@ def _succeed(order, payment, decision, result, provider, info) -> None:
     payment.save(update_fields=["status", "finalised_at", "next_check_at", "updated_at"])
     record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
     if decision.flag:  # a second success on an order already paid
-        flag(payment, order, decision.flag)
+        flag(payment, order, decision.code, decision.flag)
+        _tell_shopper_paid_twice(order)
         return
     if not order.stock_reserved:
         try:
-            shop_services.reserve_stock_again(order)
+            shop_services.reserve_stock_again(order, workflow.PAYMENT)
         except shop_services.OutOfStock as exc:
             flag(
                 payment,
                 order,
+                ReviewCode.STOCK_SHORT,
                 f"paid after its stock was released and {exc.product.name} is now short: refund "
                 "or restock",
             )
             return
-    if shop_services.mark_paid(order):
+        except workflow.MoveRefused:
+            flag(
+                payment,
+                order,
+                ReviewCode.ORDER_CLOSED,
+                f"paid while the order is {order.status}: refund or honour by hand",
+            )
+            return
+    if shop_services.mark_paid(
+        order, workflow.PAYMENT, note=f"{payment.provider} {source_of(info)}"
+    ):
         order_id = order.pk
         transaction.on_commit(lambda: send_order_confirmation(order_id))
 
@@ -217,7 +242,14 @@ def _succeed(order, payment, decision, result, provider, info) -> None:
 def _late_success(order, payment, decision, result, provider, info) -> None:
     payment.watch_until = payment.next_check_at = None
     payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
-    flag(payment, order, decision.flag, info)
+    flag(payment, order, decision.code, decision.flag, info)
+    if order.paid_at:  # a superseded page paid after another method succeeded
+        _tell_shopper_paid_twice(order)
+
+
+def _tell_shopper_paid_twice(order: Order) -> None:
+    order_id = order.pk
+    transaction.on_commit(lambda: send_paid_twice_notice(order_id))
 
 
 def _stop_watch(order, payment, decision, result, provider, info) -> None:
@@ -247,7 +279,7 @@ def _watch_over(order, payment, decision, result, provider, info) -> None:
     payment.watch_until = payment.next_check_at = None
     payment.save(update_fields=["watch_until", "next_check_at", "updated_at"])
     if decision.flag:
-        flag(payment, order, decision.flag, info)
+        flag(payment, order, decision.code, decision.flag, info)
     else:
         record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
 
@@ -356,6 +388,7 @@ def finalise(
             "watch_until",
             "last_error",
             "needs_review",
+            "review_code",
             "review_reason",
             "updated_at",
         ]
@@ -364,9 +397,7 @@ def finalise(
         return
     if order.payments.filter(status=PaymentStatus.PENDING).exclude(pk=payment.pk).exists():
         return
-    if shop_services.release_stock(
-        order, ORDER_STATUS_AFTER.get(status, Order.Status.PENDING_PAYMENT)
-    ):
+    if shop_services.release_stock(order):
         record(
             payment,
             payment.provider,
@@ -374,18 +405,31 @@ def finalise(
             "order stock released",
             {"order": order.pk},
         )
+    workflow.set_status(
+        order,
+        ORDER_STATUS_AFTER.get(status, Order.Status.PENDING_PAYMENT),
+        workflow.PAYMENT,
+        note=f"{payment.provider}: {status}",
+    )
 
 
-def flag(payment: Payment, order: Order, reason: str, info: dict | None = None) -> None:
+def flag(
+    payment: Payment, order: Order, code: ReviewCode | None, reason: str, info: dict | None = None
+) -> None:
     payment.needs_review = True
+    payment.review_code = code or ""
     payment.review_reason = _append(payment.review_reason, reason)
-    payment.save(update_fields=["needs_review", "review_reason", "updated_at"])
+    payment.save(update_fields=["needs_review", "review_code", "review_reason", "updated_at"])
     record(
         payment, payment.provider, PaymentEvent.Kind.DECISION, f"needs review: {reason}", info or {}
     )
     subject = f"Payment {payment.reference} needs review"
     body = f"Order {order.number}, {payment.provider} {payment.amount} {payment.currency}: {reason}"
     transaction.on_commit(lambda: alert_staff(subject, body))
+
+
+def source_of(info: dict) -> str:
+    return f"({info.get('source', '?')})"
 
 
 def _append(existing: str, reason: str) -> str:

@@ -46,6 +46,25 @@ def record_exchanges(payment: Payment, provider: Provider, *also: PaymentEvent) 
     provider.exchanges.clear()
 
 
+def payment_journal(payment: Payment | None, provider_code: str):
+    """The journal ``gateway.call`` writes a payment's exchanges to (one INSERT)."""
+
+    def write(exchanges: list[dict]) -> None:
+        with transaction.atomic():
+            PaymentEvent.objects.bulk_create(
+                PaymentEvent(
+                    payment=payment,
+                    provider=provider_code,
+                    kind=PaymentEvent.Kind.REQUEST,
+                    message=f"{x['method']} {x['url']}"[:300],
+                    data=x,
+                )
+                for x in exchanges
+            )
+
+    return write
+
+
 def journal_safely(payment: Payment, provider: Provider, *also: PaymentEvent) -> None:
     """Journal the exchanges; a row the database refuses must not stop the
     answer from being applied (it is logged instead)."""

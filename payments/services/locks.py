@@ -1,17 +1,17 @@
-"""The lock order, in one place: the order row, then the payment row, both
-``select_for_update`` inside the caller's ``atomic()``. Every path that
-changes a payment takes them through ``lock()``, so two paths never
+"""The payment side of the shop's one lock order (``shop.locks``): the order
+row, then the payment row, both inside the caller's ``atomic()``. Every path
+that changes a payment takes them through ``lock()``, so two paths never
 deadlock; no lock is ever held during a provider call."""
 
 from __future__ import annotations
 
+from shop.locks import lock_batch, lock_order_and
 from shop.models import Order
 
 from ..models import Payment
 
+__all__ = ["lock", "lock_batch"]
+
 
 def lock(payment_id: int) -> tuple[Order, Payment]:
-    order_id = Payment.objects.values_list("order_id", flat=True).get(pk=payment_id)
-    order = Order.objects.select_for_update().get(pk=order_id)
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
-    return order, payment
+    return lock_order_and(Payment, payment_id)

@@ -20,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shop import services as shop_services
+from shop import workflow
+from shop.locks import lock_order
 from shop.models import Order
 
 from ..models import Payment, PaymentEvent, PaymentStatus
@@ -37,9 +39,11 @@ from ..providers.base import (
     check_amount,
 )
 from ..redaction import credentials_of, scrub
+from . import gateway
 from .apply import apply_status, cancel_payment, check_payment, finish_locally, watch_ended
 from .callbacks import link_orphan_callbacks
-from .journal import journal_safely, record
+from .journal import journal_safely, payment_journal, record
+from .locks import lock
 from .schedule import enqueue_poll, poll_delay
 
 log = logging.getLogger(__name__)
@@ -180,7 +184,7 @@ def _create_attempt(order: Order, provider: Provider, method: Method, payer_phon
     reservation lifetime (a new attempt never extends it)."""
     now = timezone.now()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order.pk)
+        order = lock_order(order.pk)
         if not order.is_payable:
             raise PaymentStartError(_("Cette commande ne peut plus être payée."))
         attempts = order.payments.aggregate(
@@ -200,9 +204,11 @@ def _create_attempt(order: Order, provider: Provider, method: Method, payer_phon
                 )
             deadline = min(deadline, order.reserved_until)
         try:
-            shop_services.reserve_stock_again(order)
+            shop_services.reserve_stock_again(order, workflow.SHOPPER)
         except shop_services.OutOfStock as exc:
             raise PaymentStartError(exc.message) from None
+        except workflow.MoveRefused:
+            raise PaymentStartError(_("Cette commande ne peut plus être payée.")) from None
         payment = Payment.objects.create(
             order=order,
             provider=provider.code,
@@ -294,30 +300,19 @@ def _initiate(
 def _call_provider(payment: Payment, order: Order, otp: str, provider: Provider) -> Initiation:
     """The provider's answer, or ``PaymentStartError`` (the attempt then left
     open with an unknown outcome, or ended)."""
+    request = _payment_request(order, payment, provider, otp)
     try:
-        return provider.initiate(_payment_request(order, payment, provider, otp))
-    except ProviderError as exc:
-        journal_safely(payment, provider)
+        return gateway.call(
+            provider,
+            "initiation",
+            lambda: provider.initiate(request),
+            payment_journal(payment, provider.code),
+        )
+    except ProviderError as exc:  # scrubbed; an unreadable answer is marked unknown
         _initiation_failed(payment, provider, exc)
     except InvalidAmount as exc:
-        journal_safely(payment, provider)
         finish_locally(payment.pk, PaymentStatus.FAILED, f"refused before the provider call: {exc}")
         raise PaymentStartError(_("Le montant de cette commande n'est pas valide.")) from None
-    except (
-        Exception
-    ) as exc:  # an answer the module chokes on (too deep, odd types): the vendor may have acted
-        log.exception("initiation of payment %s: unreadable answer", payment.pk)
-        journal_safely(payment, provider)
-        _initiation_failed(
-            payment,
-            provider,
-            ProviderError(
-                f"{provider.code}: unreadable answer ({type(exc).__name__})",
-                kind="malformed",
-                unknown=True,
-            ),
-        )
-    raise AssertionError("unreachable: _initiation_failed always raises")
 
 
 def _keep_answer(
@@ -334,6 +329,9 @@ def _keep_answer(
     payment.initiated_at = now
     payment.last_error = ""
     with transaction.atomic():
+        # The shop's lock order (order, then payment) before the UPDATE: an
+        # ended attempt's watch below locks the order again, never inverted.
+        lock(payment.pk)
         answer = {
             "provider_reference": payment.provider_reference,
             "redirect_url": payment.redirect_url,
@@ -383,7 +381,7 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
     error = scrub(str(exc), credentials_of(provider.config))[:500]
     if exc.unknown or (exc.status_code or 0) >= 500:
         with transaction.atomic():
-            locked = Payment.objects.select_for_update().get(pk=payment.pk)
+            locked = lock(payment.pk)[1]
             locked.initiation_unknown = True
             locked.last_error = error
             locked.next_check_at = timezone.now() + timedelta(seconds=provider.min_poll_interval)

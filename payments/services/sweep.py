@@ -17,11 +17,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from shop import services as shop_services
+from shop import workflow
 from shop.emails import queue_due_confirmations
+from shop.locks import try_lock_order
 from shop.models import Order
 
 from ..models import Payment, PaymentStatus
 from .callbacks import link_orphan_callbacks
+from .locks import lock_batch
 from .retention import purge_unmatched_callbacks
 from .schedule import enqueue_poll
 
@@ -46,15 +49,13 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
     now = now or timezone.now()
     overdue = now - timedelta(seconds=settings.PAYMENT_SWEEP_GRACE)
     with transaction.atomic():
-        ids = list(
-            Payment.objects.select_for_update(skip_locked=True)
-            .filter(
+        ids = lock_batch(
+            Payment.objects.filter(
                 Q(status=PaymentStatus.PENDING) | Q(watch_until__gte=now),
                 needs_review=False,
                 next_check_at__lte=overdue,
-            )
-            .order_by("next_check_at")
-            .values_list("pk", flat=True)[:batch]
+            ),
+            batch,
         )
         if ids:
             lease = now + timedelta(seconds=lease_seconds)
@@ -82,12 +83,15 @@ def expire_stale_orders(now) -> int:
     expired = 0
     for order_id in candidates.values_list("pk", flat=True)[:100]:
         with transaction.atomic():
-            order = Order.objects.select_for_update(skip_locked=True).filter(pk=order_id).first()
+            order = try_lock_order(order_id)
             if order is None or order.status != Order.Status.PENDING_PAYMENT:
                 continue
             if order.payments.filter(status=PaymentStatus.PENDING).exists():
                 continue
-            expired += shop_services.release_stock(order, Order.Status.EXPIRED)
+            expired += shop_services.release_stock(order)
+            workflow.set_status(
+                order, Order.Status.EXPIRED, workflow.EXPIRY, note="stock hold ran out"
+            )
     return expired
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from backoffice import refunds
 from backoffice.models import Refund, RefundEvent
 from shop.models import Order, Product
-from tests.support.backoffice import paid_order
+from tests.support.backoffice import enable_novasend_refunds, paid_order
 
 pytestmark = pytest.mark.django_db
 LIGDI = "https://ligdicash.test/pay/v01"
@@ -101,9 +101,12 @@ def test_a_ligdicash_payout_whose_answer_was_lost_is_flagged_never_resent(rsps):
     assert len(create.calls) == 1
 
 
-def test_novasend_refund_sends_the_idempotency_key_and_replays_it_after_a_lost_answer(rsps):
+def test_novasend_refund_sends_the_idempotency_key_and_replays_it_after_a_lost_answer(
+    rsps, settings
+):
     import requests
 
+    enable_novasend_refunds(settings)
     _order, payment = paid_order("novasend", provider_reference="tr_abc123")
     url = f"{NOVA}/payin/tr_abc123/refund"
     rsps.post(url, body=requests.ReadTimeout())
@@ -178,7 +181,7 @@ def test_stock_comes_back_only_when_staff_say_the_goods_did():
 
 
 def test_one_refund_form_submitted_twice_is_one_refund():
-    _order, payment = paid_order("novasend", provider_reference="tr_x")
+    _order, payment = paid_order("ligdicash", provider_reference="tok-x")
     first = refunds.request_refund(payment.pk, 1000, "retour", request_key="k1")
     second = refunds.request_refund(payment.pk, 1000, "retour", request_key="k1")
     assert first.pk == second.pk and Refund.objects.count() == 1
@@ -187,7 +190,7 @@ def test_one_refund_form_submitted_twice_is_one_refund():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_refunding_at_once_give_one_refund():
-    _order, payment = paid_order("novasend", provider_reference="tr_y")
+    _order, payment = paid_order("ligdicash", provider_reference="tok-y")
     barrier = threading.Barrier(2)
     outcomes = []
 

@@ -13,18 +13,21 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core import mail
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from backoffice import refunds, review
-from backoffice.models import OrderEvent, ReconciliationMismatch, Refund, Resolution
+from backoffice.models import ReconciliationMismatch, Refund, Resolution
 from backoffice.reconcile import reconcile
 from backoffice.selectors import public_history
 from payments.models import PaymentStatus
+from shop import workflow
 from shop.emails import deliver_order_confirmation
-from shop.models import Order, Product
+from shop.locks import lock_order
+from shop.models import Order, OrderEvent, Product
 from shop.services import release_stock
-from tests.support.backoffice import paid_order
+from tests.support.backoffice import enable_novasend_refunds, late_paid, paid_order, succeed
 from tests.support.factories import make_order, make_payment, make_product
 from tests.support.kits.dexchange import DexchangeKit
 from tests.support.kits.lygos import LygosKit
@@ -58,21 +61,22 @@ def refund_form(client, order):
 
 def late_success(provider="ligdicash", price=15000):
     """A payment the provider took after the attempt ended: flagged, status
-    unchanged, stock released."""
+    unchanged, stock released (the order expired)."""
     order = make_order((make_product(price=price, stock=3), 1))
-    release_stock(order, Order.Status.EXPIRED)
-    payment = make_payment(
-        order,
-        provider=provider,
-        status=PaymentStatus.CANCELLED,
-        needs_review=True,
-        review_reason=LATE,
-    )
+    with transaction.atomic():
+        locked = lock_order(order.pk)
+        release_stock(locked)
+        workflow.set_status(locked, Order.Status.EXPIRED, workflow.EXPIRY)
+    payment = late_paid(order, provider)
+    order.refresh_from_db()
     return order, payment
 
 
 # --- the admin refund form -------------------------------------------------------------
-def test_refund_form_posted_twice_with_its_key_gives_one_refund(client, django_user_model, rsps):
+def test_refund_form_posted_twice_with_its_key_gives_one_refund(
+    client, django_user_model, rsps, settings
+):
+    enable_novasend_refunds(settings)
     order, payment = paid_order("novasend", provider_reference="tr_form1")
     sent = rsps.post(
         f"{NOVA}/payin/tr_form1/refund",
@@ -286,7 +290,7 @@ def test_review_refund_action_refunds_late_money_through_the_provider(
 
     response = client.post(
         reverse("backoffice:resolve", args=["payment", payment.pk]),
-        {"action": "refund", "note": "client a repris son argent"},
+        {"action": "refund", "note": "client a repris son argent", "key": "k-rv"},
     )
 
     assert response.status_code == 302
@@ -323,14 +327,7 @@ def test_goods_back_after_a_partial_refund_is_refused_and_nothing_is_restocked()
     phone = make_product(price=10000, stock=5)
     case = make_product(price=5000, stock=5)
     order = make_order((phone, 1), (case, 1))
-    payment = make_payment(
-        order,
-        provider="lygos",
-        provider_reference="lg-part",
-        status=PaymentStatus.SUCCEEDED,
-        finalised_at=timezone.now(),
-    )
-    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=timezone.now())
+    payment = succeed(make_payment(order, provider="lygos", provider_reference="lg-part"))
     refunds.record_outside_refund(payment.pk, 5000, "Orange Money", "OM-p1", "coque rendue")
 
     with pytest.raises(refunds.RefundRefused, match="partiel"):
@@ -377,13 +374,18 @@ def test_fulfil_is_journalled_and_the_shopper_gets_one_confirmation(
         payment.status == PaymentStatus.CANCELLED and not payment.needs_review
     )  # the payment stays as it was
     assert [m.to for m in mail.outbox] == [[order.email]]
-    move = OrderEvent.objects.get(order=order)
-    assert (move.from_status, move.to_status, move.by) == (
-        Order.Status.EXPIRED,
-        Order.Status.PAID,
-        staff,
+    moves = list(
+        OrderEvent.objects.filter(order=order).values_list(
+            "from_status", "to_status", "actor", "by"
+        )
     )
-    assert "argent vu chez Ligdicash" in move.note
+    S = Order.Status
+    assert moves == [
+        (S.PENDING_PAYMENT, S.EXPIRED, "expiry", None),
+        (S.EXPIRED, S.PENDING_PAYMENT, "review", staff.pk),  # its stock held again
+        (S.PENDING_PAYMENT, S.PAID, "review", staff.pk),
+    ]
+    assert "argent vu chez Ligdicash" in OrderEvent.objects.filter(order=order).last().note
     messages = list(payment.events.values_list("message", flat=True))
     assert (
         any("marked paid by staff" in m for m in messages)

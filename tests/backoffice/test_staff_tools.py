@@ -11,9 +11,10 @@ from backoffice import review
 from backoffice.dashboard import numbers
 from backoffice.models import ReconciliationMismatch, Resolution
 from backoffice.reconcile import reconcile
-from payments.models import PaymentStatus
+from payments.models import PaymentStatus, ReviewCode
+from shop import workflow
 from shop.models import Order, Product
-from tests.support.backoffice import paid_order
+from tests.support.backoffice import late_paid, paid_order
 from tests.support.factories import make_order, make_payment
 
 pytestmark = pytest.mark.django_db
@@ -116,15 +117,9 @@ def test_review_queue_lists_flagged_items_oldest_first_and_close_is_journalled(d
 def test_fulfil_reserves_the_stock_again_or_says_why(django_user_model):
     staff = django_user_model.objects.create_user("awa", is_staff=True)
     order = make_order()
-    from shop.services import release_stock
-
-    release_stock(order, Order.Status.CANCELLED)
-    late = make_payment(
-        order,
-        status=PaymentStatus.CANCELLED,
-        needs_review=True,
-        review_reason="provider reports success after the attempt ended",
-    )
+    workflow.move(order, Order.Status.CANCELLED, by=staff, note="client injoignable")
+    late = late_paid(order)
+    assert late.needs_review and late.review_code == ReviewCode.LATE_SUCCESS
     product = order.lines.get().product
     Product.objects.filter(pk=product.pk).update(stock=0)
     with pytest.raises(review.ResolutionRefused, match="rupture"):

@@ -1,24 +1,81 @@
-"""Factories for staff tests: paid orders with a succeeded payment."""
+"""Factories for staff tests: paid orders, paid through the real payment
+engine (``apply_status`` with the provider's success), so the payment keeps
+what the provider reported and the order its "paid" event."""
 
-from django.utils import timezone
-
-from payments.models import PaymentStatus
-from shop.models import Order
+from payments.providers.base import Outcome, StatusResult
+from payments.services import apply_status
 from tests.support.factories import make_order, make_payment, make_product
 
 
 def paid_order(
-    provider: str = "ligdicash", price: int = 15000, provider_reference: str = "tok-123", **extra
+    provider: str = "ligdicash",
+    price: int = 15000,
+    provider_reference: str = "tok-123",
+    received: int | None = None,
+    payer: str = "",
+    **extra,
 ):
+    """An order and its payment after the provider reported a success of
+    ``received`` (the order's total by default). A short ``received`` leaves
+    the payment flagged and the order unpaid, as the engine does."""
     order = make_order((make_product(price=price), 1))
-    payment = make_payment(
-        order,
-        provider=provider,
-        provider_reference=provider_reference,
-        status=PaymentStatus.SUCCEEDED,
-        finalised_at=timezone.now(),
-        **extra,
+    extra.setdefault("payer_phone", "+22670123456")
+    payment = make_payment(order, provider=provider, provider_reference=provider_reference, **extra)
+    apply_status(
+        payment.pk,
+        StatusResult(
+            Outcome.SUCCEEDED,
+            amount=payment.amount if received is None else received,
+            currency=payment.currency,
+            payer=payer,
+        ),
+        source="poll",
     )
-    Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=timezone.now())
     order.refresh_from_db()
+    payment.refresh_from_db()
     return order, payment
+
+
+def late_paid(order, provider: str = "ligdicash", received: int | None = None, **extra):
+    """A payment the provider took after the attempt had ended on our side:
+    cancelled by us (another method chosen), then a success reported by a
+    callback — the engine flags it (``LATE_SUCCESS``), status unchanged."""
+    from payments.services import cancel_payment
+
+    extra.setdefault("payer_phone", "+22670123456")
+    payment = make_payment(order, provider=provider, **extra)
+    cancel_payment(payment.pk, reason="superseded")
+    apply_status(
+        payment.pk,
+        StatusResult(
+            Outcome.SUCCEEDED,
+            amount=payment.amount if received is None else received,
+            currency=payment.currency,
+        ),
+        source="callback",
+    )
+    payment.refresh_from_db()
+    return payment
+
+
+def enable_novasend_refunds(settings) -> None:
+    """Turn on Novasend's uncertain refund API, as NOVASEND_REFUNDS_ENABLED=true does."""
+    providers = dict(settings.PAYMENT_PROVIDERS)
+    providers["novasend"] = {**providers["novasend"], "refunds_enabled": "true"}
+    settings.PAYMENT_PROVIDERS = providers
+
+
+def succeed(payment, received: int | None = None, payer: str = ""):
+    """The provider reports ``payment`` succeeded (its amount by default)."""
+    apply_status(
+        payment.pk,
+        StatusResult(
+            Outcome.SUCCEEDED,
+            amount=payment.amount if received is None else received,
+            currency=payment.currency,
+            payer=payer,
+        ),
+        source="poll",
+    )
+    payment.refresh_from_db()
+    return payment

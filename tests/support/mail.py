@@ -11,7 +11,11 @@ import pytest
 from celery import current_app
 from celery.signals import before_task_publish
 
-MAIL_TASKS = {"shop.tasks.send_order_confirmation", "shop.tasks.alert_staff"}
+MAIL_TASKS = {
+    "shop.tasks.send_order_confirmation",
+    "shop.tasks.alert_staff",
+    "shop.tasks.send_paid_twice_notice",
+}
 
 
 class QueuedMail:
