@@ -151,6 +151,15 @@ def ended_message(payment: Payment | None) -> str:
     return ENDED[payment.status] % {"provider": name}
 
 
+def _paid_otherwise(payment: Payment) -> str:
+    """A superseded tab: this attempt ended, but the order is paid (by another one)."""
+    if payment.status == "succeeded" or payment.needs_review or not payment.order.paid_at:
+        return ""
+    return gettext_lazy(
+        "Votre commande est payée. Ce paiement-ci n'a pas été utilisé : vous n'avez rien à faire."
+    )
+
+
 def _last_outcome(order: Order) -> str:
     """What happened to the order's last attempt, when it ended unpaid."""
     last = (
@@ -194,7 +203,7 @@ def _wait_context(payment: Payment) -> dict:
         "provider": provider,
         "method": method,
         "sandbox_phone": sandbox_phone,
-        "ended": ended_message(payment),
+        "ended": _paid_otherwise(payment) or ended_message(payment),
         "status_url": reverse("payments:status", args=[payment.order.token, payment.reference]),
     }
 

@@ -411,10 +411,13 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
         watch=False,
     )
     if exc.kind == "rejected":
+        # Named as the shopper knows it: her wallet ("Orange Money"), not our aggregator.
+        method = provider.method(payment.method)
+        wallets = method.wallets if method else ()
         message = _(
             "%(name)s a refusé ce paiement. Vérifiez le numéro ou le code, ou choisissez un autre "
             "moyen."
-        ) % {"name": provider.name}
+        ) % {"name": wallets[0] if len(wallets) == 1 else provider.name}
     else:
         message = _("Le service de paiement ne répond pas. Réessayez dans un instant.")
     raise PaymentStartError(message, payment=payment)
