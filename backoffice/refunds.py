@@ -49,6 +49,7 @@ from payments.models import Payment, ReviewCode
 from payments.providers import get_provider
 from payments.providers.base import PaymentView, StatusResult
 from payments.services import gateway
+from payments.services.journal import exchange_writer
 from shop import services as shop_services
 from shop import workflow
 from shop.locks import lock_batch, lock_order, lock_order_and
@@ -124,19 +125,7 @@ def journal(
 
 def refund_journal(refund: Refund):
     """The journal ``gateway.call`` writes a refund's exchanges to."""
-
-    def write(exchanges: list[dict]) -> None:
-        RefundEvent.objects.bulk_create(
-            RefundEvent(
-                refund=refund,
-                kind=RefundEvent.Kind.REQUEST,
-                message=f"{x['method']} {x['url']}"[:300],
-                data=x,
-            )
-            for x in exchanges
-        )
-
-    return write
+    return exchange_writer(RefundEvent, refund=refund)
 
 
 # --- request ---------------------------------------------------------------------

@@ -172,17 +172,23 @@ def send_paid_twice_notice(order_id: int) -> None:
 
 def deliver_paid_twice_notice(order_id: int) -> bool:
     """Tell the shopper plainly that a second payment arrived and will come back."""
+    return _send_text_mail(
+        order_id,
+        gettext_noop("Commande %(number)s : deux paiements reçus, le second vous sera rendu"),
+        "shop/email/paid_twice.txt",
+    )
+
+
+def _send_text_mail(order_id: int, subject: str, template: str) -> bool:
+    """A plain-text e-mail to an order's shopper, in the order's language; a
+    failure is logged (never raised), True when it left."""
     try:
         order = Order.objects.get(pk=order_id)
-        subject, text = _render_order_mail(
-            order,
-            gettext_noop("Commande %(number)s : deux paiements reçus, le second vous sera rendu"),
-            "shop/email/paid_twice.txt",
-        )
+        subject, text = _render_order_mail(order, subject, template)
         EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [order.email]).send()
         return True
     except Exception:
-        log.exception("paid-twice notice for order %s not sent", order_id)
+        log.exception("%s for order %s not sent", template, order_id)
         return False
 
 
@@ -223,15 +229,8 @@ def send_order_shipped(order_id: int) -> bool:
     "shipped" commits, so no lock is held; a staff action, not a money path,
     so it is sent in the request, within ``EMAIL_TIMEOUT``). A failure is
     logged: the order is shipped anyway."""
-    try:
-        order = Order.objects.get(pk=order_id)
-        subject, text = _render_order_mail(
-            order,
-            gettext_noop("Votre commande %(number)s est expédiée"),
-            "backoffice/email/order_shipped.txt",
-        )
-        EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [order.email]).send()
-        return True
-    except Exception:
-        log.exception("shipped e-mail for order %s not sent", order_id)
-        return False
+    return _send_text_mail(
+        order_id,
+        gettext_noop("Votre commande %(number)s est expédiée"),
+        "backoffice/email/order_shipped.txt",
+    )

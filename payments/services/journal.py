@@ -46,23 +46,29 @@ def record_exchanges(payment: Payment, provider: Provider, *also: PaymentEvent) 
     provider.exchanges.clear()
 
 
-def payment_journal(payment: Payment | None, provider_code: str):
-    """The journal ``gateway.call`` writes a payment's exchanges to (one INSERT)."""
+def exchange_writer(model, **fields):
+    """A journal for ``gateway.call``: each exchange one ``model`` row (a
+    ``PaymentEvent``, a ``RefundEvent``) of kind REQUEST with ``fields``
+    (its payment or refund), in one INSERT."""
 
     def write(exchanges: list[dict]) -> None:
         with transaction.atomic():
-            PaymentEvent.objects.bulk_create(
-                PaymentEvent(
-                    payment=payment,
-                    provider=provider_code,
-                    kind=PaymentEvent.Kind.REQUEST,
+            model.objects.bulk_create(
+                model(
+                    kind=model.Kind.REQUEST,
                     message=f"{x['method']} {x['url']}"[:300],
                     data=x,
+                    **fields,
                 )
                 for x in exchanges
             )
 
     return write
+
+
+def payment_journal(payment: Payment | None, provider_code: str):
+    """The journal ``gateway.call`` writes a payment's exchanges to."""
+    return exchange_writer(PaymentEvent, payment=payment, provider=provider_code)
 
 
 def journal_safely(payment: Payment, provider: Provider, *also: PaymentEvent) -> None:

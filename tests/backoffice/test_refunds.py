@@ -2,15 +2,14 @@
 the totals never above what was paid, never sent twice."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection
 
 from backoffice import refunds
 from backoffice.models import Refund, RefundEvent
 from shop.models import Order, Product
 from tests.support.backoffice import enable_novasend_refunds, paid_order
+from tests.support.factories import at_once
 
 pytestmark = pytest.mark.django_db
 LIGDI = "https://ligdicash.test/pay/v01"
@@ -191,22 +190,9 @@ def test_one_refund_form_submitted_twice_is_one_refund():
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_refunding_at_once_give_one_refund():
     _order, payment = paid_order("ligdicash", provider_reference="tok-y")
-    barrier = threading.Barrier(2)
-    outcomes = []
-
-    def click():
-        try:
-            barrier.wait()
-            outcomes.append(refunds.request_refund(payment.pk, 15000, "retour").pk)
-        except refunds.RefundRefused as exc:
-            outcomes.append(exc.message)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(
+        lambda: refunds.request_refund(payment.pk, 15000, "retour").pk,
+        refused=refunds.RefundRefused,
+    )
     assert Refund.objects.count() == 1
     assert sum(isinstance(o, int) for o in outcomes) == 1

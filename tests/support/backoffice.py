@@ -21,18 +21,8 @@ def paid_order(
     order = make_order((make_product(price=price), 1))
     extra.setdefault("payer_phone", "+22670123456")
     payment = make_payment(order, provider=provider, provider_reference=provider_reference, **extra)
-    apply_status(
-        payment.pk,
-        StatusResult(
-            Outcome.SUCCEEDED,
-            amount=payment.amount if received is None else received,
-            currency=payment.currency,
-            payer=payer,
-        ),
-        source="poll",
-    )
+    payment = succeed(payment, received, payer)
     order.refresh_from_db()
-    payment.refresh_from_db()
     return order, payment
 
 
@@ -45,17 +35,7 @@ def late_paid(order, provider: str = "ligdicash", received: int | None = None, *
     extra.setdefault("payer_phone", "+22670123456")
     payment = make_payment(order, provider=provider, **extra)
     cancel_payment(payment.pk, reason="superseded")
-    apply_status(
-        payment.pk,
-        StatusResult(
-            Outcome.SUCCEEDED,
-            amount=payment.amount if received is None else received,
-            currency=payment.currency,
-        ),
-        source="callback",
-    )
-    payment.refresh_from_db()
-    return payment
+    return succeed(payment, received, source="callback")
 
 
 def enable_novasend_refunds(settings) -> None:
@@ -65,8 +45,9 @@ def enable_novasend_refunds(settings) -> None:
     settings.PAYMENT_PROVIDERS = providers
 
 
-def succeed(payment, received: int | None = None, payer: str = ""):
-    """The provider reports ``payment`` succeeded (its amount by default)."""
+def succeed(payment, received: int | None = None, payer: str = "", source: str = "poll"):
+    """The provider reports ``payment`` succeeded (its amount by default),
+    as ``source`` (a poll; a callback for an attempt that had ended)."""
     apply_status(
         payment.pk,
         StatusResult(
@@ -75,7 +56,7 @@ def succeed(payment, received: int | None = None, payer: str = ""):
             currency=payment.currency,
             payer=payer,
         ),
-        source="poll",
+        source=source,
     )
     payment.refresh_from_db()
     return payment

@@ -147,3 +147,31 @@ def wait_for(predicate, timeout: float = 45.0, every: float = 0.25):
             return value
         time.sleep(every)
     raise AssertionError("condition not reached in time")
+
+
+def at_once(action, times: int = 2, refused: type[Exception] | tuple = ()) -> list:
+    """Run ``action()`` in ``times`` threads released together (PostgreSQL
+    races); returns each result, or the message of a ``refused`` exception.
+    Each thread closes its own database connection."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(times)
+    outcomes: list = []
+
+    def run():
+        try:
+            barrier.wait()
+            outcomes.append(action())
+        except refused as exc:
+            outcomes.append(getattr(exc, "message", str(exc)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
