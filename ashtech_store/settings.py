@@ -312,6 +312,11 @@ SHOP_ORDER_LOOKUP_RATE = env("SHOP_ORDER_LOOKUP_RATE", default="5/m")
 SHOP_ORDER_LOOKUP_HOURLY = env("SHOP_ORDER_LOOKUP_HOURLY", default="20/h")
 # An order's stock is held at most this long (seconds) whatever its attempts do.
 ORDER_RESERVATION_TTL = env.int("ORDER_RESERVATION_TTL", default=45 * 60)
+# --- delivery (issue 16) -------------------------------------------------------
+# A pay-on-delivery order holds its stock this long (seconds) until staff confirm it.
+SHOP_COD_HOLD = env.int("SHOP_COD_HOLD", default=48 * 3600)
+# Where delivery notices go: shop.notify.EmailBackend, or shop.notify.LogBackend (tests).
+SHOP_NOTIFY_BACKEND = env("SHOP_NOTIFY_BACKEND", default="shop.notify.EmailBackend")
 
 # --- payments ----------------------------------------------------------------
 PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=False)

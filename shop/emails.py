@@ -234,3 +234,27 @@ def send_order_shipped(order_id: int) -> bool:
         gettext_noop("Votre commande %(number)s est expédiée"),
         "backoffice/email/order_shipped.txt",
     )
+
+
+def deliver_delivery_notice(order_id: int, event: str) -> bool:
+    """A delivery step (``shop.notify.EVENTS``) e-mailed to the shopper, with
+    the delivery option, fee, delay and pickup point; logged on failure."""
+    from .notify import EVENTS
+
+    try:
+        order = Order.objects.get(pk=order_id)
+        with translation.override(order.language or settings.LANGUAGE_CODE):
+            headline = str(EVENTS[event]) % {"number": order.number}
+            context = {
+                "order": order,
+                "headline": headline,
+                "lines": list(order.lines.all()),
+                "site_url": settings.SITE_URL,
+                "shop_name": settings.SHOP_NAME,
+            }
+            text = render_to_string("shop/email/delivery_notice.txt", context)
+        EmailMultiAlternatives(headline, text, settings.DEFAULT_FROM_EMAIL, [order.email]).send()
+        return True
+    except Exception:
+        log.exception("delivery notice %s for order %s not sent", event, order_id)
+        return False

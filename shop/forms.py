@@ -10,9 +10,11 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from . import phones
+from .models import DeliveryArea
 from .text import clean_text
 
 ASCII_QUANTITY = re.compile(r"^[0-9]{1,3}$")
+LANDMARK_MAX = 200
 
 
 class QuantityField(forms.CharField):
@@ -113,7 +115,28 @@ def phone_example(country: str, international: bool = False) -> str:
     return phones.local(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+class OfferedChoiceField(forms.ChoiceField):
+    """Radio buttons whose value ``shop.delivery.choose`` checks, so a
+    refused value gets its own message (a point of another area, an option
+    of another neighbourhood) rather than "not one of the choices"."""
+
+    def validate(self, value):
+        forms.Field.validate(self, value)
+
+
 class CheckoutForm(forms.Form):
+    field_order = [
+        "full_name",
+        "email",
+        "country",
+        "phone",
+        "delivery",
+        "landmark",
+        "address",
+        "payment_mode",
+        "note",
+    ]
+
     full_name = forms.CharField(
         label=_("Nom complet"),
         max_length=120,
@@ -156,16 +179,73 @@ class CheckoutForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # Delivery (shop.delivery): present only when the shop has delivery areas.
+    area = forms.CharField(widget=forms.HiddenInput, required=False, max_length=20)
+    delivery = OfferedChoiceField(
+        label=_("Livraison"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choisissez une option de livraison."),
+            "invalid_choice": _("Choisissez une option de livraison proposée pour votre quartier."),
+        },
+    )
+    landmark = forms.CharField(
+        label=_("Repère (facultatif)"),
+        max_length=LANDMARK_MAX,
+        required=False,
+        help_text=_("Par exemple : près de la pharmacie du marché, portail bleu."),
+        error_messages={
+            "max_length": _("Le repère est trop long : %(limit_value)d caractères au plus.")
+        },
+    )
+    payment_mode = forms.ChoiceField(
+        label=_("Paiement"),
+        widget=forms.RadioSelect,
+        required=False,
+        choices=[
+            ("online", _("Payer maintenant (mobile money ou carte)")),
+            ("cod", _("Payer à la livraison — espèces ou mobile money")),
+        ],
+        initial="online",
+        error_messages={"invalid_choice": _("Choisissez comment payer.")},
+    )
     # A double-submit guard the shopper can neither see nor fix: a tampered
     # value (too long, NUL byte…) is dropped in clean_checkout_key, never an
     # invisible error that would block the form.
     checkout_key = forms.Field(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, countries=None, country=None, **kwargs):
+    def __init__(
+        self, *args, countries=None, country=None, delivery=None, area_id=None, goods=0, **kwargs
+    ):
         """``countries``: those the shopper may pick (the ones that can pay,
         ``payments.offers.payable_countries``; all the shop's by default);
-        ``country``: the one chosen before, else the shop's own."""
+        ``country``: the one chosen before, else the shop's own;
+        ``delivery``: the delivery table (``shop.delivery.table()``) when the
+        shop has one, with the shopper's ``area_id`` and the ``goods`` amount."""
         super().__init__(*args, **kwargs)
+        self.delivery_table = delivery
+        self.delivery_rows = []
+        self.offers_cod = False
+        if delivery:
+            from . import delivery as rules
+
+            area = delivery.areas.get(area_id)
+            if area is not None:
+                country = area.country
+                self.fields["area"].initial = area.id
+                self.delivery_rows = rules.choices(area.id, delivery, goods)
+            self.fields["delivery"].choices = [
+                (r["value"], _choice_label(r)) for r in self.delivery_rows
+            ]
+            if len(self.delivery_rows) == 1:
+                self.fields["delivery"].initial = self.delivery_rows[0]["value"]
+            # Offered only where an option allows it; still read when posted,
+            # so a refused choice gets its message instead of being ignored.
+            self.offers_cod = any(r["cod"] for r in self.delivery_rows)
+            self.fields["address"].label = _("Rue, porte, bâtiment (facultatif)")
+        else:
+            for name in ("area", "delivery", "landmark", "payment_mode"):
+                del self.fields[name]
         self.countries = list(settings.SHOP_COUNTRIES if countries is None else countries)
         field = self.fields["country"]
         field.choices = country_choices(self.countries)
@@ -199,6 +279,9 @@ class CheckoutForm(forms.Form):
     def clean_note(self):
         return clean_text(self.cleaned_data.get("note", ""))
 
+    def clean_landmark(self):
+        return clean_text(self.cleaned_data.get("landmark", ""))
+
     def clean_checkout_key(self):
         key = self.cleaned_data.get("checkout_key")
         return key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", key) else ""
@@ -211,7 +294,26 @@ class CheckoutForm(forms.Form):
                 data["phone"] = phones.normalise(raw, country, [country])
             except phones.InvalidPhone as exc:
                 self.add_error("phone", self._phone_problem(raw, country, str(exc)))
+        if self.delivery_table and country and data.get("delivery"):
+            self._clean_delivery(data, country)
         return data
+
+    def _clean_delivery(self, data: dict, country: str) -> None:
+        """The delivery choice checked against the table (``shop.delivery.choose``)."""
+        from . import delivery as rules
+
+        raw_area = data.get("area") or ""
+        try:
+            data["delivery_choice"] = rules.choose(
+                self.delivery_table,
+                int(raw_area) if raw_area.isascii() and raw_area.isdigit() else None,
+                country,
+                data["delivery"],
+                data.get("payment_mode") == "cod",
+                data.get("landmark", ""),
+            )
+        except rules.ChoiceRefused as exc:
+            self.add_error("delivery", exc.message)
 
     def _phone_problem(self, raw: str, country: str, message: str) -> str:
         """Why the number does not fit ``country``, pointing at the country
@@ -237,6 +339,14 @@ class CheckoutForm(forms.Form):
         return message
 
 
+def _choice_label(row: dict) -> str:
+    """« Livraison à domicile — 1 000 FCFA, 1–2 jours »."""
+    from .templatetags.shop_tags import money
+
+    fee = money(row["fee"]) if row["fee"] else str(_("gratuit"))
+    return f"{row['label']} — {fee}, {row['delay']}"
+
+
 def _fits(raw: str, country: str) -> bool:
     """True when ``raw`` is a valid number of ``country``."""
     try:
@@ -247,3 +357,96 @@ def _fits(raw: str, country: str) -> bool:
 
 
 ORDER_NUMBER = re.compile(r"^\s*(?:AS)?[\s-]*0*([0-9]{1,12})\s*$", re.IGNORECASE)
+
+
+class AreaForm(forms.Form):
+    """Country → city → neighbourhood as plain selects, one step at a time
+    without JavaScript: each "Continuer" posts what is chosen so far and the
+    page adds the next select, filtered by the choice above it."""
+
+    country = forms.ChoiceField(label=_("Pays"), required=False)
+    city = forms.ChoiceField(label=_("Ville"), required=False)
+    district = forms.ChoiceField(label=_("Quartier ou commune"), required=False)
+
+    def __init__(self, *args, table, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.table = table
+        self.fields["country"].choices = [("", _("Choisissez…"))] + [
+            (c, country_name(c)) for c in table.countries()
+        ]
+        self.fields["country"].error_messages["invalid_choice"] = _(
+            "Nous ne livrons pas encore dans ce pays."
+        )
+        self.fields["city"].error_messages["invalid_choice"] = _(
+            "Choisissez une ville de la liste."
+        )
+        self.fields["district"].error_messages["invalid_choice"] = _(
+            "Choisissez un quartier de la liste."
+        )
+        data = self.data if self.is_bound else self.initial
+        country = data.get("country") or ""
+        city = data.get("city") or ""
+        self.fields["city"].choices = [("", _("Choisissez…"))] + [
+            (str(a.id), a.name) for a in table.cities(country)
+        ]
+        districts = table.children(int(city)) if city.isascii() and city.isdigit() else []
+        self.fields["district"].choices = [("", _("Autre quartier / je ne sais pas"))] + [
+            (str(a.id), a.name) for a in districts
+        ]
+        # Every area of the shop may be named, so a neighbourhood of another
+        # city gets its own message rather than "not in the list".
+        all_ids = [(str(i), a.name) for i, a in table.areas.items()]
+        self.fields["city"].choices += [c for c in all_ids if c not in self.fields["city"].choices]
+        self.fields["district"].choices += [
+            c for c in all_ids if c not in self.fields["district"].choices
+        ]
+        self.show_city = bool(country)
+        self.show_district = bool(districts)
+
+    def clean(self):
+        """The chosen area id in ``cleaned_data["area"]``, or None while a
+        level is still to choose. A city of another country (the shopper
+        changed the country) or a neighbourhood posted with a new city starts
+        that level again; a neighbourhood of another city, sent for the city
+        whose list was shown, is refused."""
+        data = super().clean()
+        areas = self.table.areas
+        country, city, district = data.get("country"), data.get("city"), data.get("district")
+        data["area"] = None
+        if not country or not city:
+            return data
+        city_area = areas.get(int(city))
+        if city_area is None or city_area.level != DeliveryArea.Level.CITY:
+            self.add_error("city", _("Choisissez une ville de la liste."))
+            return data
+        if city_area.country != country:
+            self.restart("city")
+            return data
+        shown_for = self.data.get("shown_for", "")
+        if shown_for != city:
+            if self.show_district:
+                self.restart("district")
+                return data
+            data["area"] = city_area.id
+            return data
+        if district:
+            area = areas.get(int(district))
+            if area is None or area.parent_id != city_area.id:
+                self.add_error(
+                    "district",
+                    _("Ce quartier n'est pas à %(city)s : choisissez-en un de la liste.")
+                    % {"city": city_area.name},
+                )
+                return data
+            data["area"] = area.id
+        else:
+            data["area"] = city_area.id
+        return data
+
+    def restart(self, name: str) -> None:
+        """Show ``name`` again with nothing chosen (and the levels under it)."""
+        self.data = self.data.copy()
+        for level in ("city", "district")[("city", "district").index(name) :]:
+            self.data[level] = ""
+        if name == "city":
+            self.show_district = False

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import workflow
+from .delivery import Choice, cod_refusal, fee_for
 from .fragments import bump_catalogue_on_commit
 from .models import Order, OrderLine, Product
 from .templatetags.shop_tags import money
@@ -86,7 +87,7 @@ def open_orders(customer: Customer, session_orders: Collection[str]):
     mine = Q(phone=customer.phone) | Q(email__iexact=customer.email)
     if session_orders:
         mine |= Q(token__in=list(session_orders)[:20])
-    return Order.objects.filter(mine, status=Order.Status.PENDING_PAYMENT, stock_reserved=True)
+    return Order.objects.filter(mine, status__in=workflow.EXPIRABLE, stock_reserved=True)
 
 
 def _check_open_orders(customer: Customer, session_orders: Collection[str]) -> None:
@@ -151,6 +152,7 @@ def place_order(
     checkout_key: str | None = None,
     *,
     session_orders: Collection[str] | None = None,
+    delivery: Choice | None = None,
 ) -> Order:
     """Create an order and reserve its stock in one transaction, all or nothing.
 
@@ -163,6 +165,11 @@ def place_order(
     by the checkout) also turns on the limit of open unpaid orders per
     phone, e-mail and session. The order's stock is held until
     ``reserved_until`` (now + ORDER_RESERVATION_TTL).
+
+    ``delivery`` (``shop.delivery.choose``) adds its fee to the total
+    (0 from its free-over amount) and is copied onto the order; to be paid
+    on delivery, the order is placed "à confirmer", under the option's cap,
+    its stock held SHOP_COD_HOLD.
     Raises ``EmptyCart``, ``OutOfStock`` or ``OrderLimit``.
     """
     quantities = {pid: q for pid, q in quantities.items() if q > 0}
@@ -176,6 +183,9 @@ def place_order(
     if len(products) != len(quantities):
         raise EmptyCart
     check_cart_limits(quantities, products)
+    goods = sum(products[pid].price * q for pid, q in quantities.items())
+    fields = _delivery_fields(delivery, goods)
+    hold = settings.SHOP_COD_HOLD if fields["pay_on_delivery"] else settings.ORDER_RESERVATION_TTL
     try:
         with transaction.atomic():
             if session_orders is not None:
@@ -192,8 +202,10 @@ def place_order(
                 note=customer.note,
                 language=customer.language,
                 currency=settings.SHOP_CURRENCY,
-                total=sum(products[pid].price * q for pid, q in quantities.items()),
-                reserved_until=timezone.now() + timedelta(seconds=settings.ORDER_RESERVATION_TTL),
+                goods_total=goods,
+                total=goods + fields["delivery_fee"],
+                reserved_until=timezone.now() + timedelta(seconds=hold),
+                **fields,
             )
             OrderLine.objects.bulk_create(
                 OrderLine(
@@ -205,12 +217,45 @@ def place_order(
                 )
                 for pid, q in sorted(quantities.items())
             )
+            if order.pay_on_delivery:
+                workflow.set_status(
+                    order,
+                    Order.Status.TO_CONFIRM,
+                    workflow.SHOPPER,
+                    note=_("paiement à la livraison"),
+                )
     except IntegrityError:
         # Two submits of one form raced: the other one created the order.
         if checkout_key and (existing := Order.objects.filter(checkout_key=checkout_key).first()):
             return existing
         raise
     return order
+
+
+def _delivery_fields(delivery: Choice | None, goods: int) -> dict:
+    """The order's copy of a delivery choice: fee after the free-over rule,
+    option, delay, area and pickup point as they are now. Raises OrderLimit
+    when pay on delivery is above the option's cap."""
+    if delivery is None:
+        return {"delivery_fee": 0, "pay_on_delivery": False}
+    rate = delivery.rate
+    fee = fee_for(rate, goods)
+    if delivery.pay_on_delivery and (refusal := cod_refusal(rate, goods + fee)):
+        raise OrderLimit(refusal)
+    return {
+        "delivery_fee": fee,
+        "delivery_kind": rate.kind,
+        "delivery_label": rate.label[:120],
+        "delivery_option_id": rate.id,
+        "delivery_area_id": delivery.area_id,
+        "delivery_area_label": delivery.area_label[:200],
+        "delivery_delay_min": rate.delay_min,
+        "delivery_delay_max": rate.delay_max,
+        "landmark": delivery.landmark[:200],
+        "pickup_point_id": delivery.point.id if delivery.point else None,
+        "pickup_details": delivery.point.details if delivery.point else "",
+        "pay_on_delivery": delivery.pay_on_delivery,
+    }
 
 
 def release_stock(order: Order) -> bool:

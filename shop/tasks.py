@@ -31,3 +31,9 @@ def alert_staff(subject: str, body: str) -> bool:
 def send_paid_twice_notice(order_id: int) -> bool:
     """Tell the shopper a second payment arrived and will be refunded."""
     return emails.deliver_paid_twice_notice(order_id)
+
+
+@shared_task(**RETRY)
+def send_delivery_notice(order_id: int, event: str) -> bool:
+    """E-mail a delivery step to the shopper (``shop.notify.EmailBackend``)."""
+    return emails.deliver_delivery_notice(order_id, event)

@@ -23,5 +23,6 @@ urlpatterns = [
     path("mes-commandes/retrouver/", lookup.order_lookup, name="order_lookup"),
     path("mes-commandes/lien/", lookup.order_link_request, name="order_link_request"),
     path("mes-commandes/lien/<str:signed>/", lookup.order_link, name="order_link"),
+    path("livraison/zone/", views.delivery_area, name="delivery_area"),
     path("page/<slug:slug>/", views.page, name="page"),
 ]

@@ -19,7 +19,9 @@ from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -36,10 +38,11 @@ from ashtech_store.client_ip import session_or_ip
 from backoffice.selectors import public_history
 from payments.offers import payable_countries
 
-from . import fragments, hoarding, search, services
+from . import delivery, fragments, hoarding, phones, search, services
 from .cart import Cart, cart_total, held_orders, remember_order
-from .forms import AddToCartForm, CheckoutForm, RemoveFromCartForm
+from .forms import AddToCartForm, AreaForm, CheckoutForm, RemoveFromCartForm
 from .models import Category, Order, Page, Product
+from .notify import notify
 
 SORTS = {"new": ("-created_at", "-id"), "price": ("price", "id"), "-price": ("-price", "id")}
 MAX_QUERY_LENGTH = 100
@@ -55,6 +58,8 @@ COUNTRY_KEY = "checkout_country"
 # Add-to-cart form keys already used (a double tap adds once).
 ADD_KEY_CACHE = "shop:add-key:"
 ADD_KEY_TTL = 3600
+# The shop page that lists the delivery areas and rates from the data.
+DELIVERY_PAGE = "livraison"
 
 
 def rate_limited(request, exception=None):
@@ -227,7 +232,7 @@ def product_detail(request, slug: str):
         "info": info,
         "description": description,
         "add_key": secrets.token_urlsafe(16),
-        "delivery": _delivery_line(),
+        "delivery": _delivery_line(request),
     }
     return render(request, "shop/product_detail.html", context)
 
@@ -263,7 +268,7 @@ def _cart_page(request, cart: Cart, lines, error: str = "", status: int = 200):
         "lines": lines,
         "total": cart_total(lines),
         "error": error,
-        "delivery": _delivery_line(),
+        "delivery": _delivery_line(request, cart_total(lines)),
     }
     return render(request, "shop/cart.html", context, status=status)
 
@@ -273,9 +278,15 @@ def _cart_error(request, message: str, status: int = 400):
     return _cart_page(request, cart, cart.lines(), error=message, status=status)
 
 
-def _delivery_line() -> str:
-    """The shop's delivery promise in the shopper's language (SHOP_DELIVERY_LINE)."""
-    return _(settings.SHOP_DELIVERY_LINE) if settings.SHOP_DELIVERY_LINE else ""
+def _delivery_line(request, goods: int = 0) -> dict | None:
+    """What delivery costs and how long it takes, before the cart: for the
+    shopper's area once known (``shop.delivery.line_for``), else the
+    cheapest rate and a free pickup point; the shop's SHOP_DELIVERY_LINE
+    when it has no delivery data. No query on a warm cache."""
+    line = delivery.line_for(request.session.get(delivery.SESSION_KEY), delivery.table(), goods)
+    if line is None and settings.SHOP_DELIVERY_LINE:
+        return {"text": _(settings.SHOP_DELIVERY_LINE), "known": False, "static": True}
+    return line
 
 
 def _add_key(request, add_key: str) -> str:
@@ -463,8 +474,15 @@ def checkout(request):
         settings.SHOP_CURRENCY, cart_total(lines), settings.SHOP_COUNTRIES
     )
     chosen = request.session.get(COUNTRY_KEY)
+    table = delivery.table()
+    area_id = _area_of(request, table)
+    if table and area_id is None:
+        messages.info(request, _("Où livrer ? Choisissez d'abord votre ville et votre quartier."))
+        return redirect(f"{reverse('shop:delivery_area')}?{urlencode({'next': request.path})}")
+    goods = cart_total(lines)
+    extra = {"delivery": table or None, "area_id": area_id, "goods": goods}
     if request.method == "POST":
-        form = CheckoutForm(request.POST, countries=countries, country=chosen)
+        form = CheckoutForm(request.POST, countries=countries, country=chosen, **extra)
         if form.is_valid():
             data = form.cleaned_data
             if data["country"] != chosen:
@@ -487,6 +505,7 @@ def checkout(request):
                     customer,
                     checkout_key=_issued_here(request, data["checkout_key"]),
                     session_orders=held_orders(request),
+                    delivery=data.get("delivery_choice"),
                 )
             except (services.OutOfStock, services.OrderLimit) as exc:
                 form.add_error(None, exc.message)
@@ -496,6 +515,17 @@ def checkout(request):
                 held = None  # placed: it counts
                 cart.clear()
                 remember_order(request, order)
+                if order.pay_on_delivery:
+                    notify(order, "placed")
+                    messages.success(
+                        request,
+                        _(
+                            "Commande enregistrée. Nous vous appelons au %(phone)s pour la "
+                            "confirmer ; vous payez à la livraison."
+                        )
+                        % {"phone": phones.local(order.phone)},
+                    )
+                    return redirect(order)
                 return redirect("payments:pay", token=order.token)
             finally:
                 if held is not None:
@@ -506,14 +536,75 @@ def checkout(request):
             initial={"checkout_key": _issue_checkout_key(request)},
             countries=countries,
             country=chosen,
+            **extra,
         )
         status = 200
-    return render(
-        request,
-        "shop/checkout.html",
-        {"form": form, "lines": lines, "total": cart_total(lines)},
-        status=status,
-    )
+    context = {
+        "form": form,
+        "lines": lines,
+        "total": goods,
+        "area_label": delivery.label(area_id, table) if area_id else "",
+        "delivery_rows": form.delivery_rows,
+    }
+    return render(request, "shop/checkout.html", context, status=status)
+
+
+def _area_of(request, table: delivery.Table) -> int | None:
+    """The shopper's delivery area: the one the checkout form carries, else
+    the one remembered in the session; None when unknown."""
+    raw = request.POST.get("area", "") if request.method == "POST" else ""
+    if raw.isascii() and raw.isdigit() and int(raw) in table.areas:
+        return int(raw)
+    area_id = request.session.get(delivery.SESSION_KEY)
+    return area_id if area_id in table.areas else None
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def delivery_area(request):
+    """Where to deliver: country, then city, then neighbourhood, each a
+    plain select (no JavaScript); the choice is remembered in the session
+    and the shopper goes back to the page she came from."""
+    table = delivery.table()
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    if request.method == "POST":
+        form = AreaForm(request.POST, table=table)
+        if form.is_valid() and form.cleaned_data["area"]:
+            area_id = form.cleaned_data["area"]
+            request.session[delivery.SESSION_KEY] = area_id
+            request.session[COUNTRY_KEY] = table.areas[area_id].country
+            messages.success(
+                request,
+                _("Livraison à %(area)s.") % {"area": delivery.label(area_id, table)},
+            )
+            return redirect(next_url or "shop:cart")
+        status = 200 if form.is_valid() else 400
+    else:
+        initial = _area_initial(request.session.get(delivery.SESSION_KEY), table)
+        form = AreaForm(initial=initial, table=table)
+        status = 200
+    context = {"form": form, "next": next_url, "table": bool(table)}
+    return render(request, "shop/delivery_area.html", context, status=status)
+
+
+def _area_initial(area_id, table: delivery.Table) -> dict:
+    """The selects' values for an area already chosen (or the shop's country)."""
+    ids = delivery.chain(area_id, table.areas) if area_id in table.areas else []
+    initial = {
+        "country": settings.SHOP_COUNTRY if settings.SHOP_COUNTRY in table.countries() else ""
+    }
+    for i in ids:
+        area = table.areas[i]
+        initial["country"] = area.country
+        if area.level == "city":
+            initial["city"] = str(area.id)
+        elif area.level == "district":
+            initial["district"] = str(area.id)
+    return initial
 
 
 def _just_placed(request) -> Order | None:
@@ -540,7 +631,7 @@ def order_detail(request, token: str):
     # here never stays on a stale "En attente".
     pending = (
         next((p for p in payments if p.status == "pending"), None)
-        if order.status == Order.Status.PENDING_PAYMENT
+        if order.status in services.workflow.UNPAID_HOLDING
         else None
     )
     # Money reported for two attempts of a paid order: she paid twice (the
@@ -563,4 +654,7 @@ def page(request, slug: str):
     """A staff-edited shop page (delivery, contact, returns)."""
     shop_page = get_object_or_404(Page, slug=slug)
     title, body = shop_page.in_language(get_language())
-    return render(request, "shop/page.html", {"page": shop_page, "title": title, "body": body})
+    context = {"page": shop_page, "title": title, "body": body}
+    if slug == DELIVERY_PAGE:
+        context["rates"] = delivery.rate_sheet(delivery.table())
+    return render(request, "shop/page.html", context)

@@ -15,7 +15,9 @@ Actors:
 * ``review``: staff honouring money that arrived outside the happy path;
 * ``refund``: a refund that gave back everything paid;
 * ``staff``: the order workflow in the admin (shipped, delivered, cancel unpaid);
-* ``shopper``: a new payment attempt on an expired order (its stock held again).
+* ``shopper``: a new payment attempt on an expired order (its stock held again),
+  an order placed to be paid on delivery;
+* ``delivery``: money collected at the door or pickup point, the parcel handed over.
 
 ``move`` is staff's entry point: it locks the order, does the side effects
 of the move (an unpaid order cancelled ends its attempts and gives its stock
@@ -33,13 +35,14 @@ from .models import Order, OrderEvent
 
 S = Order.Status
 A = OrderEvent.Actor
-PAYMENT, EXPIRY, REVIEW, REFUND, STAFF, SHOPPER = (
+PAYMENT, EXPIRY, REVIEW, REFUND, STAFF, SHOPPER, DELIVERY = (
     A.PAYMENT,
     A.EXPIRY,
     A.REVIEW,
     A.REFUND,
     A.STAFF,
     A.SHOPPER,
+    A.DELIVERY,
 )
 
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
@@ -50,13 +53,33 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.EXPIRED, S.PENDING_PAYMENT): frozenset({SHOPPER, PAYMENT, REVIEW}),
     # Money that arrived for a cancelled order is honoured by staff only.
     (S.CANCELLED, S.PENDING_PAYMENT): frozenset({REVIEW}),
+    # Pay on delivery: placed "to confirm" (stock held longer), confirmed or
+    # cancelled by staff after a call, paid at the door (``delivery``) or
+    # online from the order page at any time (``payment``).
+    (S.PENDING_PAYMENT, S.TO_CONFIRM): frozenset({SHOPPER}),
+    (S.TO_CONFIRM, S.CONFIRMED): frozenset({STAFF}),
+    (S.TO_CONFIRM, S.CANCELLED): frozenset({STAFF}),
+    (S.CONFIRMED, S.CANCELLED): frozenset({STAFF}),
+    (S.TO_CONFIRM, S.EXPIRED): frozenset({EXPIRY}),
+    (S.TO_CONFIRM, S.PAID): frozenset({PAYMENT, REVIEW, DELIVERY}),
+    (S.CONFIRMED, S.PAID): frozenset({PAYMENT, REVIEW, DELIVERY}),
     (S.PAID, S.SHIPPED): frozenset({STAFF}),
-    (S.SHIPPED, S.DELIVERED): frozenset({STAFF}),
+    (S.SHIPPED, S.DELIVERED): frozenset({STAFF, DELIVERY}),
+    # Handed over at a pickup point, or paid at the door on arrival.
+    (S.PAID, S.DELIVERED): frozenset({STAFF, DELIVERY}),
     # A paid order is cancelled only by refunding it in full.
     (S.PAID, S.CANCELLED): frozenset({REFUND}),
     (S.SHIPPED, S.CANCELLED): frozenset({REFUND}),
     (S.DELIVERED, S.CANCELLED): frozenset({REFUND}),
 }
+
+
+# Unpaid orders whose stock is held: cancelling one gives its stock back once.
+UNPAID_HOLDING = frozenset({S.PENDING_PAYMENT, S.TO_CONFIRM, S.CONFIRMED})
+
+# Unpaid orders the sweep expires when their hold runs out (a confirmed
+# pay-on-delivery order is on its way: only staff cancel it).
+EXPIRABLE = frozenset({S.PENDING_PAYMENT, S.TO_CONFIRM})
 
 
 class MoveRefused(Exception):
@@ -140,7 +163,7 @@ def move(order: Order | int, to: str, by=None, note: str = "", actor: str = STAF
         locked = lock_order(order_id)
         frm = locked.status
         check(frm, to, actor)
-        if to == S.CANCELLED and frm == S.PENDING_PAYMENT:
+        if to == S.CANCELLED and frm in UNPAID_HOLDING:
             _end_open_attempts(locked)
             locked.refresh_from_db()
             services.release_stock(locked)
