@@ -2,9 +2,8 @@
 
 Re-queues every check that is overdue (a dead worker or broker loses
 nothing: the schedule is in the database), links callbacks that arrived
-before their payment, queues unsent confirmation e-mails again, releases the
-stock of orders whose reservation ran out, and re-evaluates route health
-(a DOWN route is tried again on time).
+before their payment, queues unsent confirmation e-mails again, and releases the
+stock of orders whose reservation ran out.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from shop.locks import try_lock_order
 from shop.models import Order
 
 from ..models import Payment, PaymentStatus
-from . import health
 from .callbacks import link_orphan_callbacks
 from .locks import lock_batch
 from .retention import purge_unmatched_callbacks
@@ -38,7 +36,6 @@ class SweepReport:
     emails: int = 0
     orders_expired: int = 0
     callbacks_purged: int = 0
-    routes_changed: int = 0
 
 
 def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
@@ -68,7 +65,6 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
     report.emails = queue_due_confirmations(now)  # sent by the worker, outside any lock
     report.orders_expired = expire_stale_orders(now)
     report.callbacks_purged = purge_unmatched_callbacks(now)  # services/retention.py
-    report.routes_changed = health.evaluate_all(now)  # services/health.py
     return report
 
 
