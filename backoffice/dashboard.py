@@ -25,7 +25,17 @@ def numbers(now=None) -> dict:
         sales_30=Sum("total", filter=Q(paid_at__gte=month)),
         paid_today=Count("pk", filter=Q(paid_at__gte=today)),
         paid_30=Count("pk", filter=Q(paid_at__gte=month)),
+        # Money taken at the door (pay on delivery; at most one row per order,
+        # so the join adds no order twice), shown as "cash" beside the providers.
+        cash_today=Sum("collections__amount", filter=Q(collections__collected_at__gte=today)),
+        cash_30=Sum("collections__amount", filter=Q(collections__collected_at__gte=month)),
+        cash_count_30=Count("collections", filter=Q(collections__collected_at__gte=month)),
     )
+    cash = {
+        "today": orders.pop("cash_today"),
+        "last_30": orders.pop("cash_30"),
+        "count_30": orders.pop("cash_count_30"),
+    }
     done = Q(status=Refund.Status.SUCCEEDED)
     refunds = Refund.objects.aggregate(
         today=Sum("amount", filter=done & Q(finalised_at__gte=today)),
@@ -61,4 +71,4 @@ def numbers(now=None) -> dict:
         )
         row["bar"] = round(200 * row["attempts"] / top)
         row["bar_ok"] = round(200 * row["succeeded"] / top)
-    return {"orders": orders, "refunds": refunds, "providers": per_provider}
+    return {"orders": orders, "refunds": refunds, "cash": cash, "providers": per_provider}

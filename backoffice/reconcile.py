@@ -204,6 +204,18 @@ class _provider_lock:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
 
 
+def cash_collections(since, until=None):
+    """Money taken at the door or a pickup point in the window, listed as
+    "cash" beside the providers: no provider to ask, so staff match these
+    against what the couriers hand in."""
+    from shop.models import CashCollection
+
+    rows = CashCollection.objects.filter(collected_at__gte=since)
+    if until is not None:
+        rows = rows.filter(collected_at__lte=until)
+    return rows.select_related("order", "collected_by").order_by("collected_at")
+
+
 def as_csv(mismatches) -> str:
     out = io.StringIO()
     writer = csv.writer(out)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from . import views
+from . import delivery_views, health_views, views
 
 app_name = "backoffice"
 
@@ -17,5 +17,33 @@ urlpatterns = [
         name="reconciliation_csv",
     ),
     path("dashboard/", admin.site.admin_view(views.dashboard), name="dashboard"),
+    path(
+        "paiements/sante/", admin.site.admin_view(health_views.route_health), name="route_health"
+    ),
+    path(
+        "paiements/sante/action/",
+        admin.site.admin_view(health_views.route_health_action),
+        name="route_health_action",
+    ),
     path("orders/<int:pk>/refund/", admin.site.admin_view(views.refund_order), name="refund"),
+    path(
+        "livraisons/<slug:which>/",
+        admin.site.admin_view(delivery_views.delivery_list),
+        name="deliveries",
+    ),
+    path(
+        "livraisons/commande/<int:pk>/encaisser/",
+        admin.site.admin_view(delivery_views.collect),
+        name="collect",
+    ),
+    path(
+        "livraisons/commande/<int:pk>/<slug:step>/",
+        admin.site.admin_view(delivery_views.delivery_step),
+        name="delivery_step",
+    ),
+    path(
+        "orders/<int:pk>/bordereau/",
+        admin.site.admin_view(delivery_views.packing_slip),
+        name="packing_slip",
+    ),
 ]

@@ -23,7 +23,7 @@ from . import dashboard as dashboard_numbers
 from . import refunds, review
 from .forms import RefundForm, ResolveForm, first_error
 from .models import ReconciliationMismatch
-from .reconcile import as_csv, reconcile
+from .reconcile import as_csv, cash_collections, reconcile
 
 REVIEW_PERM = "backoffice.view_reconciliationmismatch"
 REFUND_PERM = "backoffice.make_refund"
@@ -136,7 +136,14 @@ def reconciliation(request):
     return render(
         request,
         "backoffice/reconciliation.html",
-        _context(request, _("Rapprochement"), rows=rows, since=since.date(), report=report),
+        _context(
+            request,
+            _("Rapprochement"),
+            rows=rows,
+            since=since.date(),
+            report=report,
+            cash=cash_collections(since),
+        ),
     )
 
 

@@ -9,7 +9,16 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services, workflow
 from .images import CappedImageField, images_after_upload
-from .models import Category, Order, OrderLine, Product
+from .models import (
+    CashCollection,
+    Category,
+    DeliveryArea,
+    DeliveryOption,
+    Order,
+    OrderLine,
+    PickupPoint,
+    Product,
+)
 
 
 @admin.register(Category)
@@ -160,9 +169,19 @@ class OrderAdmin(admin.ModelAdmin):
         "total",
         "currency",
         "status",
+        "delivery_kind",
+        "pay_on_delivery",
         "paid_at",
     ]
-    list_filter = ["status", "created_at", "country"]
+    list_filter = [
+        "status",
+        "pay_on_delivery",
+        "delivery_kind",
+        ("delivery_area", admin.RelatedOnlyFieldListFilter),
+        ("delivery_option", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+        "country",
+    ]
     date_hierarchy = "created_at"
     search_fields = ["=token", "email", "phone", "full_name"]
     # The status moves only through the actions below (shop.workflow), never by typing.
@@ -177,7 +196,19 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
         "payments_link",
         "refund_link",
+        "packing_slip_link",
+        "goods_total",
+        "delivery_fee",
+        "delivery_label",
+        "delivery_area_label",
+        "delivery_delay_min",
+        "delivery_delay_max",
+        "landmark",
+        "pickup_details",
+        "pay_on_delivery",
+        "shipped_at",
     ]
+    exclude = ["delivery_option", "delivery_area", "pickup_point", "delivery_kind"]
     actions = [
         _move_action(Order.Status.SHIPPED, _("Marquer expédiée")),
         _move_action(Order.Status.DELIVERED, _("Marquer livrée")),
@@ -224,6 +255,17 @@ class OrderAdmin(admin.ModelAdmin):
             except refunds.RefundRefused as exc:
                 self.message_user(request, f"{order.number}: {exc.message}", messages.ERROR)
 
+    @admin.display(description=_("bordereau"))
+    def packing_slip_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("backoffice:packing_slip", args=[obj.pk]),
+            _("Bordereau de livraison (imprimable)"),
+        )
+
     @admin.display(description=_("paiements"))
     def payments_link(self, obj):
         from django.urls import reverse
@@ -237,3 +279,84 @@ class OrderAdmin(admin.ModelAdmin):
         if search_term.upper().startswith("AS-") and search_term[3:].isdigit():
             queryset |= self.model.objects.filter(Q(pk=int(search_term[3:])))
         return queryset, distinct
+
+
+# --- delivery (issue 16) -------------------------------------------------------------
+class DeliveryOptionInline(admin.TabularInline):
+    model = DeliveryOption
+    extra = 0
+    fields = [
+        "kind",
+        "name",
+        "fee",
+        "free_over",
+        "delay_min",
+        "delay_max",
+        "cod_allowed",
+        "cod_max",
+        "is_active",
+    ]
+
+
+class PickupPointInline(admin.StackedInline):
+    model = PickupPoint
+    extra = 0
+
+
+@admin.register(DeliveryArea)
+class DeliveryAreaAdmin(admin.ModelAdmin):
+    """Areas and, inline, their options and pickup points. A change applies
+    to the next checkout; placed orders keep what they were charged."""
+
+    list_display = ["name", "level", "parent", "country", "position", "is_active"]
+    list_filter = ["country", "level", "is_active"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["name"]
+    autocomplete_fields = ["parent"]
+    inlines = [DeliveryOptionInline, PickupPointInline]
+
+
+@admin.register(DeliveryOption)
+class DeliveryOptionAdmin(admin.ModelAdmin):
+    list_display = [
+        "area",
+        "kind",
+        "label",
+        "fee",
+        "free_over",
+        "delay_min",
+        "delay_max",
+        "cod_allowed",
+        "cod_max",
+        "is_active",
+    ]
+    list_filter = ["kind", "cod_allowed", "area__country", "is_active"]
+    list_editable = ["fee", "free_over", "delay_min", "delay_max", "cod_allowed", "cod_max"]
+    autocomplete_fields = ["area"]
+
+
+@admin.register(PickupPoint)
+class PickupPointAdmin(admin.ModelAdmin):
+    list_display = ["name", "area", "address", "hours", "phone", "is_active"]
+    list_filter = ["area__country", "is_active"]
+    search_fields = ["name", "address"]
+    autocomplete_fields = ["area"]
+
+
+@admin.register(CashCollection)
+class CashCollectionAdmin(admin.ModelAdmin):
+    """Read only: a collection is recorded from the delivery queue, under
+    the order lock, and marks the order paid there."""
+
+    list_display = ["order", "amount", "currency", "method", "collected_by", "collected_at"]
+    list_filter = ["method", "collected_at"]
+    search_fields = ["order__id", "order__phone"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
