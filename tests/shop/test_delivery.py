@@ -325,3 +325,23 @@ def test_pay_on_delivery_above_the_cap_is_refused_by_the_service_too(areas):
         place(areas, product, areas.home_ouaga, cod=True)
     assert "jusqu'à 300" in refused.value.message
     assert Product.objects.get(pk=product.pk).stock == 4
+
+
+def test_the_demo_areas_are_believable_and_loaded_once():
+    from shop.management.commands.load_demo import load_delivery
+    from shop.models import DeliveryArea, PickupPoint
+
+    count = load_delivery()
+    assert load_delivery() == count == DeliveryArea.objects.count()
+    cities = set(DeliveryArea.objects.filter(level="city").values_list("name", flat=True))
+    assert cities == {"Ouagadougou", "Bobo-Dioulasso", "Dakar", "Conakry"}
+    assert PickupPoint.objects.count() == 4
+    table = delivery.table()
+    s15 = DeliveryArea.objects.get(name="Secteur 15 (Ouaga 2000)")
+    assert [(r.kind, r.fee) for r in delivery.options_for(s15.pk, table)] == [
+        ("home", 1000),
+        ("pickup", 0),
+    ]
+    kaloum = DeliveryArea.objects.get(name="Kaloum")
+    rows = delivery.choices(kaloum.pk, table, 100_000)
+    assert any(r["cod"] for r in rows) and any(r["point"] for r in rows)

@@ -9,7 +9,86 @@ from django.db import transaction
 from PIL import Image, ImageDraw
 
 from shop.images import make_thumbnail
-from shop.models import Category, Product
+from shop.models import (
+    Category,
+    DeliveryArea,
+    DeliveryKind,
+    DeliveryOption,
+    PickupPoint,
+    Product,
+)
+
+# Delivery areas as regional shops price them: by sector, commune or
+# neighbourhood, a landmark rather than a postcode. (city, country,
+# neighbourhoods, home option for the city, pickup point.) Fees in whole units
+# of the shop currency; the neighbourhoods listed with a fee have their own.
+DELIVERY = [
+    (
+        "Ouagadougou",
+        "BF",
+        [
+            ("Secteur 1 (Centre)", 500),
+            ("Secteur 15 (Ouaga 2000)", 1000),
+            ("Secteur 30", 1500),
+            ("Secteur 4 (Tiendpalogo)", None),
+            ("Secteur 12 (Pissy)", None),
+            ("Secteur 27 (Tanghin)", None),
+        ],
+        {"fee": 1000, "free_over": 150_000, "delay": (1, 2), "cod": True, "cod_max": 300_000},
+        (
+            "Boutique Ashtech Ouaga",
+            "Avenue Kwame Nkrumah, Secteur 1",
+            "En face de la pharmacie du Progrès",
+            "Lun–Sam 8 h–19 h",
+            "+22625300000",
+        ),
+    ),
+    (
+        "Bobo-Dioulasso",
+        "BF",
+        [("Secteur 1 (Centre)", None), ("Secteur 22", None), ("Secteur 25 (Sarfalao)", 2000)],
+        {"fee": 1500, "free_over": 200_000, "delay": (2, 3), "cod": True, "cod_max": 150_000},
+        (
+            "Relais Ashtech Bobo",
+            "Boulevard de la Révolution",
+            "Près du Grand Marché",
+            "Lun–Sam 8 h–18 h",
+            "+22620970000",
+        ),
+    ),
+    (
+        "Dakar",
+        "SN",
+        [
+            ("Plateau", None),
+            ("Médina", None),
+            ("Parcelles Assainies", 2500),
+            ("Ouakam", None),
+            ("Grand Yoff", None),
+        ],
+        {"fee": 2000, "free_over": 250_000, "delay": (1, 2), "cod": False, "cod_max": None},
+        (
+            "Point relais Plateau",
+            "Rue Carnot, Plateau",
+            "À côté de la station Total",
+            "Lun–Sam 9 h–19 h",
+            "+221338200000",
+        ),
+    ),
+    (
+        "Conakry",
+        "GN",
+        [("Kaloum", None), ("Dixinn", None), ("Matam", None), ("Ratoma", 2000), ("Matoto", 2000)],
+        {"fee": 1500, "free_over": None, "delay": (1, 3), "cod": True, "cod_max": 5_000_000},
+        (
+            "Relais Kaloum",
+            "Avenue de la République, Kaloum",
+            "Face au marché Niger",
+            "Lun–Sam 9 h–18 h",
+            "+224622000000",
+        ),
+    ),
+]
 
 CATALOGUE = {
     ("Téléphones", "telephones", "#1f6feb"): [
@@ -127,11 +206,13 @@ class Command(BaseCommand):
                     product.save()
                     make_thumbnail(product)
                     created += 1
+        areas = load_delivery()
         # Products pictured before renditions existed get them now (once).
         for product in Product.objects.exclude(image="").filter(renditions=[]):
             make_thumbnail(product)
         self.stdout.write(
-            f"Demo catalogue: {created} products created, {Product.objects.count()} in the shop."
+            f"Demo catalogue: {created} products created, {Product.objects.count()} in the shop; "
+            f"{areas} delivery areas."
         )
 
 
@@ -139,3 +220,66 @@ def slugify(text: str) -> str:
     from django.utils.text import slugify as django_slugify
 
     return django_slugify(text)[:200]
+
+
+COUNTRIES = {"BF": "Burkina Faso", "SN": "Sénégal", "GN": "Guinée"}
+
+
+def load_delivery() -> int:
+    """The demo delivery areas, options and pickup points (idempotent: an
+    area that exists is left as staff edited it)."""
+    L = DeliveryArea.Level
+    with transaction.atomic():
+        for city_name, country, districts, home, point in DELIVERY:
+            land, _ = DeliveryArea.objects.get_or_create(
+                parent=None,
+                name=COUNTRIES[country],
+                defaults={"country": country, "level": L.COUNTRY},
+            )
+            city, new = DeliveryArea.objects.get_or_create(
+                parent=land, name=city_name, defaults={"country": country, "level": L.CITY}
+            )
+            if not new:
+                continue
+            low, high = home["delay"]
+            DeliveryOption.objects.create(
+                area=city,
+                kind=DeliveryKind.HOME,
+                fee=home["fee"],
+                free_over=home["free_over"],
+                delay_min=low,
+                delay_max=high,
+                cod_allowed=home["cod"],
+                cod_max=home["cod_max"],
+            )
+            DeliveryOption.objects.create(
+                area=city,
+                kind=DeliveryKind.PICKUP,
+                fee=0,
+                delay_min=low,
+                delay_max=high,
+                cod_allowed=home["cod"],
+                cod_max=home["cod_max"],
+            )
+            first = None
+            for position, (name, fee) in enumerate(districts):
+                district = DeliveryArea.objects.create(
+                    parent=city, name=name, country=country, level=L.DISTRICT, position=position
+                )
+                first = first or district
+                if fee is not None:
+                    DeliveryOption.objects.create(
+                        area=district,
+                        kind=DeliveryKind.HOME,
+                        fee=fee,
+                        free_over=home["free_over"],
+                        delay_min=max(low - 1, 0),
+                        delay_max=low,
+                        cod_allowed=home["cod"],
+                        cod_max=home["cod_max"],
+                    )
+            name, address, landmark, hours, phone = point
+            PickupPoint.objects.create(
+                area=first, name=name, address=address, landmark=landmark, hours=hours, phone=phone
+            )
+    return DeliveryArea.objects.count()
