@@ -436,9 +436,18 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True  # safe because every task is idempotent
+# Queues per kind of work (callbacks, polling, refunds, email, images, and the
+# default for the beat's sweeps), late acknowledgement for the idempotent tasks
+# only and a per-provider limit on provider calls: ashtech_store/queues.py.
+CELERY_TASK_ROUTES = ("ashtech_store.queues.route_task",)
+CELERY_TASK_ANNOTATIONS = ("ashtech_store.queues.TaskPolicy",)
+CELERY_TASK_ACKS_LATE = False  # per task: queues.ACKS_LATE lists the idempotent ones
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message at a time per worker process: a slow provider call never holds
+# a second task hostage (long polls and short e-mails share no prefetch).
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Provider calls a second, per provider, all workers together (0: no limit).
+CELERY_PROVIDER_RATE_LIMIT = env.int("CELERY_PROVIDER_RATE_LIMIT", default=20)
 # soft limit above connect + read timeout; hard limit = soft + 10 s.
 CELERY_TASK_SOFT_TIME_LIMIT = int(sum(PAYMENT_HTTP_TIMEOUT)) + 10
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 10

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 
 from ashtech_store.celery import app
+from ashtech_store.queues import all_queues
 from tests.support.sandbox_config import sandbox_providers
 
 # ``queued_mail``: run the e-mail tasks a test queued, as the worker would.
@@ -42,12 +43,17 @@ def rsps():
 
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker):
-    """A real Celery worker (threads) consuming this run's Redis queue, for
+    """A real Celery worker (threads) consuming this run's Redis queues, for
     one module only: other tests expect nobody to consume what they enqueue."""
     app.control.purge()
     with django_db_blocker.unblock():
         with start_worker(
-            app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=20
+            app,
+            pool="threads",
+            concurrency=4,
+            perform_ping_check=False,
+            shutdown_timeout=20,
+            queues=all_queues(),  # every queue, each named under this run's default queue
         ):
             yield
         _close_other_connections()

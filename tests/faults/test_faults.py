@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.urls import reverse
 
+from ashtech_store.queues import all_queues
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.sandbox.core import settle
@@ -115,7 +116,7 @@ class Processes:
             args = [
                 "worker",
                 "-Q",
-                queue,
+                ",".join(all_queues(queue)),
                 "--pool",
                 "threads",
                 "-c",
