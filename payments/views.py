@@ -204,6 +204,10 @@ def _wait_context(payment: Payment) -> dict:
         "method": method,
         "sandbox_phone": sandbox_phone,
         "ended": _paid_otherwise(payment) or ended_message(payment),
+        # Money for this attempt while the order was already paid by another.
+        "paid_twice": payment.money_received
+        and payment.needs_review
+        and bool(payment.order.paid_at),
         "status_url": reverse("payments:status", args=[payment.order.token, payment.reference]),
     }
 
