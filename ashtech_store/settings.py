@@ -101,9 +101,23 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+# Optional read replica, for catalogue pages only; money, stock and orders always
+# read and write the primary (ashtech_store/db_router.py says exactly what goes where).
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["ashtech_store.db_router.PrimaryUnlessCatalogueRouter"]
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction pooling (docker-compose.yml): no server-side
+    # cursors and no prepared statements (each transaction may get another server
+    # connection); persistent client connections to the pooler are fine.
+    _transaction_pooling = env.bool("DATABASE_TRANSACTION_POOLING", default=False)
+    for _db in DATABASES.values():
+        _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
+        _db["CONN_HEALTH_CHECKS"] = True
+        if _transaction_pooling:
+            _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+            _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
 else:
     # SQLite for the embedded run: wait for the write lock rather than fail.
     # IMMEDIATE takes the write lock at BEGIN, where the busy timeout applies
