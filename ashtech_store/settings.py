@@ -363,6 +363,27 @@ PAYMENT_CALLBACK_CHECK_INTERVAL = env.int("PAYMENT_CALLBACK_CHECK_INTERVAL", def
 PAYMENT_MAX_ATTEMPTS_PER_ORDER = env.int("PAYMENT_MAX_ATTEMPTS_PER_ORDER", default=6)
 # Payment requests pushed to one wallet number per hour.
 PAYMENT_MAX_PUSHES_PER_NUMBER = env.int("PAYMENT_MAX_PUSHES_PER_NUMBER", default=5)
+# Route health (payments/routing.py; README "Route health" says where each
+# number comes from). Windows in minutes, rates as shares.
+ROUTING_WINDOW_SIZE = env.int("ROUTING_WINDOW_SIZE", default=20)
+ROUTING_WINDOW_MINUTES = env.int("ROUTING_WINDOW_MINUTES", default=60)
+ROUTING_MIN_SAMPLE = env.int("ROUTING_MIN_SAMPLE", default=5)
+ROUTING_DEGRADED_CONSECUTIVE = env.int("ROUTING_DEGRADED_CONSECUTIVE", default=3)
+ROUTING_DEGRADED_RATE = env.float("ROUTING_DEGRADED_RATE", default=0.70)
+ROUTING_DOWN_CONSECUTIVE = env.int("ROUTING_DOWN_CONSECUTIVE", default=5)
+ROUTING_DOWN_INITIATION_ERRORS = env.int("ROUTING_DOWN_INITIATION_ERRORS", default=3)
+ROUTING_DOWN_INITIATION_MINUTES = env.int("ROUTING_DOWN_INITIATION_MINUTES", default=5)
+ROUTING_DOWN_RATE = env.float("ROUTING_DOWN_RATE", default=0.40)
+ROUTING_DOWN_MIN_SAMPLE = env.int("ROUTING_DOWN_MIN_SAMPLE", default=10)
+ROUTING_PROBE_AFTER_MINUTES = env.list(
+    "ROUTING_PROBE_AFTER_MINUTES", cast=int, default=[15, 30, 60]
+)
+ROUTING_PROBE_ATTEMPTS = env.int("ROUTING_PROBE_ATTEMPTS", default=5)
+ROUTING_PROBE_SUCCESSES = env.int("ROUTING_PROBE_SUCCESSES", default=2)
+ROUTING_EXPLORE_SHARE = env.float("ROUTING_EXPLORE_SHARE", default=0.10)
+# Sandbox only: these providers' emulated create call answers 503 (an outage
+# to try the fallback with; tests also set it through payments.sandbox.core).
+SANDBOX_FAIL_CREATE = env.list("SANDBOX_FAIL_CREATE", default=[])
 
 _sandbox_base = f"{SITE_URL}/sandbox"
 

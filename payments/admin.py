@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import Payment, PaymentEvent
+from .models import Payment, PaymentEvent, RouteHealth
 
 # Decisions written for a callback that came while a check was fresh
 # (payments.services.callbacks._check_soon): one per callback, like the callback.
@@ -176,3 +176,26 @@ class PaymentEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(RouteHealth)
+class RouteHealthAdmin(admin.ModelAdmin):
+    """Staff pin a wallet's route order here ("rang", lower first); states,
+    pauses and their history are on "Santé des paiements" (every change
+    recorded there, never typed here)."""
+
+    list_display = ["key", "state", "paused", "priority", "rate", "since"]
+    list_editable = ["priority"]
+    list_filter = ["currency", "country", "wallet", "provider", "state"]
+    fields = ["key", "state", "paused", "priority", "rate", "since"]
+    readonly_fields = ["key", "state", "paused", "rate", "since"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.health.forget_snapshot()

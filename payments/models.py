@@ -81,6 +81,8 @@ class Payment(CheckedRecord):
     provider = models.CharField(_("prestataire"), max_length=20, db_index=True)
     method = models.CharField(_("moyen"), max_length=40, blank=True)
     payer_phone = models.CharField(_("téléphone payeur"), max_length=20, blank=True)
+    # The wallet the shopper chose (routes are per wallet: payments/routing.py).
+    wallet = models.CharField(_("portefeuille"), max_length=40, blank=True)
     amount = models.PositiveBigIntegerField(_("montant"))
     currency = models.CharField(_("devise"), max_length=3)
     status = models.CharField(
@@ -203,3 +205,77 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.message}"
+
+
+# --- route health (payments/routing.py decides, payments/services/health.py stores) ---
+class RouteHealth(models.Model):
+    """The health of one route: (provider, method, wallet, country, currency).
+
+    Written only by ``payments.services.health`` (a conditional UPDATE on
+    ``version``, so two evaluations never both record a change); read by the
+    pay page through one cached snapshot."""
+
+    class State(models.TextChoices):
+        OK = "ok", _("Opérationnel")
+        DEGRADED = "degraded", _("Ralenti")
+        DOWN = "down", _("Hors service")
+        PROBING = "probing", _("En test")
+
+    key = models.CharField(_("route"), max_length=120, unique=True)
+    provider = models.CharField(_("prestataire"), max_length=20)
+    method = models.CharField(_("moyen"), max_length=40)
+    wallet = models.CharField(_("portefeuille"), max_length=40, blank=True)
+    country = models.CharField(_("pays"), max_length=2)
+    currency = models.CharField(_("devise"), max_length=3)
+    state = models.CharField(_("état"), max_length=10, choices=State.choices, default=State.OK)
+    since = models.DateTimeField(_("depuis"), null=True, blank=True)
+    backoff_step = models.PositiveSmallIntegerField(default=0)
+    window_start = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(_("en pause"), default=False)
+    # Staff pin: a wallet's routes are tried in this order (lower first)
+    # among routes in the same state.
+    priority = models.PositiveSmallIntegerField(_("rang"), default=100)
+    # What the last evaluation saw (shown to staff; "least bad" reads the rate).
+    rate = models.FloatField(_("taux de succès technique"), null=True, blank=True)
+    considered = models.PositiveSmallIntegerField(default=0)
+    consecutive = models.PositiveSmallIntegerField(default=0)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["currency", "country", "wallet", "priority", "provider", "method"]
+        verbose_name = _("santé d'une route de paiement")
+        verbose_name_plural = _("santé des routes de paiement")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RouteOutcome(models.Model):
+    """What one attempt said about its route (``payments.routing.classify``),
+    recorded at its initiation error and again when it is final."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="route_outcome")
+    route = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10)
+    initiation_error = models.BooleanField(default=False)
+    at = models.DateTimeField()
+    initiation_ms = models.PositiveIntegerField(null=True, blank=True)
+    final_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["route", "-at"], name="route_outcome_recent")]
+
+
+class RouteChange(models.Model):
+    """Every change of a route's state or pause, with who, when and why."""
+
+    route = models.ForeignKey(RouteHealth, on_delete=models.CASCADE, related_name="changes")
+    old_state = models.CharField(max_length=10, blank=True)
+    new_state = models.CharField(max_length=10)
+    reason = models.CharField(max_length=300)
+    by = models.CharField(_("par"), max_length=150, default="automatique")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]

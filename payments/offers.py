@@ -12,15 +12,25 @@ in Burkina Faso "Orange Money, Moov Money".
 
 ``offers_for()`` returns plain dicts, the shape ``payments/views.py`` and the
 templates already use (``value``, ``provider``, ``method``, ``ussd``), plus
-``title`` (the wallets, as people say them) and ``detail`` (how paying works).
+``title`` (the wallets, as people say them) and ``detail`` (how paying works):
+the pay page's "Autres moyens", for a shopper who wants one aggregator.
+
+Wallet first (issue 18): ``routes_in()`` lists every route (provider,
+method, wallet, country, currency) in the shop's default order and
+``wallet_choices()`` gives the pay page each wallet once, with its best
+route's way of paying and what its health allows (``payments.routing``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from .providers import checkout_providers
 from .providers.base import Flow, Method, Provider
+from .routing import Candidate, Route, State, least_bad, rank
 
 CARD = "Carte bancaire"
 # Where each wallet exists (operators' public country lists, 2026). A wallet
@@ -90,6 +100,10 @@ def offers_in(
                     "ussd": method.ussd.format(amount=total) if method.ussd else "",
                     "title": ", ".join(wallets) or str(method.label),
                     "wallet": wallets[0] if len(wallets) == 1 else "",
+                    "country": country,
+                    "wallets": [
+                        w for w in method.wallets if country in WALLET_COUNTRIES.get(w, (country,))
+                    ],
                     "detail": DETAIL_OVERRIDES.get(
                         (provider.code, method.code), DETAILS[method.flow]
                     )
@@ -106,3 +120,147 @@ def payable_countries(currency: str, total: int, candidates: list[str]) -> list[
     its pay page would have nothing to offer (UX review 2026-12-03, U-03)."""
     providers = checkout_providers(currency)
     return [c for c in candidates if offers_in(currency, total, c, providers)]
+
+
+# --- wallet first (issue 18): the shopper picks a wallet, the shop its route -------
+# The order wallets are listed in (the most used first), the card last.
+WALLET_ORDER = (*WALLET_COUNTRIES, CARD)
+
+
+@dataclass(frozen=True)
+class RouteOffer:
+    """One route a wallet can take: (provider, method, wallet, country, currency)."""
+
+    route: Route
+    provider: Provider
+    method: Method
+    order: int  # the shop's default order: dedicated wallet methods first
+
+    @property
+    def value(self) -> str:
+        return f"{self.provider.code}:{self.method.code}"
+
+    @property
+    def detail(self) -> str:
+        text = DETAIL_OVERRIDES.get(
+            (self.provider.code, self.method.code), DETAILS[self.method.flow]
+        )
+        return text % {"provider": self.provider.name}
+
+
+def wallet_value(wallet: str) -> str:
+    return "wallet:" + slugify(wallet)
+
+
+def routes_in(
+    currency: str, total: int, country: str, providers: list[Provider] | None = None
+) -> list[RouteOffer]:
+    """Every route a ``total`` in ``currency`` from ``country`` could take,
+    in the shop's default order: a method made for one wallet before a
+    page carrying several, then the registry's order."""
+    found = []
+    for provider in checkout_providers(currency) if providers is None else providers:
+        if total < provider.minimum_amount:
+            continue
+        for method in provider.methods:
+            if not serves(provider, method, country):
+                continue
+            for wallet in method.wallets:
+                if country not in WALLET_COUNTRIES.get(wallet, (country,)):
+                    continue
+                route = Route(provider.code, method.code, wallet, country, currency)
+                found.append((len(method.wallets) != 1, len(found), route, provider, method))
+    found.sort(key=lambda item: item[:2])
+    return [
+        RouteOffer(route, provider, method, order)
+        for order, (_, _, route, provider, method) in enumerate(found)
+    ]
+
+
+def candidate(offer: RouteOffer, stored: dict) -> Candidate:
+    """``offer`` as the route choice sees it, from the health ``stored``."""
+    health = stored.get(offer.route.key)
+    if health is None:
+        return Candidate(offer.route, order=offer.order)
+    return Candidate(
+        offer.route,
+        state=health.state,
+        paused=health.paused,
+        priority=health.priority,
+        order=offer.order,
+        rate=health.rate,
+    )
+
+
+def wallet_choices(order, stored: dict) -> tuple[list[dict], bool]:
+    """The pay page's wallets for ``order``, each once, best first, with how
+    its best route is paid and what its health lets the shopper do; and
+    whether every route is down (then the least bad one is offered).
+
+    A wallet is ``selectable`` unless every route of it is DOWN or paused;
+    ``warning`` is "degraded" when its best route is DEGRADED or PROBING,
+    "down" when none is usable. When nothing at all is usable, the least bad
+    route's wallet is made selectable with the degraded warning and
+    ``forced`` to that route."""
+    routes = routes_in(order.currency, order.total, order.country)
+    by_wallet: dict[str, list[tuple[RouteOffer, Candidate]]] = {}
+    for offer in routes:
+        by_wallet.setdefault(offer.route.wallet, []).append((offer, candidate(offer, stored)))
+    choices = []
+    for wallet, pairs in by_wallet.items():
+        ranked = rank([c for _, c in pairs])
+        best = ranked[0]
+        offers = {c.route: o for o, c in pairs}
+        shown = best.shown_as
+        choices.append(
+            {
+                "value": wallet_value(wallet),
+                "wallet": wallet,
+                "title": str(WALLET_LABELS.get(wallet, wallet)),
+                "detail": offers[best.route].detail,
+                "ussd": "",
+                "needs_phone": any(o.method.needs_phone for o, _ in pairs),
+                "selectable": shown != State.DOWN,
+                "warning": {State.DEGRADED: "degraded", State.DOWN: "down"}.get(shown, ""),
+                "candidates": [c for _, c in pairs],
+                "offers": offers,
+                "forced": None,
+            }
+        )
+    all_down = bool(choices) and not any(c["selectable"] for c in choices)
+    if all_down:
+        worst_case = least_bad([c for choice in choices for c in choice["candidates"]])
+        for choice in choices:
+            if worst_case is not None and worst_case.route.wallet == choice["wallet"]:
+                choice.update(
+                    selectable=True,
+                    warning="degraded",
+                    forced=choice["offers"][worst_case.route],
+                    detail=choice["offers"][worst_case.route].detail,
+                )
+    choices.sort(
+        key=lambda c: (
+            not c["selectable"],
+            bool(c["warning"]),
+            WALLET_ORDER.index(c["wallet"]) if c["wallet"] in WALLET_ORDER else len(WALLET_ORDER),
+        )
+    )
+    return choices, all_down
+
+
+def offer_usable(offer: dict, stored: dict, currency: str) -> bool:
+    """An aggregator's own offer ("Autres moyens") can be chosen unless every
+    route it carries in the order's country is DOWN or paused."""
+    provider, method = offer["provider"], offer["method"]
+    country = offer["country"]
+    routes = [
+        candidate(
+            RouteOffer(
+                Route(provider.code, method.code, w, country, currency), provider, method, 0
+            ),
+            stored,
+        )
+        for w in method.wallets
+        if country in WALLET_COUNTRIES.get(w, (country,))
+    ] or [Candidate(Route(provider.code, method.code, "", country, currency))]
+    return any(c.usable for c in routes)

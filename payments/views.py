@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -28,11 +29,12 @@ from shop import phones
 from shop.cart import remember_order
 from shop.models import Order
 
-from . import services
+from . import routing, services
 from .models import Payment
-from .offers import offers_for
+from .offers import offer_usable, offers_for, wallet_choices
 from .providers import PROVIDER_CLASSES, UnknownProvider, get_provider, provider_class
 from .providers.base import Flow
+from .services import health
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +56,16 @@ def _payer_phone(raw: str, order: Order, countries: tuple[str, ...]) -> str:
 )
 @require_http_methods(["GET", "POST"])
 def pay(request, token: str):
-    """Choose how to pay an order, then start the attempt."""
+    """Choose how to pay an order (a wallet, or an aggregator under "Autres
+    moyens"), then start the attempt on the route the shop picks for it."""
     order = get_object_or_404(Order, token=token)
     remember_order(request, order)
+    stored = health.snapshot()
+    wallets, all_down = wallet_choices(order, stored)
     offers = offers_for(order)
-    context = {"order": order, "offers": offers}
+    for offer in offers:
+        offer["usable"] = offer_usable(offer, stored, order.currency)
+    context = {"order": order, "offers": offers, "wallets": wallets, "all_down": all_down}
     if not order.is_payable:
         return redirect(order)
     if request.method == "GET":
@@ -72,19 +79,22 @@ def pay(request, token: str):
         return _page(request, "payments/pay.html", context)
 
     choice = request.POST.get("choice", "")
-    offer = next((o for o in offers if o["value"] == choice), None)
-    if offer is None:
-        context["error"] = _("Choisissez un moyen de paiement proposé.")
+    context["chosen"] = choice
+    try:
+        offer, wallet, fallback = _route_for(choice, wallets, offers)
+    except Unavailable as exc:
+        context["error"] = exc.message
         return _page(request, "payments/pay.html", context, status=400)
     method = offer["method"]
-    context["chosen"] = choice
     payer_phone = ""
-    if method.needs_phone:
+    needs_phone = [o for o in [offer, *fallback] if o["method"].needs_phone]
+    if needs_phone:
+        first = needs_phone[0]
         try:
             payer_phone = _payer_phone(
                 request.POST.get("payer_phone", ""),
                 order,
-                method.countries or offer["provider"].countries,
+                first["method"].countries or first["provider"].countries,
             )
         except phones.InvalidPhone as exc:
             context["error"] = str(exc)
@@ -96,7 +106,13 @@ def pay(request, token: str):
         return _page(request, "payments/otp.html", context)
     try:
         payment = services.start_payment(
-            order, offer["provider"].code, method.code, payer_phone=payer_phone, otp=otp
+            order,
+            offer["provider"].code,
+            method.code,
+            payer_phone=payer_phone,
+            otp=otp,
+            wallet=wallet,
+            fallback=[(o["provider"].code, o["method"].code) for o in fallback],
         )
     except services.PaymentStartError as exc:
         if exc.follow and exc.payment is not None:
@@ -112,6 +128,63 @@ def pay(request, token: str):
     if payment.redirect_url and payment.status == "pending":
         return HttpResponseRedirect(payment.redirect_url)
     return redirect("payments:wait", token=order.token, reference=payment.reference)
+
+
+class Unavailable(Exception):
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def _route_for(choice: str, wallets: list[dict], offers: list[dict]) -> tuple[dict, str, list]:
+    """The offer to start, the wallet to record and the safe fallbacks, for
+    what the shopper chose: a wallet (the shop picks its route, maybe
+    exploring) or one aggregator's offer. A DOWN choice is refused, whatever
+    the form said."""
+    by_value = {o["value"]: o for o in offers}
+    wallet = next((w for w in wallets if w["value"] == choice), None)
+    if wallet is not None:
+        if not wallet["selectable"]:
+            raise Unavailable(_unavailable(wallet["title"]))
+        if wallet["forced"] is not None:  # every route is down: the least bad one
+            return by_value[wallet["forced"].value], wallet["wallet"], []
+        plan = _plan(wallet)
+        if not plan:
+            raise Unavailable(_unavailable(wallet["title"]))
+        chosen = [by_value[wallet["offers"][route].value] for route in plan]
+        fallback = [o for o in chosen[1:2] if o["method"].flow != Flow.OTP]
+        return chosen[0], wallet["wallet"], fallback
+    offer = by_value.get(choice)
+    if offer is None:
+        raise Unavailable(_("Choisissez un moyen de paiement proposé."))
+    if not offer["usable"]:
+        raise Unavailable(_unavailable(offer["title"]))
+    own = offer["wallets"][0] if len(offer["wallets"]) == 1 else ""
+    return offer, own, []
+
+
+def _plan(wallet: dict) -> list[routing.Route]:
+    """The wallet's routes in the order to try them (``routing.choose``); a
+    PROBING route already given its probe attempts is left out."""
+    rules = routing.Rules.from_settings()
+    candidates = [
+        replace(c, probe_full=health.probe_full(c.route, _since(c), rules))
+        if c.state == routing.State.PROBING
+        else c
+        for c in wallet["candidates"]
+    ]
+    return routing.choose(candidates, health.rng(), rules)
+
+
+def _since(candidate: routing.Candidate):
+    stored = health.snapshot().get(candidate.route.key)
+    return stored.since if stored else None
+
+
+def _unavailable(title) -> str:
+    return _(
+        "%(wallet)s est momentanément indisponible. Choisissez un autre moyen de paiement."
+    ) % {"wallet": title}
 
 
 def _page(request, template: str, context: dict, status: int = 200):

@@ -133,6 +133,8 @@ def test_every_staff_page_carries_a_policy_that_allows_only_its_own_inline_block
         reverse("backoffice:reconciliation"),
         reverse("backoffice:dashboard"),
         reverse("backoffice:refund", args=[order.pk]),
+        reverse("backoffice:route_health"),
+        "/admin/payments/routehealth/",
     ]
     for page in pages:
         response = boss.get(page)

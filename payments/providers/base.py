@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from django.conf import settings
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from payments.redaction import credentials_of, redact, redact_headers, scrub
 
@@ -165,7 +166,9 @@ class ProviderError(Exception):
 
     ``retryable`` is True for timeouts, connection errors, 5xx and 429;
     ``unknown`` is True when the provider may have acted anyway (timeout
-    after sending), so the attempt's outcome is unknown.
+    after sending), so the attempt's outcome is unknown; ``reached`` is
+    False only when no connection to the vendor was ever made (refused,
+    DNS, connect timeout): the request cannot have been received.
     """
 
     def __init__(
@@ -177,8 +180,10 @@ class ProviderError(Exception):
         retryable: bool = False,
         unknown: bool = False,
         retry_after: float | None = None,
+        reached: bool = True,
     ):
         super().__init__(message)
+        self.reached = reached
         self.kind = kind
         self.status_code = status_code
         self.retryable = retryable
@@ -196,6 +201,13 @@ class CallbackRejected(Exception):
 
 class InvalidAmount(ValueError):
     pass
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """True when the connection itself failed (refused, DNS, connect
+    timeout): nothing was sent. A reset after sending is not this."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (NewConnectionError, ConnectTimeoutError))
 
 
 def parse_amount(value: Any) -> int | None:
@@ -440,6 +452,7 @@ class Provider(ABC):
                 kind="timeout",
                 retryable=True,
                 unknown=not isinstance(exc, requests.ConnectTimeout),
+                reached=not isinstance(exc, requests.ConnectTimeout),
             ) from exc
         except requests.RequestException as exc:
             record.update(
@@ -450,6 +463,7 @@ class Provider(ABC):
                 f"{self.code}: connection error {type(exc).__name__}",
                 kind="connection",
                 retryable=True,
+                reached=not _never_connected(exc),
             ) from exc
         record.update(
             status=response.status_code,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils.module_loading import import_module
@@ -29,6 +30,16 @@ from payments.registry import PROVIDERS
 from .models import SandboxPayment
 
 EMULATORS = {entry.code: entry.sandbox for entry in PROVIDERS}
+# Each emulator's "create a payment" views: the outage switch below makes
+# them answer 503 (``SandboxVendorApiMiddleware``).
+CREATE_VIEWS = {
+    "ligdicash": ("create_redirect", "create_straight"),
+    "novasend": ("create_session",),
+    "lygos": ("gateways",),
+    "lengopay": ("cashin_request",),
+    "dexchange": ("get_link",),
+}
+FAIL_CREATE_KEY = "sandbox:fail-create"
 # A code that always passes the sandbox's OTP check (shown on our OTP page).
 SANDBOX_OTP = "123456"
 
@@ -89,3 +100,18 @@ def send_callback_later(sandbox_payment_id: int) -> None:
         )
     except Exception:  # broker down: the shop's poller still finds the truth
         pass
+
+
+def create_fails(provider: str) -> bool:
+    """True while ``provider``'s emulated create call is switched to 503: by
+    ``SANDBOX_FAIL_CREATE`` (``make run``) or ``fail_create`` (tests)."""
+    return provider in settings.SANDBOX_FAIL_CREATE or provider in (
+        cache.get(FAIL_CREATE_KEY) or ()
+    )
+
+
+def fail_create(provider: str, failing: bool = True) -> None:
+    """Switch ``provider``'s emulated create call to 503 (or back)."""
+    current = set(cache.get(FAIL_CREATE_KEY) or ())
+    current = current | {provider} if failing else current - {provider}
+    cache.set(FAIL_CREATE_KEY, sorted(current), None)

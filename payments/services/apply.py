@@ -25,7 +25,7 @@ from ..models import Payment, PaymentEvent, PaymentStatus, ReviewCode
 from ..providers import get_provider
 from ..providers.base import Outcome, PaymentView, Provider, StatusResult
 from ..transitions import REOPENING_SOURCES, Action, Decision, OrderState, PaymentState, decide
-from . import gateway
+from . import gateway, health
 from .journal import payment_journal, record
 from .locks import lock
 from .schedule import enqueue_poll, poll_delay
@@ -208,6 +208,7 @@ def _succeed(order, payment, decision, result, provider, info) -> None:
     payment.next_check_at = None
     payment.save(update_fields=["status", "finalised_at", "next_check_at", "updated_at"])
     record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
+    _route_outcome(payment)
     if decision.flag:  # a second success on an order already paid
         flag(payment, order, decision.code, decision.flag)
         _tell_shopper_paid_twice(order)
@@ -393,6 +394,7 @@ def finalise(
             "updated_at",
         ]
     )
+    _route_outcome(payment)
     if keep_stock or order.status != Order.Status.PENDING_PAYMENT:
         return
     if order.payments.filter(status=PaymentStatus.PENDING).exclude(pk=payment.pk).exists():
@@ -411,6 +413,13 @@ def finalise(
         workflow.PAYMENT,
         note=f"{payment.provider}: {status}",
     )
+
+
+def _route_outcome(payment: Payment) -> None:
+    """Route health learns the outcome once this transaction commits (no
+    lock held then; it never changes the payment: ``services.health``)."""
+    pk = payment.pk
+    transaction.on_commit(lambda: health.record_outcome(pk), robust=True)
 
 
 def flag(

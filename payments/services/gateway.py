@@ -76,5 +76,6 @@ def _scrubbed(provider: Provider, exc: ProviderError) -> ProviderError:
         retryable=exc.retryable,
         unknown=exc.unknown,
         retry_after=exc.retry_after,
+        reached=exc.reached,
     )
     return clean

@@ -4,11 +4,18 @@
 deal with an attempt already open (``_reuse_or_supersede``), create the
 attempt with the order's stock held (``_create_attempt``), then call the
 provider with no lock held (``_initiate``) and keep whatever it answered.
+
+When the shopper chose a wallet, the view passes the wallet's other routes
+(``fallback``): if the initiation failed before anything can have reached
+her phone (``_safe_to_move_on``), the next route is started once, in the
+same request, as a new attempt on the same order; the first one is ended
+first, so the one-pending-attempt rule holds.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any, NoReturn
 
@@ -39,7 +46,7 @@ from ..providers.base import (
     check_amount,
 )
 from ..redaction import credentials_of, scrub
-from . import gateway
+from . import gateway, health
 from .apply import apply_status, cancel_payment, check_payment, finish_locally, watch_ended
 from .callbacks import link_orphan_callbacks
 from .journal import journal_safely, payment_journal, record
@@ -52,10 +59,18 @@ log = logging.getLogger(__name__)
 class PaymentStartError(Exception):
     """Checkout cannot start this payment; ``message`` is for the shopper."""
 
-    def __init__(self, message: Any, payment: Payment | None = None, follow: bool = False):
+    def __init__(
+        self,
+        message: Any,
+        payment: Payment | None = None,
+        follow: bool = False,
+        provider_error: ProviderError | None = None,
+    ):
         super().__init__(str(message))
         self.message = message
         self.payment = payment
+        # The provider's failure, when the initiation call failed.
+        self.provider_error = provider_error
         # True: the shopper should follow ``payment`` (its waiting page).
         self.follow = follow
 
@@ -100,7 +115,13 @@ def _payment_request(
 
 
 def start_payment(
-    order: Order, provider_code: str, method_code: str = "", payer_phone: str = "", otp: str = ""
+    order: Order,
+    provider_code: str,
+    method_code: str = "",
+    payer_phone: str = "",
+    otp: str = "",
+    wallet: str = "",
+    fallback: Sequence[tuple[str, str]] = (),
 ) -> Payment:
     """Create an attempt for ``order`` and ask the provider to start it.
 
@@ -108,14 +129,80 @@ def start_payment(
     call while an attempt is live returns that attempt instead of creating a
     new charge, unless the shopper picked another provider or method, in
     which case the live one is checked and, if still unpaid, cancelled (and
-    watched). Raises ``PaymentStartError`` with a message for the shopper.
+    watched). ``wallet`` is recorded on the attempt (route health);
+    ``fallback`` lists the (provider, method) routes to try, the first only,
+    when this initiation fails safely. Raises ``PaymentStartError`` with a
+    message for the shopper.
     """
     provider, method = _choose(order, provider_code, method_code, otp)
     live = _reuse_or_supersede(order, provider, method)
     if live is not None:
         return live
-    payment = _create_attempt(order, provider, method, payer_phone)
-    return _initiate(payment, order, otp=otp, provider=provider)
+    payment = _create_attempt(order, provider, method, payer_phone, wallet)
+    try:
+        return _initiate(payment, order, otp=otp, provider=provider)
+    except PaymentStartError as exc:
+        if not fallback or not _safe_to_move_on(exc, method):
+            raise
+        first = exc
+    return _fall_back(order, first, fallback[0], payer_phone, wallet)
+
+
+# ``ProviderError.kind`` of a vendor's definite "not created" answer.
+REFUSALS = frozenset({"rejected", "config"})
+
+
+def _safe_to_move_on(exc: PaymentStartError, method: Method) -> bool:
+    """True when the failed initiation cannot have put anything on the
+    shopper's phone, so another route may be started at once:
+
+    * no connection to the vendor was made (refused, DNS, connect timeout);
+    * a definite refusal of the create call (the vendor's "not created");
+    * any failure of a hosted page's create call: the shopper never got the
+      page, and nothing reaches her phone before she opens it.
+
+    Never after an OTP was typed (a refusal may be her wrong code), and
+    never for a push whose create may have been received (timeout, 5xx,
+    unreadable answer): the vendor may have sent the prompt already."""
+    error = exc.provider_error
+    if error is None or exc.payment is None or method.flow == Flow.OTP:
+        return False
+    if not error.reached:
+        return True
+    if method.flow == Flow.REDIRECT:
+        return True
+    # A push: only the vendor's own refusal says nothing was created (a reset
+    # connection, a 5xx or a timeout may come after the vendor acted).
+    return error.kind in REFUSALS and not error.unknown
+
+
+def _fall_back(
+    order: Order,
+    first: PaymentStartError,
+    route: tuple[str, str],
+    payer_phone: str,
+    wallet: str,
+) -> Payment:
+    """End the failed attempt, then start ``route`` as a new attempt."""
+    failed = first.payment
+    reason = f"moved to {route[0]}:{route[1]}: {str(first.provider_error)[:200]}"
+    # A failure left pending (unknown) is ended and watched; a refusal is
+    # already final. Either way no attempt is live before the next one.
+    finish_locally(failed.pk, PaymentStatus.CANCELLED, reason, keep_stock=True)
+    provider, method = _choose(order, route[0], route[1], otp="")
+    try:
+        payment = _create_attempt(order, provider, method, payer_phone, wallet)
+    except PaymentStartError:
+        raise first from None
+    record(
+        payment,
+        provider.code,
+        PaymentEvent.Kind.DECISION,
+        "fallback attempt",
+        {"after": str(failed.reference), "provider": failed.provider, "method": failed.method},
+    )
+    log.info("payment %s: %s failed safely, moved to %s", failed.reference, failed.provider, route)
+    return _initiate(payment, order, otp="", provider=provider)
 
 
 def _choose(
@@ -179,7 +266,9 @@ def _reuse_or_supersede(order: Order, provider: Provider, method: Method) -> Pay
     return None
 
 
-def _create_attempt(order: Order, provider: Provider, method: Method, payer_phone: str) -> Payment:
+def _create_attempt(
+    order: Order, provider: Provider, method: Method, payer_phone: str, wallet: str = ""
+) -> Payment:
     """A new pending attempt, the order's stock held, within the order's one
     reservation lifetime (a new attempt never extends it)."""
     now = timezone.now()
@@ -214,6 +303,7 @@ def _create_attempt(order: Order, provider: Provider, method: Method, payer_phon
             provider=provider.code,
             method=method.code,
             payer_phone=payer_phone if method.needs_phone else "",
+            wallet=wallet[:40],
             amount=order.total,
             currency=order.currency,
             deadline=deadline,
@@ -396,12 +486,15 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
                 {"error": error},
             )
             transaction.on_commit(lambda: enqueue_poll(locked.pk, locked.next_check_at))
+            pk = locked.pk
+            transaction.on_commit(lambda: health.record_initiation_error(pk), robust=True)
         raise PaymentStartError(
             _(
                 "Le service de paiement n'a pas répondu à temps. Réessayez : vous ne serez pas "
                 "débité deux fois."
             ),
             payment=locked,
+            provider_error=exc,
         )
     finish_locally(
         payment.pk,
@@ -420,4 +513,4 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
         ) % {"name": wallets[0] if len(wallets) == 1 else provider.name}
     else:
         message = _("Le service de paiement ne répond pas. Réessayez dans un instant.")
-    raise PaymentStartError(message, payment=payment)
+    raise PaymentStartError(message, payment=payment, provider_error=exc)

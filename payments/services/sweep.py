@@ -2,8 +2,9 @@
 
 Re-queues every check that is overdue (a dead worker or broker loses
 nothing: the schedule is in the database), links callbacks that arrived
-before their payment, queues unsent confirmation e-mails again, and releases the
-stock of orders whose reservation ran out.
+before their payment, queues unsent confirmation e-mails again, releases the
+stock of orders whose reservation ran out, and re-evaluates route health
+(a DOWN route is tried again on time).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shop.locks import try_lock_order
 from shop.models import Order
 
 from ..models import Payment, PaymentStatus
+from . import health
 from .callbacks import link_orphan_callbacks
 from .locks import lock_batch
 from .retention import purge_unmatched_callbacks
@@ -36,6 +38,7 @@ class SweepReport:
     emails: int = 0
     orders_expired: int = 0
     callbacks_purged: int = 0
+    routes_changed: int = 0
 
 
 def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
@@ -65,6 +68,7 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
     report.emails = queue_due_confirmations(now)  # sent by the worker, outside any lock
     report.orders_expired = expire_stale_orders(now)
     report.callbacks_purged = purge_unmatched_callbacks(now)  # services/retention.py
+    report.routes_changed = health.evaluate_all(now)  # services/health.py
     return report
 
 

@@ -47,6 +47,8 @@ def test_the_pay_page_says_the_payment_was_refused(sandbox_shop, settings, page,
     pay_url = sandbox_shop + reverse("payments:pay", args=[order.token])
 
     page.goto(pay_url)
+    # One aggregator's own offer: under "Autres moyens" (issue 18, wallet first).
+    page.locator("details.other-offers summary").click()
     page.check(f"input[value='{route.provider}:{route.method}']")
     if page.locator("#payer_phone").is_visible():
         page.fill("#payer_phone", route.phone)

@@ -90,6 +90,8 @@ def shop_and_pay(steps: Steps, base: str, route: Route, product_name: str, actio
     page.get_by_role("button", name="Continuer vers le paiement").click()
     page.wait_for_url("**/paiement/**")
     pay_url = page.url
+    # One aggregator's own offer: under "Autres moyens" (issue 18, wallet first).
+    page.locator("details.other-offers summary").click()
     page.check(f"input[value='{route.provider}:{route.method}']")
     if page.locator(
         "#payer_phone"
