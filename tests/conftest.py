@@ -5,6 +5,7 @@ import responses as responses_lib
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.utils import translation
 
 from ashtech_store.celery import app
 from ashtech_store.queues import all_queues
@@ -32,6 +33,15 @@ def _clear_cache():
         caches[alias].clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _french_again():
+    """A request in English leaves English active in this thread: every test
+    starts in the shop's language."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
