@@ -4,7 +4,15 @@ from shop.models import Order, OrderEvent
 
 # The moves a shopper is shown on the order page (the unpaid back-and-forth
 # of attempts and holds is for staff).
-PUBLIC = frozenset({Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVERED})
+PUBLIC = frozenset(
+    {
+        Order.Status.TO_CONFIRM,
+        Order.Status.CONFIRMED,
+        Order.Status.PAID,
+        Order.Status.SHIPPED,
+        Order.Status.DELIVERED,
+    }
+)
 PUBLIC_END = frozenset({Order.Status.CANCELLED})
 
 

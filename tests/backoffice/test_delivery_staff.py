@@ -143,3 +143,36 @@ def test_packing_slip_says_where_to_go_and_what_to_collect(client, areas, cashie
     assert "À encaisser : <strong>16\u202f500\u00a0FCFA</strong>" in page
     assert "70 12 34 56" in page
     assert "<style" not in page and "<script" not in page
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"zone": "9" * 30},
+        {"option": "9" * 30},
+        {"mode": "<script>"},
+        {"zone": "abc", "option": "-1"},
+        {"zone": "1\x00"},
+    ],
+)
+def test_hostile_filters_are_ignored_not_a_500(client, areas, cashier, params):
+    order = cod_order(areas)
+    response = client.get(reverse("backoffice:deliveries", args=["a-confirmer"]), params)
+    assert response.status_code == 200
+    assert order.number in text(response) or "option" in params
+
+
+def test_the_shopper_sees_the_pay_on_delivery_path(client, areas, cashier):
+    from backoffice.selectors import public_history
+
+    order = cod_order(areas)
+    client.post(reverse("backoffice:delivery_step", args=[order.pk, "confirm"]))
+    client.post(
+        reverse("backoffice:collect", args=[order.pk]), {"amount": "16500", "method": "cash"}
+    )
+    assert public_history(order) == [
+        "À confirmer",
+        "Confirmée, paiement à la livraison",
+        "Payée",
+        "Livrée",
+    ]

@@ -345,3 +345,33 @@ def test_the_demo_areas_are_believable_and_loaded_once():
     kaloum = DeliveryArea.objects.get(name="Kaloum")
     rows = delivery.choices(kaloum.pk, table, 100_000)
     assert any(r["cod"] for r in rows) and any(r["point"] for r in rows)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"country": "BF", "city": "9" * 30},
+        {"country": "BF", "city": "abc\x00", "district": "1"},
+        {"country": "ZZ", "city": "1"},
+        {"country": "BF", "city": "{dakar}"},
+        {"country": "BF", "city": "{secteur15}"},
+        {"country": "BF" * 500},
+    ],
+)
+def test_hostile_area_picks_get_a_message_never_a_500(client, areas, data):
+    ids = {k: getattr(areas, k).pk for k in vars(areas)}
+    data = {k: v.format(**ids) for k, v in data.items()}
+    response = client.post(reverse("shop:delivery_area"), data)
+    assert response.status_code in (200, 400)
+    assert delivery.SESSION_KEY not in client.session
+
+
+def test_hostile_area_on_checkout_never_a_500(client, areas):
+    add_to_cart(client, make_product(price=15000, stock=4))
+    choose_area(client, areas.secteur15)
+    for area in ["abc", "9" * 20, "-1", "\x00"]:
+        data = checkout_data(delivery=f"home:{areas.home_s15.pk}", area=area)
+        response = client.post(reverse("shop:checkout"), data)
+        assert response.status_code in (302, 400)
+    # a bad area falls back to the session's, so the shopper's order is placed there
+    assert set(Order.objects.values_list("delivery_area_id", flat=True)) <= {areas.secteur15.pk}

@@ -504,7 +504,11 @@ def test_lookup_is_rate_limited(client, settings):
 # --- 6. trust: pages, delivery line, link previews -----------------------------------
 @pytest.mark.parametrize(
     ("slug", "words"),
-    [("livraison", "Ouagadougou"), ("contact", "https://wa.me/"), ("retours", "garantie 12 mois")],
+    [
+        ("livraison", "avant chaque livraison"),
+        ("contact", "https://wa.me/"),
+        ("retours", "garantie 12 mois"),
+    ],
 )
 def test_shop_pages_exist_and_are_linked_from_every_page(client, slug, words):
     body = client.get(reverse("shop:page", args=[slug])).content.decode()
