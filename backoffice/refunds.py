@@ -95,7 +95,7 @@ def received(payment: Payment) -> int:
     currency (staff settle that outside the shop)."""
     if not payment.money_received or payment.received_amount is None:
         return 0
-    if payment.received_currency and payment.received_currency != payment.currency:
+    if payment.received_currency != payment.currency:  # another currency, or none reported
         return 0
     return payment.received_amount
 

@@ -143,19 +143,20 @@ def resolve(
     payment = target if kind == "payment" else target.payment
     _still_open(kind, target)
     refund = None
-    if action == Resolution.Action.REFUND:
-        left = refunds.refundable(payment).left
-        try:
-            refund = refunds.request_refund(
-                payment.pk, amount or left, note, by=by, request_key=request_key
-            )
-        except refunds.RefundRefused as exc:
-            raise ResolutionRefused(exc.message) from None
     try:
         with transaction.atomic():
             order = lock_order(payment.order_id)
             locked = lock_child(MODELS[kind], target.pk)
             _still_open(kind, locked)
+            if action == Resolution.Action.REFUND:
+                # In this transaction: an item resolved meanwhile leaves no refund behind.
+                left = refunds.refundable(payment).left
+                try:
+                    refund = refunds.request_refund(
+                        payment.pk, amount or left, note, by=by, request_key=request_key
+                    )
+                except refunds.RefundRefused as exc:
+                    raise ResolutionRefused(exc.message) from None
             if action == Resolution.Action.FULFIL:
                 _fulfil(order, lock_child(Payment, payment.pk), by, note, collected, collected_how)
             resolution = Resolution.objects.create(
@@ -213,7 +214,7 @@ def _fulfil(
             _("Cette commande est déjà payée : remboursez ce paiement en double.")
         )
     got, currency = payment.received_amount, payment.received_currency
-    if got is None or (currency and currency != order.currency):
+    if got is None or currency != order.currency:  # another currency, or none reported
         raise ResolutionRefused(
             _(
                 "Le prestataire n'a pas indiqué de montant reçu en %(cur)s : vérifiez chez lui "
@@ -221,6 +222,8 @@ def _fulfil(
             )
             % {"cur": order.currency}
         )
+    # Money refunded or on its way back (counted under this order lock) is not held.
+    got -= min(got, refunds.refunded_amount(payment.pk))
     shortfall = max(order.total - got, 0)
     if shortfall:
         if collected != shortfall or not collected_how.strip():

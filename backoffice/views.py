@@ -175,7 +175,7 @@ def refund_order(request, pk: int):
     order = get_object_or_404(Order, pk=pk)
     if request.method == "POST":
         payment_pk = request.POST.get("payment", "")
-        if not payment_pk.isdigit():
+        if not (payment_pk.isascii() and payment_pk.isdigit()):
             raise Http404
         payment = get_object_or_404(Payment, pk=payment_pk, order=order)
         form = RefundForm(request.POST)

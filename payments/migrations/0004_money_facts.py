@@ -27,16 +27,20 @@ def fill(apps, schema_editor):
             received_currency=p.currency,
             received_at=p.finalised_at or p.updated_at,
         )
-    for p in Payment.objects.exclude(status="succeeded").exclude(review_reason="").iterator():
+    # Flagged payments of every status (a second success and a success whose
+    # stock ran short stayed "succeeded"); the newest reason (last in the text) wins.
+    for p in Payment.objects.exclude(review_reason="").iterator():
         fields = {}
-        for words, code in CODES:
-            if words in p.review_reason:
-                fields["review_code"] = code
-        success = (
-            PaymentEvent.objects.filter(payment=p, kind="decision", data__outcome="succeeded")
-            .order_by("-created_at", "-id")
-            .first()
-        )
+        found = [(p.review_reason.rfind(w), code) for w, code in CODES if w in p.review_reason]
+        if found:
+            fields["review_code"] = max(found)[1]
+        success = None
+        if p.status != "succeeded":  # filled above
+            success = (
+                PaymentEvent.objects.filter(payment=p, kind="decision", data__outcome="succeeded")
+                .order_by("-created_at", "-id")
+                .first()
+            )
         if success is not None:
             amount = success.data.get("amount")
             fields["received_amount"] = amount if isinstance(amount, int) and amount >= 0 else None
