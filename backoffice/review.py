@@ -138,6 +138,8 @@ def resolve(
     if action not in Resolution.Action.values:
         raise ResolutionRefused(_("Action inconnue."))
     if request_key and (done := Resolution.objects.filter(request_key=request_key).first()):
+        if getattr(done, f"{kind}_id", None) != pk:
+            raise ResolutionRefused(_("Ce formulaire a déjà servi : rechargez la page."))
         return done
     target = _target(kind, pk)
     payment = target if kind == "payment" else target.payment

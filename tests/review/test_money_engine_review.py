@@ -159,3 +159,18 @@ def test_a_refund_form_with_a_unicode_digit_payment_is_a_404_not_a_500(client, d
         {"payment": "²", "amount": "100", "reason": "x", "key": "k"},
     )
     assert response.status_code == 404
+
+
+# --- 6. A queue form's key answers for another item -----------------------------------------
+def test_a_queue_form_key_of_another_item_is_refused_not_reported_resolved(django_user_model):
+    """The key of item A's form posted on item B returned A's resolution:
+    "Résolu." while B stayed open and nothing was done for it (G-05's
+    pattern, in the queue)."""
+    staff = staff_user(django_user_model)
+    first = late_paid(make_order((make_product(price=15000, stock=3), 1)))
+    second = late_paid(make_order((make_product(price=15000, stock=3), 1)))
+    review.resolve("payment", first.pk, "close", "vu", staff, request_key="k-a")
+    with pytest.raises(review.ResolutionRefused):
+        review.resolve("payment", second.pk, "close", "vu", staff, request_key="k-a")
+    second.refresh_from_db()
+    assert second.needs_review
