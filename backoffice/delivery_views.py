@@ -34,7 +34,7 @@ LISTS = {
     ),
     "en-route": (
         _("En route ou au point de retrait"),
-        Q(status=S.SHIPPED) | Q(status=S.CONFIRMED, shipped_at__isnull=False),
+        Q(status=S.SHIPPED) | Q(status__in=[S.CONFIRMED, S.PAID], shipped_at__isnull=False),
     ),
 }
 STEPS = {

@@ -176,3 +176,20 @@ def test_the_shopper_sees_the_pay_on_delivery_path(client, areas, cashier):
         "Payée",
         "Livrée",
     ]
+
+
+def test_a_shipped_order_paid_online_meanwhile_stays_en_route_until_delivered(
+    client, areas, cashier
+):
+    from tests.support.backoffice import succeed
+    from tests.support.factories import make_payment
+
+    order = cod_order(areas)
+    for step in ("confirm", "ship"):
+        client.post(reverse("backoffice:delivery_step", args=[order.pk, step]))
+    succeed(make_payment(order, provider="lygos", provider_reference="lg-road"))
+    page = text(client.get(reverse("backoffice:deliveries", args=["en-route"])))
+    assert order.number in page and "Livrée" in page and "Encaissé et remis" not in page
+    client.post(reverse("backoffice:delivery_step", args=[order.pk, "deliver"]))
+    order.refresh_from_db()
+    assert (order.status, order.amount_to_collect) == (S.DELIVERED, 0)
