@@ -493,9 +493,25 @@ def flag_refund(refund_id: int, code: ReviewCode, reason: str) -> Refund:
         return _flag(refund, code, reason)
 
 
+def held_otherwise(order: Order) -> int:
+    """Money for this order staff took outside the providers: the shortfall
+    collected when honouring a short payment, and cash at the door."""
+    from shop.models import CashCollection
+
+    from .models import Resolution
+
+    shortfalls = Resolution.objects.filter(
+        payment__order=order, action=Resolution.Action.FULFIL
+    ).aggregate(n=Sum("collected_amount"))["n"]
+    cash = CashCollection.objects.filter(order=order).aggregate(n=Sum("amount"))["n"]
+    return (shortfalls or 0) + (cash or 0)
+
+
 def _after_success(order: Order, refund: Refund) -> None:
-    """With the order locked: cancel it once everything received is refunded."""
-    paid = sum(received(p) for p in paid_payments(order))
+    """With the order locked: cancel it once everything it was paid — through
+    the providers and otherwise — is refunded (money still held in cash
+    keeps the order)."""
+    paid = sum(received(p) for p in paid_payments(order)) + held_otherwise(order)
     refunded = (
         Refund.objects.filter(order=order, status=Refund.Status.SUCCEEDED).aggregate(
             n=Sum("amount")

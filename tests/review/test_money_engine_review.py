@@ -177,13 +177,6 @@ def test_a_queue_form_key_of_another_item_is_refused_not_reported_resolved(djang
 
 
 # --- 7. A short payment honoured with cash, then its wallet part refunded ---------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason="design gap: refunds._after_success compares refunds with the provider-reported "
-    "money only; the shortfall collected another way (Resolution.collected_amount) is ignored, "
-    "so refunding the 5 000 received cancels an order whose 10 000 in cash is still held "
-    "(and that cash cannot be recorded as a refund: refunds are bounded by received_amount)",
-)
 def test_refunding_the_wallet_part_of_an_honoured_short_payment_does_not_cancel_it(
     django_user_model,
 ):
