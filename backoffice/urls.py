@@ -17,9 +17,7 @@ urlpatterns = [
         name="reconciliation_csv",
     ),
     path("dashboard/", admin.site.admin_view(views.dashboard), name="dashboard"),
-    path(
-        "paiements/sante/", admin.site.admin_view(health_views.route_health), name="route_health"
-    ),
+    path("paiements/sante/", admin.site.admin_view(health_views.route_health), name="route_health"),
     path(
         "paiements/sante/action/",
         admin.site.admin_view(health_views.route_health_action),
