@@ -60,12 +60,8 @@ def pay(request, token: str):
     moyens"), then start the attempt on the route the shop picks for it."""
     order = get_object_or_404(Order, token=token)
     remember_order(request, order)
-    stored = health.snapshot()
-    wallets, all_down = wallet_choices(order, stored)
-    offers = offers_for(order)
-    for offer in offers:
-        offer["usable"] = offer_usable(offer, stored, order.currency)
-    context = {"order": order, "offers": offers, "wallets": wallets, "all_down": all_down}
+    # Route health: one cached snapshot, never a query per route.
+    context = {"order": order, "offers": offers_for(order), "stored": health.snapshot()}
     if not order.is_payable:
         return redirect(order)
     if request.method == "GET":
@@ -81,7 +77,7 @@ def pay(request, token: str):
     choice = request.POST.get("choice", "")
     context["chosen"] = choice
     try:
-        offer, wallet, fallback = _route_for(choice, wallets, offers)
+        offer, wallet, fallback = _route_for(choice, order, context)
     except Unavailable as exc:
         context["error"] = exc.message
         return _page(request, "payments/pay.html", context, status=400)
@@ -136,13 +132,16 @@ class Unavailable(Exception):
         self.message = message
 
 
-def _route_for(choice: str, wallets: list[dict], offers: list[dict]) -> tuple[dict, str, list]:
+def _route_for(choice: str, order: Order, context: dict) -> tuple[dict, str, list]:
     """The offer to start, the wallet to record and the safe fallbacks, for
     what the shopper chose: a wallet (the shop picks its route, maybe
     exploring) or one aggregator's offer. A DOWN choice is refused, whatever
     the form said."""
-    by_value = {o["value"]: o for o in offers}
-    wallet = next((w for w in wallets if w["value"] == choice), None)
+    by_value = {o["value"]: o for o in context["offers"]}
+    wallet = None
+    if choice.startswith("wallet:"):
+        wallets, _all_down = wallet_choices(order, context["stored"])
+        wallet = next((w for w in wallets if w["value"] == choice), None)
     if wallet is not None:
         if not wallet["selectable"]:
             raise Unavailable(_unavailable(wallet["title"]))
@@ -157,7 +156,7 @@ def _route_for(choice: str, wallets: list[dict], offers: list[dict]) -> tuple[di
     offer = by_value.get(choice)
     if offer is None:
         raise Unavailable(_("Choisissez un moyen de paiement proposé."))
-    if not offer["usable"]:
+    if not offer_usable(offer, context["stored"], order.currency):
         raise Unavailable(_unavailable(offer["title"]))
     own = offer["wallets"][0] if len(offer["wallets"]) == 1 else ""
     return offer, own, []
@@ -194,6 +193,11 @@ def _page(request, template: str, context: dict, status: int = 200):
     context.update(
         live=order.payments.filter(status="pending").first(), lines=list(order.lines.all())
     )
+    if template == "payments/pay.html":
+        stored = context["stored"]
+        context["wallets"], context["all_down"] = wallet_choices(order, stored)
+        for offer in context["offers"]:
+            offer["usable"] = offer_usable(offer, stored, order.currency)
     return render(request, template, context, status=status)
 
 
