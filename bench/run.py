@@ -13,7 +13,8 @@ Ctrl-C, an error or the overall time limit). Traffic stays on 127.0.0.1.
 Environment: BENCH_DURATION (10), BENCH_WARMUP (2), BENCH_THREADS (2),
 BENCH_CONNECTIONS (16), BENCH_WORKERS (2×cores+1), BENCH_DATABASE_URL
 (postgres://postgres@127.0.0.1:5432/ashtech_bench), BENCH_REDIS_URL
-(redis://127.0.0.1:6379/14), BENCH_ONLY (comma-separated target keys).
+(redis://127.0.0.1:6379/14), BENCH_ONLY (comma-separated target keys;
+``purchase``: the whole-purchase scenario instead, bench/purchase_run.py).
 """
 
 from __future__ import annotations
@@ -350,19 +351,24 @@ def ensure_tools() -> None:
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
             timeout=300,
         )
-    pg_up = (
-        subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], timeout=10).returncode
-        == 0
-    )
-    redis_up = (
-        subprocess.run(
-            ["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, timeout=10
-        ).returncode
-        == 0
-    )
-    if not (pg_up and redis_up):
-        log("starting PostgreSQL/Redis (make services)")
-        run(["make", "-s", "services"], timeout=120)
+    missing = [
+        name
+        for name, url in (("PostgreSQL", DB_URL), ("Redis", REDIS_URL))
+        if not port_answers(url)
+    ]
+    if missing:
+        raise SystemExit(
+            f"bench: {' and '.join(missing)} not answering: run `make bench`, which starts them"
+        )
+
+
+def port_answers(url: str) -> bool:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 5432), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def check_loopback() -> tuple[str, str]:
@@ -935,6 +941,11 @@ def render(
 
 
 def main() -> int:
+    if "purchase" in ONLY:  # the whole-purchase scenario (bench/purchase_run.py)
+        sys.path.insert(0, str(BASE_DIR))
+        from bench import purchase_run
+
+        return purchase_run.main()
     bench = Bench()
     limit = 600 + len(TARGETS) * (DURATION + WARMUP + 30)
 
