@@ -375,3 +375,37 @@ def test_hostile_area_on_checkout_never_a_500(client, areas):
         assert response.status_code in (302, 400)
     # a bad area falls back to the session's, so the shopper's order is placed there
     assert set(Order.objects.values_list("delivery_area_id", flat=True)) <= {areas.secteur15.pk}
+
+
+def test_the_confirmation_and_the_notices_carry_the_delivery(areas, mailoutbox):
+    from shop.emails import deliver_delivery_notice, render_confirmation
+
+    order = place(
+        areas, make_product(price=5000, stock=5), areas.pickup_ouaga, point=areas.point_ouaga
+    )
+    _subject, body, html_body = render_confirmation(order)
+    for part in (body, html.unescape(html_body)):
+        assert "Retrait en point relais" in part
+        assert "Boutique Ashtech Ouaga 2000" in part and "Lun–Sam 8 h–19 h" in part
+        assert "Frais de livraison : gratuits" in part
+    assert deliver_delivery_notice(order.pk, "ready_for_pickup")
+    notice = mailoutbox[-1]
+    assert "vous attend au point de retrait" in notice.subject
+    assert "Avenue Kwame Nkrumah" in notice.body and "Total : 5\u202f000\u00a0FCFA" in notice.body
+
+
+def test_the_e_mail_backend_queues_a_task_after_commit(
+    areas, settings, django_capture_on_commit_callbacks, queued_mail, mailoutbox
+):
+    settings.SHOP_NOTIFY_BACKEND = "shop.notify.EmailBackend"
+    order = place(areas, make_product(price=5000, stock=5), areas.home_s15)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        notify.notify(order, "shipped")
+    assert queued_mail.names() == []  # nothing leaves before the commit
+    for callback in callbacks:
+        callback()
+    assert queued_mail.names() == ["send_delivery_notice"]
+    assert queued_mail.run() == 1
+    assert "est en route" in mailoutbox[-1].subject and mailoutbox[-1].to == [order.email]
+    with pytest.raises(ValueError):
+        notify.notify(order, "teleported")

@@ -15,6 +15,7 @@ MAIL_TASKS = {
     "shop.tasks.send_order_confirmation",
     "shop.tasks.alert_staff",
     "shop.tasks.send_paid_twice_notice",
+    "shop.tasks.send_delivery_notice",
 }
 
 
