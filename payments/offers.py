@@ -68,9 +68,30 @@ def serves(provider: Provider, method: Method, country: str) -> bool:
 
 
 def wallets_in(method: Method, country: str) -> list[str]:
-    """The method's wallets that exist in ``country``, as shown to the shopper."""
-    names = [w for w in method.wallets if country in WALLET_COUNTRIES.get(w, (country,))]
-    return [str(WALLET_LABELS.get(name, name)) for name in names]
+    """The method's wallets that exist in ``country`` (their own names)."""
+    return [w for w in method.wallets if country in WALLET_COUNTRIES.get(w, (country,))]
+
+
+def detail(provider: Provider, method: Method) -> str:
+    """How paying works with ``method``, in the shopper's words."""
+    text = DETAIL_OVERRIDES.get((provider.code, method.code), DETAILS[method.flow])
+    return text % {"provider": provider.name}
+
+
+def _served(currency: str, total: int, country: str, providers: list[Provider] | None):
+    """(provider, method, its wallets there) for every method that can take a
+    ``total`` in ``currency`` from ``country``; a method none of whose
+    wallets exists there is left out."""
+    for provider in checkout_providers(currency) if providers is None else providers:
+        if total < provider.minimum_amount:
+            continue
+        for method in provider.methods:
+            if not serves(provider, method, country):
+                continue
+            wallets = wallets_in(method, country)
+            if method.wallets and not wallets:
+                continue  # none of its wallets exists in this country
+            yield provider, method, wallets
 
 
 def offers_for(order) -> list[dict]:
@@ -83,33 +104,21 @@ def offers_in(
 ) -> list[dict]:
     """The choices a ``total`` in ``currency`` from ``country`` would have."""
     offers = []
-    for provider in checkout_providers(currency) if providers is None else providers:
-        if total < provider.minimum_amount:
-            continue
-        for method in provider.methods:
-            if not serves(provider, method, country):
-                continue
-            wallets = wallets_in(method, country)
-            if method.wallets and not wallets:
-                continue  # none of its wallets exists in this country
-            offers.append(
-                {
-                    "value": f"{provider.code}:{method.code}",
-                    "provider": provider,
-                    "method": method,
-                    "ussd": method.ussd.format(amount=total) if method.ussd else "",
-                    "title": ", ".join(wallets) or str(method.label),
-                    "wallet": wallets[0] if len(wallets) == 1 else "",
-                    "country": country,
-                    "wallets": [
-                        w for w in method.wallets if country in WALLET_COUNTRIES.get(w, (country,))
-                    ],
-                    "detail": DETAIL_OVERRIDES.get(
-                        (provider.code, method.code), DETAILS[method.flow]
-                    )
-                    % {"provider": provider.name},
-                }
-            )
+    for provider, method, wallets in _served(currency, total, country, providers):
+        labels = [str(WALLET_LABELS.get(name, name)) for name in wallets]
+        offers.append(
+            {
+                "value": f"{provider.code}:{method.code}",
+                "provider": provider,
+                "method": method,
+                "ussd": method.ussd.format(amount=total) if method.ussd else "",
+                "title": ", ".join(labels) or str(method.label),
+                "wallet": labels[0] if len(labels) == 1 else "",
+                "country": country,
+                "wallets": wallets,
+                "detail": detail(provider, method),
+            }
+        )
     return offers
 
 
@@ -142,10 +151,7 @@ class RouteOffer:
 
     @property
     def detail(self) -> str:
-        text = DETAIL_OVERRIDES.get(
-            (self.provider.code, self.method.code), DETAILS[self.method.flow]
-        )
-        return text % {"provider": self.provider.name}
+        return detail(self.provider, self.method)
 
 
 def wallet_value(wallet: str) -> str:
@@ -159,17 +165,10 @@ def routes_in(
     in the shop's default order: a method made for one wallet before a
     page carrying several, then the registry's order."""
     found = []
-    for provider in checkout_providers(currency) if providers is None else providers:
-        if total < provider.minimum_amount:
-            continue
-        for method in provider.methods:
-            if not serves(provider, method, country):
-                continue
-            for wallet in method.wallets:
-                if country not in WALLET_COUNTRIES.get(wallet, (country,)):
-                    continue
-                route = Route(provider.code, method.code, wallet, country, currency)
-                found.append((len(method.wallets) != 1, len(found), route, provider, method))
+    for provider, method, wallets in _served(currency, total, country, providers):
+        for wallet in wallets:
+            route = Route(provider.code, method.code, wallet, country, currency)
+            found.append((len(method.wallets) != 1, len(found), route, provider, method))
     found.sort(key=lambda item: item[:2])
     return [
         RouteOffer(route, provider, method, order)
@@ -252,15 +251,12 @@ def offer_usable(offer: dict, stored: dict, currency: str) -> bool:
     """An aggregator's own offer ("Autres moyens") can be chosen unless every
     route it carries in the order's country is DOWN or paused."""
     provider, method = offer["provider"], offer["method"]
-    country = offer["country"]
-    routes = [
-        candidate(
-            RouteOffer(
-                Route(provider.code, method.code, w, country, currency), provider, method, 0
-            ),
-            stored,
-        )
-        for w in method.wallets
-        if country in WALLET_COUNTRIES.get(w, (country,))
-    ] or [Candidate(Route(provider.code, method.code, "", country, currency))]
-    return any(c.usable for c in routes)
+    keys = [
+        Route(provider.code, method.code, wallet, offer["country"], currency).key
+        for wallet in offer["wallets"] or [""]
+    ]
+    return any(_usable(stored.get(key)) for key in keys)
+
+
+def _usable(health) -> bool:
+    return health is None or Candidate(None, state=health.state, paused=health.paused).usable

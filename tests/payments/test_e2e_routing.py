@@ -6,8 +6,6 @@ shopper goes straight to the healthy route."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 from django.contrib.auth.models import Group
@@ -18,7 +16,7 @@ from payments.routing import Route
 from payments.sandbox.core import fail_create
 from payments.services import health
 from shop.models import Order
-from tests.support.e2e import act_in_sandbox, csrf, final
+from tests.support.e2e import act_in_sandbox, checkout, csrf, final
 from tests.support.factories import make_product, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,26 +27,7 @@ LYGOS_CI = Route("lygos", "hosted", "Orange Money", "CI", "XOF")
 
 def choose_orange_money(base: str, product) -> tuple[requests.Session, Order, requests.Response]:
     """Product → cart → checkout in Côte d'Ivoire → "Orange Money" → Payer."""
-    s = requests.Session()
-    page = s.get(f"{base}/produit/{product.slug}/", timeout=10)
-    s.post(
-        f"{base}/panier/ajouter/",
-        data={"csrfmiddlewaretoken": csrf(page.text), "product_id": product.pk, "quantity": "1"},
-        headers={"Referer": base},
-        timeout=10,
-    )
-    form = s.get(f"{base}/commande/", timeout=10)
-    key = re.search(r'name="checkout_key" value="([^"]+)"', form.text).group(1)
-    checkout = {
-        "csrfmiddlewaretoken": csrf(form.text),
-        "checkout_key": key,
-        "full_name": "Awa Koné",
-        "email": "awa@example.com",
-        "country": "CI",
-        "phone": PHONE,
-    }
-    pay = s.post(f"{base}/commande/", data=checkout, headers={"Referer": base}, timeout=10)
-    assert "/paiement/" in pay.url, pay.text[:500]
+    s, pay = checkout(base, product, "CI", PHONE)
     assert pay.text.count('value="wallet:orange-money"') == 1
     answer = s.post(
         pay.url,

@@ -45,10 +45,10 @@ def csrf(html: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
-def buy(
-    base: str, route: Route, product: Product
-) -> tuple[requests.Session, Payment, requests.Response]:
-    """A shopper's path up to the provider: returns the answer to "Payer"."""
+def checkout(
+    base: str, product: Product, country: str, phone: str
+) -> tuple[requests.Session, requests.Response]:
+    """Product → cart → checkout: returns the shopper's session and the pay page."""
     s = requests.Session()
     page = s.get(f"{base}/produit/{product.slug}/", timeout=10)
     assert page.status_code == 200
@@ -65,11 +65,19 @@ def buy(
         "checkout_key": key,
         "full_name": "Awa Traoré",
         "email": "awa@example.com",
-        "country": route.country,
-        "phone": route.phone,
+        "country": country,
+        "phone": phone,
     }
     pay = s.post(f"{base}/commande/", data=data, headers={"Referer": base}, timeout=10)
     assert "/paiement/" in pay.url, pay.text[:500]
+    return s, pay
+
+
+def buy(
+    base: str, route: Route, product: Product
+) -> tuple[requests.Session, Payment, requests.Response]:
+    """A shopper's path up to the provider: returns the answer to "Payer"."""
+    s, pay = checkout(base, product, route.country, route.phone)
     choice = {
         "csrfmiddlewaretoken": csrf(pay.text),
         "choice": f"{route.provider}:{route.method}",
