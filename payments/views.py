@@ -147,7 +147,7 @@ def _route_for(choice: str, order: Order, context: dict) -> tuple[dict, str, lis
             raise Unavailable(_unavailable(wallet["title"]))
         if wallet["forced"] is not None:  # every route is down: the least bad one
             return by_value[wallet["forced"].value], wallet["wallet"], []
-        plan = _plan(wallet)
+        plan = _keep_live_route(order, wallet, _plan(wallet))
         if not plan:
             raise Unavailable(_unavailable(wallet["title"]))
         chosen = [by_value[wallet["offers"][route].value] for route in plan]
@@ -173,6 +173,19 @@ def _plan(wallet: dict) -> list[routing.Route]:
         for c in wallet["candidates"]
     ]
     return routing.choose(candidates, health.rng(), rules)
+
+
+def _keep_live_route(order: Order, wallet: dict, plan: list[routing.Route]) -> list:
+    """A second tap on the same wallet follows the attempt already open on
+    one of its routes (never a second prompt because exploration drew
+    another route this time)."""
+    live = order.payments.filter(status="pending", wallet=wallet["wallet"]).first()
+    if live is None:
+        return plan
+    for route in plan:
+        if (route.provider, route.method) == (live.provider, live.method):
+            return [route] + [r for r in plan if r != route]
+    return plan
 
 
 def _since(candidate: routing.Candidate):

@@ -412,6 +412,26 @@ def test_no_automatic_second_attempt_when_a_push_may_have_been_sent(client, rsps
     assert not any(LYGOS.initiate_url() in call.request.url for call in rsps.calls)
 
 
+def test_a_push_accepted_then_a_status_timeout_never_starts_a_second_attempt(
+    client, rsps, settings
+):
+    NOVASEND.mock_initiate_ok(rsps)
+    order = make_order(**CI)
+    assert choose_orange_ci(client, order).status_code == 302
+    payment = order.payments.get()
+    rsps.get(NOVASEND.status_url(payment), body=requests.ReadTimeout("read timed out"))
+
+    from payments.services import check_payment
+
+    assert check_payment(payment.pk).status == PaymentStatus.PENDING
+    settings.ROUTING_EXPLORE_SHARE = 1.0  # even if exploration drew the other route now
+    again = choose_orange_ci(client, order)  # a second tap, or the same wallet again
+
+    assert again.status_code == 302
+    assert order.payments.count() == 1, "one tap, one prompt: never a second attempt"
+    assert not any(LYGOS.initiate_url() in call.request.url for call in rsps.calls)
+
+
 def test_an_initiation_left_unknown_counts_at_once(
     client, rsps, django_capture_on_commit_callbacks
 ):
