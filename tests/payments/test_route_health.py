@@ -328,6 +328,30 @@ def test_reading_health_on_the_pay_page_costs_no_query_per_route(client):
     assert len(warm) == before - 1, "a warm cache reads no health row at all"
 
 
+@pytest.mark.parametrize("started,status", [(4, 302), (5, 400)])
+def test_a_probing_route_takes_at_most_five_attempts(client, rsps, started, status):
+    set_state(ORANGE_ML, "probing")
+    for _ in range(started):
+        make_payment(
+            make_order(**ML),
+            provider="novasend",
+            method="mobile_money",
+            wallet="Orange Money",
+            status=PaymentStatus.FAILED,
+        )
+    NOVASEND.mock_initiate_ok(rsps)
+    order = make_order(**ML)
+    hold(client, order)
+
+    answer = client.post(
+        reverse("payments:pay", args=[order.token]),
+        {"choice": "wallet:orange-money", "payer_phone": ML["phone"]},
+    )
+
+    assert answer.status_code == status
+    assert order.payments.count() == (1 if status == 302 else 0)
+
+
 # --- the safe fallback ------------------------------------------------------------
 def choose_orange_ci(client, order):
     hold(client, order)
