@@ -200,6 +200,18 @@ def test_the_sweep_moves_a_down_route_to_probing_on_time():
     assert state(ORANGE_ML) == "probing"
 
 
+def test_the_sweep_forgets_failures_older_than_the_window(django_capture_on_commit_callbacks):
+    from payments.services.sweep import sweep
+
+    for _ in range(3):
+        ended("technical", django_capture_on_commit_callbacks)
+    assert state(ORANGE_ML) == "degraded"
+    RouteOutcome.objects.update(at=timezone.now() - timedelta(minutes=61))
+
+    assert sweep().routes_changed == 1
+    assert state(ORANGE_ML) == "ok"
+
+
 # --- the pay page -----------------------------------------------------------------
 def test_the_pay_page_lists_each_wallet_once_with_how_paying_works(client):
     body = pay_page(client, make_order(**CI))
