@@ -164,7 +164,7 @@ def routes_in(
     """Every route a ``total`` in ``currency`` from ``country`` could take,
     in the shop's default order: a method made for one wallet before a
     page carrying several, then the registry's order."""
-    found = []
+    found: list[tuple[bool, int, Route, Provider, Method]] = []
     for provider, method, wallets in _served(currency, total, country, providers):
         for wallet in wallets:
             route = Route(provider.code, method.code, wallet, country, currency)
@@ -191,59 +191,67 @@ def candidate(offer: RouteOffer, stored: dict) -> Candidate:
     )
 
 
-def wallet_choices(order, stored: dict) -> tuple[list[dict], bool]:
-    """The pay page's wallets for ``order``, each once, best first, with how
-    its best route is paid and what its health lets the shopper do; and
-    whether every route is down (then the least bad one is offered).
+@dataclass
+class WalletChoice:
+    """One wallet on the pay page, with what its routes' health allows.
 
-    A wallet is ``selectable`` unless every route of it is DOWN or paused;
-    ``warning`` is "degraded" when its best route is DEGRADED or PROBING,
-    "down" when none is usable. When nothing at all is usable, the least bad
-    route's wallet is made selectable with the degraded warning and
-    ``forced`` to that route."""
-    routes = routes_in(order.currency, order.total, order.country)
+    ``selectable`` unless every route of it is DOWN or paused; ``warning``
+    is "degraded" when its best route is DEGRADED or PROBING, "down" when
+    none is usable; ``forced`` is the least bad route when every route of
+    the country is down (then it stays selectable, with the warning)."""
+
+    wallet: str
+    title: str
+    detail: str
+    needs_phone: bool
+    selectable: bool
+    warning: str
+    candidates: list[Candidate]
+    offers: dict[Route, RouteOffer]
+    forced: RouteOffer | None = None
+
+    @property
+    def value(self) -> str:
+        return wallet_value(self.wallet)
+
+    @property
+    def order(self) -> int:
+        return WALLET_ORDER.index(self.wallet) if self.wallet in WALLET_ORDER else len(WALLET_ORDER)
+
+
+def wallet_choices(order, stored: dict) -> tuple[list[WalletChoice], bool]:
+    """The pay page's wallets for ``order``, each once, best first (usable,
+    then without a warning, then the usual wallet order), and whether every
+    route is down (then the least bad one is offered)."""
     by_wallet: dict[str, list[tuple[RouteOffer, Candidate]]] = {}
-    for offer in routes:
+    for offer in routes_in(order.currency, order.total, order.country):
         by_wallet.setdefault(offer.route.wallet, []).append((offer, candidate(offer, stored)))
     choices = []
     for wallet, pairs in by_wallet.items():
-        ranked = rank([c for _, c in pairs])
-        best = ranked[0]
+        best = rank([c for _, c in pairs])[0]
         offers = {c.route: o for o, c in pairs}
         shown = best.shown_as
         choices.append(
-            {
-                "value": wallet_value(wallet),
-                "wallet": wallet,
-                "title": str(WALLET_LABELS.get(wallet, wallet)),
-                "detail": offers[best.route].detail,
-                "ussd": "",
-                "needs_phone": any(o.method.needs_phone for o, _ in pairs),
-                "selectable": shown != State.DOWN,
-                "warning": {State.DEGRADED: "degraded", State.DOWN: "down"}.get(shown, ""),
-                "candidates": [c for _, c in pairs],
-                "offers": offers,
-                "forced": None,
-            }
+            WalletChoice(
+                wallet=wallet,
+                title=str(WALLET_LABELS.get(wallet, wallet)),
+                detail=offers[best.route].detail,
+                needs_phone=any(o.method.needs_phone for o, _ in pairs),
+                selectable=shown != State.DOWN,
+                warning={State.DEGRADED: "degraded", State.DOWN: "down"}.get(shown, ""),
+                candidates=[c for _, c in pairs],
+                offers=offers,
+            )
         )
-    all_down = bool(choices) and not any(c["selectable"] for c in choices)
+    all_down = bool(choices) and not any(c.selectable for c in choices)
     if all_down:
-        worst_case = least_bad([c for choice in choices for c in choice["candidates"]])
+        worst_case = least_bad([c for choice in choices for c in choice.candidates])
         for choice in choices:
-            if worst_case is not None and worst_case.route.wallet == choice["wallet"]:
-                choice.update(
-                    selectable=True,
-                    warning="degraded",
-                    forced=choice["offers"][worst_case.route],
-                    detail=choice["offers"][worst_case.route].detail,
-                )
-    choices.sort(
-        key=lambda c: (
-            not c["selectable"],
-            bool(c["warning"]),
-            WALLET_ORDER.index(c["wallet"]) if c["wallet"] in WALLET_ORDER else len(WALLET_ORDER),
-        )
-    )
+            if worst_case is not None and worst_case.route.wallet == choice.wallet:
+                choice.forced = choice.offers[worst_case.route]
+                choice.selectable, choice.warning = True, "degraded"
+                choice.detail = choice.forced.detail
+    choices.sort(key=lambda c: (not c.selectable, bool(c.warning), c.order))
     return choices, all_down
 
 
@@ -259,4 +267,6 @@ def offer_usable(offer: dict, stored: dict, currency: str) -> bool:
 
 
 def _usable(health) -> bool:
-    return health is None or Candidate(None, state=health.state, paused=health.paused).usable
+    """Usable unless DOWN or paused (a probe's limit is checked when a wallet
+    is chosen, not for an aggregator picked by hand)."""
+    return health is None or not (health.paused or health.state == State.DOWN)

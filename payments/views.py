@@ -31,7 +31,7 @@ from shop.models import Order
 
 from . import routing, services
 from .models import Payment
-from .offers import offer_usable, offers_for, wallet_choices
+from .offers import WalletChoice, offer_usable, offers_for, wallet_choices
 from .providers import PROVIDER_CLASSES, UnknownProvider, get_provider, provider_class
 from .providers.base import Flow
 from .services import health
@@ -141,18 +141,18 @@ def _route_for(choice: str, order: Order, context: dict) -> tuple[dict, str, lis
     wallet = None
     if choice.startswith("wallet:"):
         wallets, _all_down = wallet_choices(order, context["stored"])
-        wallet = next((w for w in wallets if w["value"] == choice), None)
+        wallet = next((w for w in wallets if w.value == choice), None)
     if wallet is not None:
-        if not wallet["selectable"]:
-            raise Unavailable(_unavailable(wallet["title"]))
-        if wallet["forced"] is not None:  # every route is down: the least bad one
-            return by_value[wallet["forced"].value], wallet["wallet"], []
+        if not wallet.selectable:
+            raise Unavailable(_unavailable(wallet.title))
+        if wallet.forced is not None:  # every route is down: the least bad one
+            return by_value[wallet.forced.value], wallet.wallet, []
         plan = _keep_live_route(order, wallet, _plan(wallet))
         if not plan:
-            raise Unavailable(_unavailable(wallet["title"]))
-        chosen = [by_value[wallet["offers"][route].value] for route in plan]
+            raise Unavailable(_unavailable(wallet.title))
+        chosen = [by_value[wallet.offers[route].value] for route in plan]
         fallback = [o for o in chosen[1:2] if o["method"].flow != Flow.OTP]
-        return chosen[0], wallet["wallet"], fallback
+        return chosen[0], wallet.wallet, fallback
     offer = by_value.get(choice)
     if offer is None:
         raise Unavailable(_("Choisissez un moyen de paiement proposé."))
@@ -162,7 +162,7 @@ def _route_for(choice: str, order: Order, context: dict) -> tuple[dict, str, lis
     return offer, own, []
 
 
-def _plan(wallet: dict) -> list[routing.Route]:
+def _plan(wallet: WalletChoice) -> list[routing.Route]:
     """The wallet's routes in the order to try them (``routing.choose``); a
     PROBING route already given its probe attempts is left out."""
     rules = routing.Rules.from_settings()
@@ -170,16 +170,16 @@ def _plan(wallet: dict) -> list[routing.Route]:
         replace(c, probe_full=health.probe_full(c.route, _since(c), rules))
         if c.state == routing.State.PROBING
         else c
-        for c in wallet["candidates"]
+        for c in wallet.candidates
     ]
     return routing.choose(candidates, health.rng(), rules)
 
 
-def _keep_live_route(order: Order, wallet: dict, plan: list[routing.Route]) -> list:
+def _keep_live_route(order: Order, wallet: WalletChoice, plan: list[routing.Route]) -> list:
     """A second tap on the same wallet follows the attempt already open on
     one of its routes (never a second prompt because exploration drew
     another route this time)."""
-    live = order.payments.filter(status="pending", wallet=wallet["wallet"]).first()
+    live = order.payments.filter(status="pending", wallet=wallet.wallet).first()
     if live is None:
         return plan
     for route in plan:

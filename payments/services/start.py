@@ -145,7 +145,7 @@ def start_payment(
         if not fallback or not _safe_to_move_on(exc, method):
             raise
         first = exc
-    return _fall_back(order, first, fallback[0], payer_phone, wallet)
+    return _fall_back(order, payment, first, fallback[0], payer_phone, wallet)
 
 
 # ``ProviderError.kind`` of a vendor's definite "not created" answer.
@@ -178,13 +178,13 @@ def _safe_to_move_on(exc: PaymentStartError, method: Method) -> bool:
 
 def _fall_back(
     order: Order,
+    failed: Payment,
     first: PaymentStartError,
     route: tuple[str, str],
     payer_phone: str,
     wallet: str,
 ) -> Payment:
-    """End the failed attempt, then start ``route`` as a new attempt."""
-    failed = first.payment
+    """End the ``failed`` attempt, then start ``route`` as a new attempt."""
     reason = f"moved to {route[0]}:{route[1]}: {str(first.provider_error)[:200]}"
     # A failure left pending (unknown) is ended and watched; a refusal is
     # already final. Either way no attempt is live before the next one.
