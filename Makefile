@@ -81,7 +81,16 @@ test-suite: lint typecheck
 	TEST_CELERY_BROKER_URL=redis://127.0.0.1:6390/0 $(PY) -m pytest -m faults tests/faults
 	$(SERVICES) embedded-pg -- $(PY) -m pytest -m postgres $(EMBEDDED_PG_TESTS)
 
-EMBEDDED_PG_TESTS := tests/payments/test_races.py tests/shop/test_stock.py
+# One iteration of each race (the main run repeats them 20 times), the oversell and
+# deadlock tests, and the migrations (the test database is built by migrating).
+RACES := tests/payments/test_races.py
+EMBEDDED_PG_TESTS := \
+	"$(RACES)::test_callback_return_and_poll_at_once_give_one_transition[0]" \
+	"$(RACES)::test_ten_identical_callbacks_at_once_give_one_transition[0]" \
+	"$(RACES)::test_the_same_poll_twice_at_once_gives_one_transition[0]" \
+	"$(RACES)::test_two_sweeps_at_once_enqueue_each_due_payment_once" \
+	"tests/shop/test_stock.py::test_twenty_concurrent_checkouts_of_the_last_item_sell_it_exactly_once" \
+	"tests/shop/test_stock.py::test_concurrent_orders_listing_the_same_products_in_opposite_orders_never_deadlock"
 
 # Opt-in benchmark (QUALITY.md "Performance (P)"): wrk against gunicorn on a
 # separate database; prints and writes bench/results/latest.md. BENCH_DURATION=10.
