@@ -135,7 +135,7 @@ def start_payment(
     message for the shopper.
     """
     provider, method = _choose(order, provider_code, method_code, otp)
-    live = _reuse_or_supersede(order, provider, method)
+    live = _reuse_or_supersede(order, provider, method, wallet)
     if live is not None:
         return live
     payment = _create_attempt(order, provider, method, payer_phone, wallet)
@@ -232,9 +232,12 @@ def _choose(
     return provider, method
 
 
-def _reuse_or_supersede(order: Order, provider: Provider, method: Method) -> Payment | None:
+def _reuse_or_supersede(
+    order: Order, provider: Provider, method: Method, wallet: str = ""
+) -> Payment | None:
     """The open attempt to return as it is, or None once any open attempt has
-    been superseded (checked, then cancelled and watched)."""
+    been superseded (checked, then cancelled and watched). The same route
+    for another wallet (Novasend carries several) is another attempt."""
     live = order.payments.filter(status=PaymentStatus.PENDING).first()
     if live is None:
         return None
@@ -249,7 +252,8 @@ def _reuse_or_supersede(order: Order, provider: Provider, method: Method) -> Pay
             payment=live,
             follow=True,
         )
-    if live.provider == provider.code and live.method == method.code and method.flow != Flow.OTP:
+    same = (live.provider, live.method, live.wallet) == (provider.code, method.code, wallet)
+    if same and method.flow != Flow.OTP:
         # Re-initiate only after an unknown outcome, and claim that
         # atomically: a second tab or a double click gets the same attempt,
         # never a second charge.

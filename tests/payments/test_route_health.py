@@ -468,6 +468,24 @@ def test_a_push_accepted_then_a_status_timeout_never_starts_a_second_attempt(
     assert not any(LYGOS.initiate_url() in call.request.url for call in rsps.calls)
 
 
+def test_another_wallet_on_the_same_route_is_another_attempt(client, rsps):
+    NOVASEND.mock_initiate_ok(rsps)
+    order = make_order(**CI)
+    choose_orange_ci(client, order)
+    orange = order.payments.get()
+    NOVASEND.mock_status(rsps, orange, "pending")
+
+    answer = client.post(
+        reverse("payments:pay", args=[order.token]),
+        {"choice": "wallet:wave", "payer_phone": CI["phone"]},
+    )
+
+    assert answer.status_code == 302
+    orange.refresh_from_db()
+    wave = order.payments.get(status=PaymentStatus.PENDING)
+    assert (orange.status, wave.wallet, wave.provider) == ("cancelled", "Wave", "novasend")
+
+
 def test_an_initiation_left_unknown_counts_at_once(
     client, rsps, django_capture_on_commit_callbacks
 ):
