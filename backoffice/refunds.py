@@ -474,10 +474,7 @@ def enqueue_check(refund_id: int, due) -> None:
 
 
 def _flag(refund: Refund, code: ReviewCode | None, reason: str, info: dict | None = None) -> Refund:
-    refund.needs_review = True
-    refund.review_code = code or ""
-    if reason not in refund.review_reason:
-        refund.review_reason = f"{refund.review_reason}\n{reason}".strip()
+    refund.mark_for_review(code, reason)
     refund.save(update_fields=["needs_review", "review_code", "review_reason", "updated_at"])
     journal(refund, RefundEvent.Kind.DECISION, f"needs review: {reason}", info or {})
     return refund

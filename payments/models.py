@@ -70,6 +70,16 @@ class CheckedRecord(models.Model):
     class Meta:
         abstract = True
 
+    def mark_for_review(self, code: str | None, details: str) -> None:
+        """Flag for staff with ``code`` (the caller saves). The details are
+        for people: a line is added when the code changes, and no code reads
+        them (a repeat of the same code keeps the first details)."""
+        new_code = (code or "") != self.review_code or not self.review_reason
+        self.needs_review = True
+        self.review_code = code or ""
+        if new_code:
+            self.review_reason = f"{self.review_reason}\n{details}".strip()
+
 
 class Payment(CheckedRecord):
     order = models.ForeignKey(

@@ -12,9 +12,9 @@ Where each thing happens:
 
 Rules every caller can rely on:
 
-* Lock order: the order row, then the payment row (``locks.lock``), both
-  ``select_for_update`` inside ``atomic()``. No lock is held during a
-  provider call.
+* Lock order: the order row, then the payment row (``locks.lock``, through
+  ``shop.locks``), both row-locked inside ``atomic()``. No lock is held
+  during a provider call.
 * Forward only: ``pending → succeeded | failed | expired | cancelled``; a final
   state never changes. Anomalies (money after an attempt ended, a second
   success, money that does not match) set ``needs_review``: never fulfilled,

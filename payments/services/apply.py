@@ -177,9 +177,7 @@ def _reschedule(order, payment, decision, result, provider, info) -> None:
 
 def _expire(order, payment, decision, result, provider, info) -> None:
     if decision.flag:
-        payment.needs_review = True
-        payment.review_code = decision.code or ""
-        payment.review_reason = _append(payment.review_reason, decision.flag)
+        payment.mark_for_review(decision.code, decision.flag)
     record(payment, payment.provider, PaymentEvent.Kind.DECISION, decision.message, info)
     finalise(
         payment,
@@ -425,9 +423,7 @@ def _route_outcome(payment: Payment) -> None:
 def flag(
     payment: Payment, order: Order, code: ReviewCode | None, reason: str, info: dict | None = None
 ) -> None:
-    payment.needs_review = True
-    payment.review_code = code or ""
-    payment.review_reason = _append(payment.review_reason, reason)
+    payment.mark_for_review(code, reason)
     payment.save(update_fields=["needs_review", "review_code", "review_reason", "updated_at"])
     record(
         payment, payment.provider, PaymentEvent.Kind.DECISION, f"needs review: {reason}", info or {}
@@ -439,10 +435,6 @@ def flag(
 
 def source_of(info: dict) -> str:
     return f"({info.get('source', '?')})"
-
-
-def _append(existing: str, reason: str) -> str:
-    return f"{existing}\n{reason}".strip() if reason not in existing else existing
 
 
 __all__ = [

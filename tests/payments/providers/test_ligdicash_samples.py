@@ -289,6 +289,18 @@ def test_documented_status_answer_through_confirm(rsps, changes, outcome):
     assert result.currency == ("XOF" if outcome == Outcome.SUCCEEDED else None)
 
 
+def test_the_payer_wallet_is_the_documented_customer_field_as_reported(rsps):
+    """``customer``: "NUMÉRO DU COMPTE LUDICASH DU CLIENT" in the vendor's
+    status answer; a refund's payout goes back to it. The printed sample
+    leaves it empty (then the shop falls back to the number the attempt was
+    made with), so an empty value must stay empty, never be invented."""
+    sample = doc("status_answer_completed.jsonc")
+    rsps.get(CONFIRM, json=sample)
+    assert get_provider("ligdicash").fetch_status(view(sample["token"])).payer == ""
+    rsps.replace("GET", CONFIRM, json={**sample, "customer": "22670123456"})
+    assert get_provider("ligdicash").fetch_status(view(sample["token"])).payer == "22670123456"
+
+
 # --- callbacks through the module ------------------------------------------------------------
 def test_documented_callback_as_printed_is_refused_as_malformed_json():
     """The printed sample has notes and a missing comma: no real delivery
