@@ -76,6 +76,21 @@ DELIVERY = [
         ),
     ),
     (
+        # Côte d'Ivoire: where Novasend (and Lygos) collect, so every
+        # provider of the XOF shop has a country a shopper can be delivered in.
+        "Abidjan",
+        "CI",
+        [("Plateau", None), ("Cocody", None), ("Yopougon", 2500), ("Marcory", None)],
+        {"fee": 2000, "free_over": 250_000, "delay": (1, 2), "cod": True, "cod_max": 200_000},
+        (
+            "Relais Ashtech Plateau",
+            "Boulevard de la République, Plateau",
+            "Près de la cathédrale Saint-Paul",
+            "Lun–Sam 9 h–19 h",
+            "+2252720000000",
+        ),
+    ),
+    (
         "Conakry",
         "GN",
         [("Kaloum", None), ("Dixinn", None), ("Matam", None), ("Ratoma", 2000), ("Matoto", 2000)],
@@ -222,7 +237,7 @@ def slugify(text: str) -> str:
     return django_slugify(text)[:200]
 
 
-COUNTRIES = {"BF": "Burkina Faso", "SN": "Sénégal", "GN": "Guinée"}
+COUNTRIES = {"BF": "Burkina Faso", "SN": "Sénégal", "CI": "Côte d'Ivoire", "GN": "Guinée"}
 
 
 def load_delivery() -> int:
