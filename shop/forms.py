@@ -395,11 +395,13 @@ class AreaForm(forms.Form):
         ]
         # Every area of the shop may be named, so a neighbourhood of another
         # city gets its own message rather than "not in the list".
+        # The selects still show only the chosen country's cities and the
+        # chosen city's neighbourhoods (the widget keeps the short lists).
         all_ids = [(str(i), a.name) for i, a in table.areas.items()]
-        self.fields["city"].choices += [c for c in all_ids if c not in self.fields["city"].choices]
-        self.fields["district"].choices += [
-            c for c in all_ids if c not in self.fields["district"].choices
-        ]
+        for name in ("city", "district"):
+            shown = list(self.fields[name].choices)
+            self.fields[name].choices = shown + [c for c in all_ids if c not in shown]
+            self.fields[name].widget.choices = shown
         self.show_city = bool(country)
         self.show_district = bool(districts)
 

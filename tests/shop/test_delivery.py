@@ -410,3 +410,13 @@ def test_the_e_mail_backend_queues_a_task_after_commit(
     assert "est en route" in mailoutbox[-1].subject and mailoutbox[-1].to == [order.email]
     with pytest.raises(ValueError):
         notify.notify(order, "teleported")
+
+
+def test_the_city_select_lists_only_the_chosen_countrys_cities(client):
+    from shop.management.commands.load_demo import load_delivery
+
+    load_delivery()
+    page = client.post(reverse("shop:delivery_area"), {"country": "CI"}).content.decode()
+    city_select = page.split('name="city"', 1)[1].split("</select>", 1)[0]
+    assert "Abidjan" in city_select
+    assert "Ouagadougou" not in city_select and "Secteur" not in city_select
