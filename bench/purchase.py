@@ -22,6 +22,7 @@ Used two ways:
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import secrets
@@ -169,13 +170,35 @@ class ProviderStub:
 
 # --- one shopper -----------------------------------------------------------------------
 @dataclass
+class Seen:
+    """What a shopper received at one step: the final status and path after
+    any redirects (their statuses in ``redirects``) and the shop's messages
+    on that page (flash messages, a cart error, a form's error summary)."""
+
+    step: str
+    status: int
+    path: str
+    redirects: list[int]
+    messages: list[str]
+
+    def describe(self) -> str:
+        hops = "".join(f"{code} → " for code in self.redirects)
+        said = " | ".join(self.messages) or "no message"
+        return f"{self.step}: {hops}{self.status} {self.path} ({said})"
+
+
+@dataclass
 class Outcome:
     email: str
     started: bool = False  # reached the provider (an order and an attempt exist)
-    sold_out: bool = False
-    told: bool = False  # a sold-out shopper read why
+    sold_out: bool = False  # stopped before the provider: the shop would not sell
+    told: bool = False  # ... and the page that stopped her said the item is sold out
+    told_at: str = ""  # the step whose page said it: product, cart_add, checkout_page, checkout
+    told_by: str = ""  # which message (a key of SOLD_OUT_MESSAGES, or "badge")
+    untold: str = ""  # what a sold-out shopper who was not told received instead
     error: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    seen: list[Seen] = field(default_factory=list)
 
 
 def _csrf(html: str) -> str:
@@ -183,23 +206,103 @@ def _csrf(html: str) -> str:
     return found.group(1) if found else ""
 
 
-SOLD_OUT_WORDS = ("stock", "épuisé", "rupture", "plus disponible")
+# The shop's own sold-out messages, exactly (French, and English when chosen):
+# shop.services.OutOfStock (add to cart refused, checkout refused) and
+# shop.cart.Cart.fit_to_stock (a line removed before the checkout form).
+SOLD_OUT_MESSAGES = {
+    "rupture de stock": re.compile(
+        r"« (?P<name>.+) » est en rupture de stock\.|“(?P<en>.+)” is out of stock\."
+    ),
+    "retiré du panier": re.compile(
+        r"« (?P<name>.+) » n'est plus en stock : nous l'avons retiré de votre panier\."
+        r"|“(?P<en>.+)” is out of stock: we removed it from your cart\."
+    ),
+}
+ADDED = re.compile(r"« (?P<name>.+) » est dans votre panier\.|“(?P<en>.+)” is in your cart\.")
+# The product page's stock badge (shop/_stock.html) when there is none left.
+SOLD_OUT_BADGE = re.compile(r'<span class="stock out">(Rupture de stock|Out of stock)</span>')
+ADD_FORM = 'action="/panier/ajouter/"'
+
+_FLASH = re.compile(r'<li class="msg[^"]*">(.*?)</li>', re.S)
+_CART_ERROR = re.compile(r'<p class="msg error"[^>]*>(.*?)</p>', re.S)
+_SUMMARY = re.compile(r'<div class="msg error error-summary".*?</div>', re.S)
+_SUMMARY_ITEM = re.compile(r"<li>(.*?)</li>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _text(fragment: str) -> str:
+    return " ".join(html.unescape(_TAG.sub("", fragment)).split())
+
+
+def shop_messages(page: str) -> list[str]:
+    """The messages a page shows the shopper, in page order of kind."""
+    found = [_text(m) for m in _FLASH.findall(page) + _CART_ERROR.findall(page)]
+    for summary in _SUMMARY.findall(page):
+        found += [_text(item) for item in _SUMMARY_ITEM.findall(summary)]
+    return [m for m in found if m]
+
+
+def _product_name(page: str) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", page, re.S)
+    return _text(found.group(1)) if found else ""
+
+
+def sold_out_message(messages: list[str], name: str) -> str:
+    """The kind of the first message saying that ``name`` is sold out, or ""."""
+    for message in messages:
+        for kind, pattern in SOLD_OUT_MESSAGES.items():
+            said = pattern.fullmatch(message)
+            if said and name in (said.group("name"), said.group("en")):
+                return kind
+    return ""
 
 
 def shopper(base: str, slug: str, product_id: int, email: str, phone: str) -> Outcome:
-    """One shopper's purchase up to the provider's page, each step timed."""
+    """One shopper's purchase up to the provider's page, each step timed.
+
+    She stops where a real shopper would: at a product page without the add
+    button, at the first page saying the product is sold out, or at the first
+    page that does not take her on (no "is in your cart", no checkout form,
+    no payment page). A shopper stopped there is
+    ``sold_out``; she is ``told`` only when that page says, in one of the
+    shop's own sold-out messages naming the product, that it is sold out;
+    anything else (an empty cart, a generic error, a 500) is in ``untold``."""
     out = Outcome(email=email)
     s = requests.Session()
     headers = {"Referer": base + "/"}
 
-    def timed(step: str, call):
+    def timed(step: str, call) -> requests.Response:
         t = time.perf_counter()
         response = call()
         out.timings[step] = time.perf_counter() - t
+        out.seen.append(
+            Seen(
+                step=step,
+                status=response.status_code,
+                path=urllib.parse.urlsplit(response.url).path,
+                redirects=[r.status_code for r in response.history],
+                messages=shop_messages(response.text),
+            )
+        )
         return response
+
+    def stopped(told_by: str) -> Outcome:
+        out.sold_out = True
+        out.told = bool(told_by)
+        if told_by:
+            out.told_at, out.told_by = out.seen[-1].step, told_by
+        else:
+            out.untold = out.seen[-1].describe()
+        return out
 
     try:
         page = timed("product", lambda: s.get(f"{base}/produit/{slug}/", timeout=30))
+        if page.status_code != 200:
+            out.error = f"product page answered {page.status_code}"
+            return out
+        name = _product_name(page.text)
+        if ADD_FORM not in page.text:  # no "Ajouter au panier": the badge says why
+            return stopped("badge" if SOLD_OUT_BADGE.search(page.text) else "")
         timed(
             "cart_add",
             lambda: s.post(
@@ -213,12 +316,15 @@ def shopper(base: str, slug: str, product_id: int, email: str, phone: str) -> Ou
                 timeout=30,
             ),
         )
+        # The cart page she lands on may already say the last unit went meanwhile.
+        told_by = sold_out_message(out.seen[-1].messages, name)
+        if told_by or not any(ADDED.fullmatch(m) for m in out.seen[-1].messages):
+            return stopped(told_by)
         form = timed("checkout_page", lambda: s.get(f"{base}/commande/", timeout=30))
         key = re.search(r'name="checkout_key" value="([^"]+)"', form.text)
-        if key is None:  # nothing in the cart: the shop said why on the way
-            out.sold_out = True
-            out.told = any(w in form.text.lower() for w in SOLD_OUT_WORDS)
-            return out
+        told_by = sold_out_message(out.seen[-1].messages, name)
+        if told_by or key is None:  # no checkout form: the page says why
+            return stopped(told_by)
         details = {
             "csrfmiddlewaretoken": _csrf(form.text),
             "checkout_key": key.group(1),
@@ -232,9 +338,7 @@ def shopper(base: str, slug: str, product_id: int, email: str, phone: str) -> Ou
             lambda: s.post(f"{base}/commande/", data=details, headers=headers, timeout=30),
         )
         if "/paiement/" not in pay.url:
-            out.sold_out = True
-            out.told = any(w in pay.text.lower() for w in SOLD_OUT_WORDS)
-            return out
+            return stopped(sold_out_message(out.seen[-1].messages, name))
         choice = {
             "csrfmiddlewaretoken": _csrf(pay.text),
             "choice": "ligdicash:hosted",
@@ -251,7 +355,21 @@ def shopper(base: str, slug: str, product_id: int, email: str, phone: str) -> Ou
             out.error = f"payment start answered {answer.status_code}"
     except requests.RequestException as exc:
         out.error = type(exc).__name__
+        out.untold = f"{out.error} after {[seen.step for seen in out.seen] or 'no answer'}"
     return out
+
+
+def told_summary(outcomes: list[Outcome]) -> dict:
+    """How the shoppers who missed out were told: counts per "step: message",
+    and what each one not told received instead (counts per description)."""
+    told: dict[str, int] = defaultdict(int)
+    untold: dict[str, int] = defaultdict(int)
+    for out in outcomes:
+        if out.told:
+            told[f"{out.told_at}: {out.told_by}"] += 1
+        elif not out.started:  # missed out, and not told why
+            untold[out.untold or out.error or "stopped without a sold-out message"] += 1
+    return {"told": dict(sorted(told.items())), "not_told": dict(sorted(untold.items()))}
 
 
 def crowd(
@@ -396,6 +514,10 @@ if __name__ == "__main__":
 __all__ = [
     "ProviderStub",
     "Outcome",
+    "Seen",
+    "told_summary",
+    "shop_messages",
+    "sold_out_message",
     "shopper",
     "crowd",
     "step_table",

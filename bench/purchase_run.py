@@ -2,9 +2,11 @@
 
 gunicorn as the Dockerfile runs it (``ashtech_store.gunicorn_conf``: gthread
 3 × 8, bound to loopback), the two Celery workers of docker-compose.yml (money
-queues with the beat, e-mail/images), PostgreSQL (a fresh
-``ashtech_bench_purchase`` database), Redis (broker and shared cache, database
-13), the provider stub of bench/purchase.py. Then:
+queues with the beat, e-mail/images), PostgreSQL (a fresh database: the one
+named in ``BENCH_DATABASE_URL``, else ``ashtech_bench_purchase``; its name must
+contain "bench"), Redis (broker and shared cache in one database:
+``BENCH_PURCHASE_REDIS_URL``, else ``BENCH_REDIS_URL``, else database 13;
+flushed at the start), the provider stub of bench/purchase.py. Then:
 
 1. ``BENCH_SHOPPERS`` (32) shoppers at once each do the whole purchase; the
    stub calls back ``BENCH_CALLBACK_DELAY`` (1.0) s after each payment;
@@ -14,7 +16,11 @@ queues with the beat, e-mail/images), PostgreSQL (a fresh
 Reported (stdout and bench/results/purchase-latest.md / .json): completed
 orders per minute, p50/p95/p99 per step, callback-to-paid p50/p95/p99, CPU ms
 per completed order for the app (gunicorn), the workers and the database
-backends, and every invariant. Everything started here is stopped at the end.
+backends, the CPU share of the machine's other processes (other sessions'
+tests) and the load average, and every invariant. For the flash sale, how each
+shopper who missed out was told (per step and message) and what any shopper
+not told received instead: exactly ``BENCH_FLASH_UNITS`` paid and nobody
+left untold, or the run fails. Everything started here is stopped at the end.
 """
 
 from __future__ import annotations
@@ -52,13 +58,35 @@ SHOPPERS = int(os.environ.get("BENCH_SHOPPERS", "32"))
 CALLBACK_DELAY = float(os.environ.get("BENCH_CALLBACK_DELAY", "1.0"))
 FLASH_SHOPPERS = int(os.environ.get("BENCH_FLASH_SHOPPERS", "200"))
 FLASH_UNITS = int(os.environ.get("BENCH_FLASH_UNITS", "20"))
-REDIS = os.environ.get("BENCH_PURCHASE_REDIS_URL", "redis://127.0.0.1:6379/13")
-DB_NAME = "ashtech_bench_purchase"
+REDIS = os.environ.get("BENCH_PURCHASE_REDIS_URL") or os.environ.get(
+    "BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"
+)
+DB_NAME = (
+    urllib.parse.urlsplit(os.environ["BENCH_DATABASE_URL"]).path.strip("/")
+    if os.environ.get("BENCH_DATABASE_URL")
+    else "ashtech_bench_purchase"
+)
+
+
+def check_targets() -> None:
+    """Only a loopback database whose name says "bench" is dropped and made
+    again, and only a Redis database of its own (not 0, not the tests' 15) flushed."""
+    db, redis = urllib.parse.urlsplit(DB_URL), urllib.parse.urlsplit(REDIS)
+    if db.hostname not in ("127.0.0.1", "localhost") or redis.hostname not in (
+        "127.0.0.1",
+        "localhost",
+    ):
+        raise SystemExit("bench: the database and Redis must be on 127.0.0.1")
+    if "bench" not in DB_NAME or not DB_NAME.replace("_", "").isalnum():
+        raise SystemExit(f"bench: refusing to recreate database {DB_NAME!r} (no 'bench' in it)")
+    if redis.path.strip("/") in ("", "0", "15"):
+        raise SystemExit("bench: use a Redis database of its own (not 0, not 15 of the tests)")
 
 
 class Stack:
     def __init__(self) -> None:
         self.procs: dict[str, subprocess.Popen] = {}
+        (BASE_DIR / "var").mkdir(exist_ok=True)  # a fresh checkout has none yet
         self.tmp = Path(tempfile.mkdtemp(prefix="bench-purchase-", dir=BASE_DIR / "var"))
         self.mail_dir = self.tmp / "mail"
         self.mail_dir.mkdir()
@@ -85,7 +113,7 @@ class Stack:
             "PAYMENTS_SANDBOX": "false",
             "LIGDICASH_BASE_URL": self.stub.url,
             "CELERY_BROKER_URL": REDIS,
-            "CACHE_URL": REDIS.rsplit("/", 1)[0] + "/12",
+            "CACHE_URL": REDIS,  # Django's keys are prefixed (":1:"), Celery's are not
             "LOG_LEVEL": "WARNING",
             "BENCH_STATIC_ROOT": str(self.tmp / "static"),
             "BENCH_MEDIA_ROOT": str(self.tmp / "media"),
@@ -192,9 +220,15 @@ class Stack:
         self.stub.stop()
 
 
-def phase(stack: Stack, products, shoppers: int, first: int, initial: dict) -> dict:
+def phase(
+    stack: Stack, products, shoppers: int, first: int, initial: dict, units: int | None = None
+) -> dict:
+    """One crowd and its report; ``units``: a flash sale of that many units
+    (exactly that many paid, every other shopper told they are sold out)."""
     groups = stack.groups()
     before, busy0 = stack.ticks(groups), machine_ticks()
+    own0 = process_ticks(os.getpid())[1]  # the shoppers' threads and the stub
+    load_start = os.getloadavg()[0]
     started = time.monotonic()
     outcomes = purchase.crowd([stack.base], products, shoppers, shoppers, first=first)
     settled = purchase.wait_until_settled(300)
@@ -208,12 +242,25 @@ def phase(stack: Stack, products, shoppers: int, first: int, initial: dict) -> d
     elapsed = time.monotonic() - started
     groups = {g: sorted(set(pids) | set(stack.groups()[g])) for g, pids in groups.items()}
     after, busy1 = stack.ticks(groups), machine_ticks()
+    own1 = process_ticks(os.getpid())[1]
     paid = max(report["paid"], 1)
+    span = max(busy1[1] - busy0[1], 1)
+    ours = sum(after[g] - before.get(g, 0) for g in after) + own1 - own0
+    told = purchase.told_summary(outcomes)
+    failed = purchase.broken(report)
+    if told["not_told"]:
+        failed.append("sold_out_not_told")
+    if units is not None and report["paid"] != units:
+        failed.append("flash_paid_not_units")
+    if units is None and any(not o.started for o in outcomes):
+        failed.append("shoppers_not_started")
     return {
         "shoppers": shoppers,
         "started": sum(o.started for o in outcomes),
         "sold_out": sum(o.sold_out for o in outcomes),
         "sold_out_told": sum(o.told for o in outcomes if o.sold_out),
+        "told": told["told"],
+        "not_told": told["not_told"],
         "errors": sorted({o.error for o in outcomes if o.error}),
         "settled": settled,
         "seconds": round(elapsed, 1),
@@ -224,9 +271,17 @@ def phase(stack: Stack, products, shoppers: int, first: int, initial: dict) -> d
         "cpu_ms_per_order": {
             g: round((after[g] - before.get(g, 0)) / TICK * 1000 / paid, 1) for g in after
         },
-        "machine_busy": round((busy1[0] - busy0[0]) / max(busy1[1] - busy0[1], 1), 2),
+        "machine_busy": round((busy1[0] - busy0[0]) / span, 2),
+        "other_busy": round(max(busy1[0] - busy0[0] - ours, 0) / span, 2),
+        "load_average": [round(load_start, 1), round(os.getloadavg()[0], 1)],
         "invariants": report,
-        "broken": purchase.broken(report),
+        "broken": failed,
+        # What the first shoppers not told received, step by step (to look at).
+        "not_told_traces": [
+            [seen.describe() for seen in o.seen] + ([o.error] if o.error else [])
+            for o in outcomes
+            if not o.started and not o.told
+        ][:5],
     }
 
 
@@ -251,8 +306,15 @@ def render(runs: dict) -> str:
         cpu = run["cpu_ms_per_order"]
         lines.append(
             f"- CPU ms per completed order: app {cpu['app']}, workers {cpu['worker']}, "
-            f"database {cpu['db']} (machine busy {run['machine_busy']:.0%})"
+            f"database {cpu['db']} (machine busy {run['machine_busy']:.0%}, of which other "
+            f"processes {run['other_busy']:.0%}; load average {run['load_average'][0]} at the "
+            f"start, {run['load_average'][1]} at the end)"
         )
+        if run["sold_out"] or run["not_told"]:
+            told = ", ".join(f"{n} at {how}" for how, n in run["told"].items()) or "none"
+            lines.append(f"- told it is sold out: {run['sold_out_told']} ({told})")
+            for what, n in run["not_told"].items():
+                lines.append(f"- **not told** ({n}): {what}")
         lines.append(f"- invariants: {'all hold' if not run['broken'] else run['broken']}")
         lines += ["", "| step | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|"]
         for step, p in run["steps_ms"].items():
@@ -263,6 +325,7 @@ def render(runs: dict) -> str:
 def main() -> int:
     if not (port_answers(DB_URL) and port_answers(REDIS)):
         raise SystemExit("bench: PostgreSQL/Redis not answering: run `make bench`")
+    check_targets()
     stack = Stack()
     try:
         os.environ.update({k: v for k, v in stack.env.items() if k not in ("PYTHONPATH",)})
@@ -293,7 +356,12 @@ def main() -> int:
         }
         log(f"flash sale: {FLASH_SHOPPERS} shoppers for {FLASH_UNITS} units")
         runs["flash sale"] = phase(
-            stack, [(flash.slug, flash.pk)], FLASH_SHOPPERS, 100_000, {flash.pk: FLASH_UNITS}
+            stack,
+            [(flash.slug, flash.pk)],
+            FLASH_SHOPPERS,
+            100_000,
+            {flash.pk: FLASH_UNITS},
+            units=FLASH_UNITS,
         )
         report = render(runs)
         RESULTS.mkdir(parents=True, exist_ok=True)

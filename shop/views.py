@@ -258,18 +258,32 @@ def _product(slug: str) -> Product:
 def cart_detail(request):
     cart = Cart(request)
     lines = cart.lines()
-    for note in cart.fit_to_stock(lines):
+    short = [line.product.name for line in lines if line.short]
+    notes = cart.fit_to_stock(lines)
+    for note in notes:
         messages.warning(request, note)
-    return _cart_page(request, cart, lines)
+    shown = _without_added(request, short) if notes else None
+    return _cart_page(request, cart, lines, shown=shown)
 
 
-def _cart_page(request, cart: Cart, lines, error: str = "", status: int = 200):
+def _without_added(request, names: list[str]) -> list:
+    """This page's messages without "« X » est dans votre panier." for the
+    lines just lowered or removed: when the last unit went between the tap
+    and the cart page (a flash sale), she reads only that it is sold out,
+    not both. Reading them consumes them, as the page would."""
+    added = {_added_text(name) for name in names}
+    return [m for m in messages.get_messages(request) if str(m.message) not in added]
+
+
+def _cart_page(request, cart: Cart, lines, error: str = "", status: int = 200, shown=None):
     context = {
         "lines": lines,
         "total": cart_total(lines),
         "error": error,
         "delivery": _delivery_line(request, cart_total(lines)),
     }
+    if shown is not None:
+        context["messages"] = shown  # over the context processor's
     return render(request, "shop/cart.html", context, status=status)
 
 
@@ -311,8 +325,12 @@ def _first_use(request, add_key: str) -> bool:
     return not key or caches["default"].add(key, 1, ADD_KEY_TTL)
 
 
+def _added_text(name: str) -> str:
+    return _("« %(name)s » est dans votre panier.") % {"name": name}
+
+
 def _added(request, product: Product):
-    messages.success(request, _("« %(name)s » est dans votre panier.") % {"name": product.name})
+    messages.success(request, _added_text(product.name))
     return redirect("shop:cart")
 
 

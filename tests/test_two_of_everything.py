@@ -186,6 +186,7 @@ def test_two_web_processes_and_two_workers_sell_concurrently_with_every_invarian
     assert all(o.started for o in outcomes)
     assert sum(o.started for o in flash) == 3
     assert all(o.told for o in flash if o.sold_out), "every shopper who missed out was told"
+    assert purchase.told_summary(flash)["not_told"] == {}, [o.seen for o in flash if o.untold]
     assert purchase.wait_until_settled(90), stack.logs()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the confirmation e-mails leave after the commit
