@@ -1,9 +1,10 @@
 """Reconciliation: compare our payments with what each provider says.
 
 For every payment in the window, ask the provider (one call at a time per
-provider — a PostgreSQL advisory lock per provider, so a nightly run and a
-staff click never overlap — and at most one per 5 s per payment, as the
-poller), compare, and keep each mismatch once (unique per payment and kind):
+provider — a PostgreSQL transaction-level advisory lock per provider, held
+by a transaction of its own (``_provider_lock``), so a nightly run and a
+staff click never overlap, even behind PgBouncer — and at most one per 5 s
+per payment, as the poller), compare, and keep each mismatch once (unique per payment and kind):
 a second run finds the same rows and changes nothing. Nothing here moves a
 payment: a mismatch goes to the review queue; staff decide.
 
@@ -20,7 +21,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from payments.models import Payment, PaymentEvent, PaymentStatus
@@ -184,24 +186,59 @@ def _keep(
 
 
 class _provider_lock:
-    """``pg_try_advisory_lock`` per provider (session level); a no-op on SQLite."""
+    """One reconciliation per provider at a time, across processes and machines:
+    ``pg_try_advisory_xact_lock`` in a transaction of its own, on a database
+    connection of its own, open while the provider is reconciled and rolled
+    back (it writes nothing) when the run ends, finished or failed; a process
+    that dies ends it with its connection. A no-op on SQLite.
+
+    Transaction-scoped, so behind PgBouncer in transaction pooling the lock
+    lives and ends on the one server connection the pooler gives that open
+    transaction (a session lock's unlock could land on another server
+    connection and leave the lock held). Not a transaction around the
+    reconciliation itself: its journal (each provider exchange, each
+    mismatch and its decision event) must stay written when a later call
+    fails, and each journal row's insert holds a ``FOR KEY SHARE`` lock on its
+    payment until commit — a callback or a poll locking that payment (``FOR
+    UPDATE``, shop/locks.py) would wait for the whole run. The
+    reconciliation's own writes commit as they are made."""
 
     def __init__(self, code: str):
         digest = hashlib.blake2b(f"reconcile:{code}".encode(), digest_size=8).digest()
         self.key = int.from_bytes(digest, "big", signed=True)
+        self.holder: BaseDatabaseWrapper | None = None
 
     def __enter__(self) -> bool:
         if connection.vendor != "postgresql":
             return True
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [self.key])
-            self.held = cursor.fetchone()[0]
-        return self.held
+        holder = connections.create_connection(connection.alias)
+        try:
+            holder.set_autocommit(False)  # the next statement opens the transaction
+            with holder.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [self.key])
+                held = bool(cursor.fetchone()[0])
+        except BaseException:
+            holder.close()
+            raise
+        if not held:
+            _end(holder)
+            return False
+        self.holder = holder
+        return True
 
     def __exit__(self, *exc) -> None:
-        if connection.vendor == "postgresql" and getattr(self, "held", False):
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
+        if self.holder is not None:
+            holder, self.holder = self.holder, None
+            _end(holder)
+
+
+def _end(holder: BaseDatabaseWrapper) -> None:
+    """Roll the lock's transaction back (releasing the lock) and close its
+    connection; closing alone also ends it, should the rollback fail."""
+    try:
+        holder.rollback()
+    finally:
+        holder.close()
 
 
 def cash_collections(since, until=None):
