@@ -130,6 +130,15 @@ def reconciliation(request):
             _("%(n)s paiements vérifiés, %(new)s nouveaux écarts.")
             % {"n": report.checked, "new": len(report.new)},
         )
+        for code in report.skipped:
+            messages.warning(
+                request,
+                _(
+                    "%(provider)s : une autre réconciliation est en cours, ses paiements "
+                    "n'ont pas été vérifiés. Relancez dans quelques minutes."
+                )
+                % {"provider": get_provider(code).name or code},
+            )
     rows = ReconciliationMismatch.objects.filter(payment__created_at__gte=since).select_related(
         "payment__order"
     )

@@ -10,11 +10,13 @@ through ``responses`` at its HTTP boundary."""
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from backoffice.reconcile import reconcile
@@ -108,6 +110,36 @@ def test_a_second_run_for_the_same_provider_is_skipped_while_the_first_runs(rsps
     PaymentEvent.objects.update(created_at=timezone.now() - timezone.timedelta(seconds=10))
     again = reconcile(since=since(), provider="ligdicash")
     assert again.skipped == [] and again.checked == 2
+
+
+def test_the_staff_page_says_which_provider_was_already_being_reconciled(rsps, admin_client):
+    paid_order(provider_reference="A")
+    asking, answer = threading.Event(), threading.Event()
+
+    def provider(request):
+        asking.set()
+        assert answer.wait(20)
+        return 200, {}, completed()
+
+    rsps.add_callback("GET", LIGDI, callback=provider)
+    thread, running = in_thread(lambda: reconcile(since=since(), provider="ligdicash"))
+    try:
+        assert asking.wait(20)
+        page = admin_client.post(
+            reverse("backoffice:reconciliation"), {"provider": "ligdicash"}, follow=True
+        )
+    finally:
+        answer.set()
+        thread.join(30)
+
+    said = html.unescape(page.content.decode())
+    assert page.status_code == 200
+    assert "0 paiements vérifiés, 0 nouveaux écarts." in said
+    assert (
+        "Ligdicash : une autre réconciliation est en cours, ses paiements n'ont pas été "
+        "vérifiés. Relancez dans quelques minutes."
+    ) in said
+    assert running["report"].checked == 1
 
 
 def test_another_provider_is_reconciled_while_one_runs(rsps):
