@@ -73,11 +73,17 @@ test: export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 test: install browser
 	$(SERVICES) run --pg $(PG_URL) --redis $(REDIS_URL) --own-redis 6390 -- $(MAKE) --no-print-directory test-suite
 
+# The main run in TEST_PROCESSES pytest processes (pytest-xdist), each with its
+# own test database and Celery queue; a file stays in one process (its
+# module-scoped worker and browser). Most of a test's time is spent waiting
+# (workers, live servers, Chromium), so 4 processes pay off on 2 cores.
+TEST_PROCESSES ?= 4
+
 # Run by `make test` inside the services (DATABASE_URL set by .ci/services.py).
 # The third run is the embedded PostgreSQL path, every time: migrations and
 # the race tests against the pip-installed server on a free loopback port.
 test-suite: lint typecheck
-	$(PY) -m pytest -m "not faults"
+	$(PY) -m pytest -m "not faults" -n $(TEST_PROCESSES) --dist loadfile
 	TEST_CELERY_BROKER_URL=redis://127.0.0.1:6390/0 $(PY) -m pytest -m faults tests/faults
 	$(SERVICES) embedded-pg -- $(PY) -m pytest -m postgres $(EMBEDDED_PG_TESTS)
 

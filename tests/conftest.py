@@ -12,7 +12,8 @@ from ashtech_store.queues import all_queues
 from tests.support.sandbox_config import sandbox_providers
 
 # ``queued_mail``: run the e-mail tasks a test queued, as the worker would.
-pytest_plugins = ["tests.support.mail"]
+# The migrations' seeds put back after a transactional test's flush (``-n``).
+pytest_plugins = ["tests.support.mail", "tests.support.seed"]
 
 IS_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
 
