@@ -57,11 +57,11 @@ def process_callback(event_id: int) -> str:
 
 
 @shared_task(acks_late=True, **RETRY)
-def drain_callbacks() -> int:
+def drain_callbacks(provider: str | None = None) -> int:
     """Act on every stored callback not acted on yet (the stored row is the
-    queue). Woken by the intake at most once a second, and run by the beat
-    as the safety net."""
-    return drain_stored_callbacks()
+    queue): ``provider``'s, woken by the intake at most once a second per
+    provider; without one, every provider's in turn (the beat's safety net)."""
+    return drain_stored_callbacks(provider)
 
 
 @shared_task(acks_late=True, **RETRY)

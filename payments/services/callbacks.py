@@ -10,6 +10,7 @@ malformed or forged body gets a 4xx, and every request is journalled.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import traceback
 import uuid
@@ -120,7 +121,7 @@ def receive_callback(provider_code: str, request) -> Receipt:
             "callback from %s for a payment not known yet (event %s)", provider.code, event.pk
         )
     else:
-        enqueue_callback(event.pk, payment.pk)
+        enqueue_callback(event.pk, payment.pk, provider.code)
     return RECEIVED
 
 
@@ -162,32 +163,36 @@ def callback_payment(provider: str, reference: str, provider_reference: str) -> 
 
 # The stored row is the queue (``processed_at`` NULL until acted on): no
 # Celery publish per callback (one cost ~1-2 ms of CPU, most of the intake),
-# only a wake-up of the drain, at most once per DRAIN_WINDOW per cache.
-DRAIN_KEY = "payments:callback-drain"
+# only a wake-up of that provider's drain, at most once per DRAIN_WINDOW per
+# cache. One drain per provider: a burst from one provider (each row costs a
+# status call to it) delays only that provider's callbacks, and the drains of
+# several providers run side by side on the ``callbacks`` workers.
+DRAIN_KEY = "payments:callback-drain:{}"
 DRAIN_WINDOW = 1  # second
 
 
-def enqueue_callback(event_id: int, payment_id: int) -> None:
-    """Wake the drain for a stored callback (its row already committed).
+def enqueue_callback(event_id: int, payment_id: int, provider: str) -> None:
+    """Wake ``provider``'s drain for a stored callback (its row already committed).
 
-    The first callback of a window publishes one ``drain_callbacks`` task due
-    when the window closes; the others only find the key taken. Their rows
-    were committed before the window closed, so that drain sees them. The
-    beat runs the drain too, as the safety net of a lost wake-up."""
+    The first callback of a window publishes one ``drain_callbacks`` task for
+    that provider, due when the window closes; the others only find the key
+    taken. Their rows were committed before the window closed, so that drain
+    sees them. The beat runs the drain of every provider too, as the safety
+    net of a lost wake-up."""
     from ..tasks import drain_callbacks
 
-    if not cache.add(DRAIN_KEY, event_id, DRAIN_WINDOW):
+    key = DRAIN_KEY.format(provider)
+    if not cache.add(key, event_id, DRAIN_WINDOW):
         return
     try:
-        drain_callbacks.apply_async(countdown=DRAIN_WINDOW)
+        drain_callbacks.apply_async((provider,), countdown=DRAIN_WINDOW)
         if drain_callbacks.app.conf.task_always_eager:
-            cache.delete(
-                DRAIN_KEY
-            )  # it ran already (eager ignores the countdown): the next callback wakes it again
+            # it ran already (eager ignores the countdown): the next callback wakes it again
+            cache.delete(key)
     except (
         Exception
     ) as exc:  # broker down: the stored row, the beat's drain and the poller cover it
-        cache.delete(DRAIN_KEY)
+        cache.delete(key)
         log.warning(
             "callback event %s: drain not woken (%s); payment %s stays on the poll schedule",
             event_id,
@@ -206,8 +211,29 @@ def queued_callbacks():
     )
 
 
-def drain_callbacks(batch: int = 200) -> int:
-    """Act on every queued callback, oldest first; returns how many.
+def _next_batch(provider: str | None, batch: int) -> list[int]:
+    """The oldest queued callbacks of ``provider``; without one, of every
+    provider taken in turn (each provider's oldest first), so that the beat's
+    drain behind a burst from one provider still reaches the others at once."""
+    queued = queued_callbacks()
+
+    def oldest(code: str) -> list[int]:
+        rows = queued.filter(provider=code).order_by("id").values_list("pk", flat=True)
+        return list(rows[:batch])
+
+    if provider is not None:
+        return oldest(provider)
+    providers = sorted(queued.order_by().values_list("provider", flat=True).distinct())
+    per_provider = [oldest(code) for code in providers]
+    taken_in_turn = [
+        pk for row in itertools.zip_longest(*per_provider) for pk in row if pk is not None
+    ]
+    return taken_in_turn[:batch]
+
+
+def drain_callbacks(provider: str | None = None, batch: int = 200) -> int:
+    """Act on every queued callback of ``provider`` (oldest first), or of
+    every provider in turn; returns how many.
 
     Each row is claimed (``processed_at`` set) before it is acted on, so two
     drains at once act on it once. A crash while acting is journalled next to
@@ -216,7 +242,7 @@ def drain_callbacks(batch: int = 200) -> int:
     task retries)."""
     done = 0
     while True:
-        ids = list(queued_callbacks().order_by("id").values_list("pk", flat=True)[:batch])
+        ids = _next_batch(provider, batch)
         for event_id in ids:
             if not PaymentEvent.objects.filter(pk=event_id, processed_at__isnull=True).update(
                 processed_at=timezone.now()
@@ -270,7 +296,9 @@ def link_orphan_callbacks(payment: Payment | None = None, now=None, batch: int =
         ):
             linked.append(event_id)
             pk = target.pk
-            transaction.on_commit(lambda event_id=event_id, pk=pk: enqueue_callback(event_id, pk))
+            transaction.on_commit(
+                lambda event_id=event_id, pk=pk, code=provider: enqueue_callback(event_id, pk, code)
+            )
     return linked
 
 

@@ -28,6 +28,7 @@ from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.providers.ligdicash import TOKEN_PARAM
 from payments.services import callbacks
 from tests.support.factories import make_payment
+from tests.support.kits.dexchange import DexchangeKit
 from tests.support.kits.ligdicash import LigdicashKit
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,6 +64,7 @@ def test_a_burst_of_callbacks_wakes_the_drain_once(client):
         for payment in payments:
             assert _post(client, payment, "completed").status_code == 200
     assert publish.call_count == 1
+    assert publish.call_args.args == (("ligdicash",),)  # that provider's drain
     assert publish.call_args.kwargs == {"countdown": callbacks.DRAIN_WINDOW}
     queued = callbacks.queued_callbacks().order_by("id")
     assert [e.payment_id for e in queued] == [p.pk for p in payments]
@@ -142,6 +144,62 @@ def test_a_crash_while_acting_is_journalled_and_the_drain_goes_on(client, rsps):
     fine.refresh_from_db()
     assert fine.status == PaymentStatus.SUCCEEDED and succeeded_decisions(fine) == 1
     assert checked_tokens(rsps) == ["tok-1"]
+    assert not callbacks.queued_callbacks().exists()
+
+
+def _post_dexchange(client, payment):
+    body, headers = DexchangeKit().callback(payment)
+    return client.post(
+        reverse("payments:callback", args=["dexchange"]),
+        data=body,
+        content_type="application/json",
+        **headers,
+    )
+
+
+def test_each_provider_wakes_its_own_drain(client):
+    ligdicash = [make_payment(provider="ligdicash") for _ in range(3)]
+    dexchange = make_payment(provider="dexchange", provider_reference="dex-1")
+    with mock.patch("payments.tasks.drain_callbacks.apply_async") as publish:
+        for payment in ligdicash:
+            assert _post(client, payment, "completed").status_code == 200
+        assert _post_dexchange(client, dexchange).status_code == 200
+    assert [call.args for call in publish.call_args_list] == [
+        (("ligdicash",),),
+        (("dexchange",),),
+    ], "a burst from Ligdicash does not hold the wake-up of DEXCHANGE's drain"
+
+
+def test_a_providers_drain_acts_only_on_its_own_callbacks(client, rsps):
+    burst = ligdicash_payments(3)
+    other = make_payment(provider="dexchange", provider_reference="dex-1")
+    DexchangeKit().mock_status(rsps, other, "succeeded")
+    with mock.patch("payments.tasks.drain_callbacks.apply_async"):
+        for payment in burst:
+            _post(client, payment, "completed")
+        _post_dexchange(client, other)
+    assert callbacks.drain_callbacks("dexchange") == 1
+    other.refresh_from_db()
+    assert other.status == PaymentStatus.SUCCEEDED
+    assert [call.request.url for call in rsps.calls] == [DexchangeKit().status_url(other)]
+    assert callbacks.queued_callbacks().count() == 3, "Ligdicash's wait for their own drain"
+
+
+def test_the_beats_drain_takes_the_providers_in_turn_not_a_burst_first(client, rsps):
+    burst = ligdicash_payments(4)
+    other = make_payment(provider="dexchange", provider_reference="dex-1")
+    for payment in burst:
+        answer_status(rsps, payment)
+    DexchangeKit().mock_status(rsps, other, "succeeded")
+    with mock.patch("payments.tasks.drain_callbacks.apply_async"):
+        for payment in burst:
+            _post(client, payment, "completed")
+        _post_dexchange(client, other)  # queued last, behind the whole burst
+    assert callbacks.drain_callbacks() == 5
+    hosts = [call.request.url.split("/")[2] for call in rsps.calls]
+    # Providers in turn (in name order), each one's oldest first: DEXCHANGE's
+    # callback, queued behind four of Ligdicash's, is acted on in the first turn.
+    assert hosts == ["dexchange.test"] + ["ligdicash.test"] * 4, hosts
     assert not callbacks.queued_callbacks().exists()
 
 
