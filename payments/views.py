@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.decorators import ratelimit
 
 from ashtech_store.client_ip import session_or_ip
-from shop import phones
+from shop import pay_on_delivery, phones
 from shop.cart import remember_order
 from shop.models import Order
 
@@ -211,6 +211,10 @@ def _page(request, template: str, context: dict, status: int = 200):
         context["wallets"], context["all_down"] = wallet_choices(order, stored)
         for offer in context["offers"]:
             offer["usable"] = offer_usable(offer, stored, order.currency)
+        if context["all_down"] or not (context["wallets"] or context["offers"]):
+            # No mobile money to be had: pay on delivery instead, where the
+            # order's delivery option takes it (shop/pay_on_delivery.py).
+            context["cod_switch"] = not pay_on_delivery.refusal(order)
     return render(request, template, context, status=status)
 
 

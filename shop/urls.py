@@ -19,6 +19,11 @@ urlpatterns = [
     path("panier/modifier/", views.cart_update, name="cart_update"),
     path("commande/", views.checkout, name="checkout"),
     path("commande/<token:token>/", views.order_detail, name="order"),
+    path(
+        "commande/<token:token>/payer-a-la-livraison/",
+        views.switch_to_pay_on_delivery,
+        name="switch_to_pay_on_delivery",
+    ),
     path("mes-commandes/", lookup.my_orders, name="my_orders"),
     path("mes-commandes/retrouver/", lookup.order_lookup, name="order_lookup"),
     path("mes-commandes/lien/", lookup.order_link_request, name="order_link_request"),

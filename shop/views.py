@@ -38,7 +38,7 @@ from ashtech_store.client_ip import session_or_ip
 from backoffice.selectors import public_history
 from payments.offers import payable_countries
 
-from . import delivery, fragments, hoarding, phones, search, services
+from . import delivery, fragments, hoarding, pay_on_delivery, phones, search, services
 from .cart import Cart, cart_total, held_orders, remember_order
 from .forms import AddToCartForm, AreaForm, CheckoutForm, RemoveFromCartForm
 from .models import Category, Order, Page, Product
@@ -676,3 +676,27 @@ def page(request, slug: str):
     if slug == DELIVERY_PAGE:
         context["rates"] = delivery.rate_sheet(delivery.table())
     return render(request, "shop/page.html", context)
+
+
+@never_cache
+@ratelimit(key="ip", rate=lambda g, r: settings.RATELIMIT_PAYMENT_START, method="POST", block=True)
+@require_POST
+def switch_to_pay_on_delivery(request, token: str):
+    """From the pay page (every mobile-money route down): pay this order on
+    delivery instead, when its delivery option takes it (``pay_on_delivery``)."""
+    order = get_object_or_404(Order, token=token)
+    try:
+        order = pay_on_delivery.switch(order.pk)
+    except (pay_on_delivery.Refused, services.OutOfStock) as exc:
+        messages.error(request, exc.message)
+        return redirect("payments:pay", token=order.token) if order.is_payable else redirect(order)
+    remember_order(request, order)
+    messages.success(
+        request,
+        _(
+            "Commande enregistrée. Nous vous appelons au %(phone)s pour la "
+            "confirmer ; vous payez à la livraison."
+        )
+        % {"phone": phones.local(order.phone)},
+    )
+    return redirect(order)
