@@ -351,7 +351,13 @@ def choices(area_id: int, table: Table, goods: int) -> list[dict]:
     rows = []
     for rate in options_for(area_id, table):
         fee = fee_for(rate, goods)
-        base = {"rate": rate, "fee": fee, "delay": rate.delay, "cod": rate.cod_allowed}
+        base = {
+            "rate": rate,
+            "fee": fee,
+            "total": goods + fee,
+            "delay": rate.delay,
+            "cod": rate.cod_allowed,
+        }
         if rate.kind == DeliveryKind.HOME:
             rows.append({**base, "value": f"home:{rate.id}", "label": rate.label, "point": None})
         else:

@@ -340,11 +340,13 @@ class CheckoutForm(forms.Form):
 
 
 def _choice_label(row: dict) -> str:
-    """« Livraison à domicile — 1 000 FCFA, 1–2 jours »."""
+    """« Livraison à domicile — 1 000 FCFA, 1–2 jours · total 26 000 FCFA »:
+    what she will pay with this option, before she submits (no JavaScript)."""
     from .templatetags.shop_tags import money
 
     fee = money(row["fee"]) if row["fee"] else str(_("gratuit"))
-    return f"{row['label']} — {fee}, {row['delay']}"
+    total = _("total %(amount)s") % {"amount": money(row["total"])}
+    return f"{row['label']} — {fee}, {row['delay']} · {total}"
 
 
 def _fits(raw: str, country: str) -> bool:

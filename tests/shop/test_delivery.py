@@ -123,6 +123,9 @@ def test_checkout_asks_for_the_area_first_then_offers_its_options(client, areas)
     page = text(client.get(reverse("shop:checkout")))
     assert "Livraison à Secteur 15, Ouagadougou" in page
     assert "Livraison à domicile — 1\u202f000\u00a0FCFA, 0–1 jours" in page
+    # What she pays with each option, before she submits (15 000 of goods).
+    assert "0–1 jours · total 16\u202f000\u00a0FCFA" in page
+    assert "Boutique Ashtech Ouaga 2000 — gratuit, 1 jour · total 15\u202f000\u00a0FCFA" in page
     assert "Boutique Ashtech Ouaga 2000" in page
     assert "Payer à la livraison" not in page  # not allowed in Secteur 15
     choose_area(client, areas.secteur30, city=areas.ouaga)
