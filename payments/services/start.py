@@ -51,7 +51,7 @@ from .apply import apply_status, cancel_payment, check_payment, finish_locally, 
 from .callbacks import link_orphan_callbacks
 from .journal import journal_safely, payment_journal, record
 from .locks import lock
-from .schedule import enqueue_poll, poll_delay
+from .schedule import poll_delay, wake_first_polls
 
 log = logging.getLogger(__name__)
 
@@ -441,7 +441,9 @@ def _keep_answer(
         if not still_pending:
             Payment.objects.filter(pk=payment.pk).update(**answer)
         if still_pending:
-            transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
+            # The first check is the row's ``next_check_at``: no Celery message
+            # per payment, at most one wake-up per window (services/schedule.py).
+            transaction.on_commit(lambda: wake_first_polls(payment.pk, payment.next_check_at))
         else:
             watch_ended(payment.pk, "initiated after the attempt ended")
     decision = {
@@ -489,7 +491,7 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
                 "initiation outcome unknown",
                 {"error": error},
             )
-            transaction.on_commit(lambda: enqueue_poll(locked.pk, locked.next_check_at))
+            transaction.on_commit(lambda: wake_first_polls(locked.pk, locked.next_check_at))
             pk = locked.pk
             transaction.on_commit(lambda: health.record_initiation_error(pk), robust=True)
         raise PaymentStartError(
