@@ -30,6 +30,13 @@ def lock_order(order_id: int) -> Order:
     return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
 
 
+def hold_order(order_id: int) -> None:
+    """The order row locked, nothing read: for a caller that then changes one
+    of the order's rows with a conditional ``UPDATE`` only (that row's lock
+    is taken second, by the ``UPDATE``, so the lock order holds)."""
+    list(Order.objects.select_for_update(of=("self",)).filter(pk=order_id).values_list("pk"))
+
+
 def try_lock_order(order_id: int) -> Order | None:
     """The order row locked, or None when another transaction holds it
     (the sweep skips it and comes back later)."""

@@ -1,0 +1,50 @@
+"""Query budgets of the money path's requests (issue 20, item 5): the payment
+start, counted as ``assertNumQueries`` counts them
+(statements plus BEGIN/COMMIT). The provider is ``responses`` at Ligdicash's
+HTTP boundary."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from payments.models import Payment, PaymentEvent
+from tests.support.factories import hold, make_order, make_product
+from tests.support.kits.ligdicash import LigdicashKit
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+KIT = LigdicashKit()
+TX = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+def split(captured) -> tuple[int, int]:
+    """(statements, transaction controls)."""
+    sql = [q["sql"].lstrip().upper() for q in captured]
+    tx = sum(s.startswith(TX) for s in sql)
+    return len(sql) - tx, tx
+
+
+def test_payment_start_budget(client, rsps):
+    """The order, its open attempt, the attempt created under the order's lock
+    with its journal row, the lines for the provider, the exchange journal,
+    the answer kept under the order's lock with its decision: 11 statements
+    in 3 transactions (plus the session's read)."""
+    KIT.mock_initiate_ok(rsps)
+    warm = make_order((make_product(), 1))
+    hold(client, warm)
+    client.post(reverse("payments:pay", args=[warm.token]), {"choice": "ligdicash:hosted"})
+    order = make_order((make_product(), 1))
+    hold(client, order)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            reverse("payments:pay", args=[order.token]), {"choice": "ligdicash:hosted"}
+        )
+    assert response.status_code == 302
+    payment = Payment.objects.get(order=order)
+    assert payment.events.filter(kind=PaymentEvent.Kind.DECISION, message="initiated").exists()
+    shop = [q for q in captured if "django_session" not in q["sql"]]
+    statements, tx = split(shop)
+    assert statements <= 11 and tx <= 6, [q["sql"][:120] for q in captured]
