@@ -266,6 +266,7 @@ def cart_detail(request):
 def _cart_page(request, cart: Cart, lines, error: str = "", status: int = 200):
     context = {
         "lines": lines,
+        "lines_html": fragments.cart_lines(lines),
         "total": cart_total(lines),
         "error": error,
         "delivery": _delivery_line(request, cart_total(lines)),

@@ -70,3 +70,19 @@ def test_a_settings_change_renders_the_frame_again(settings):
     assert ">Ashtech Test<" not in page(Client())
     settings.SHOP_NAME = "Ashtech Test"
     assert '<a class="brand" href="/">Ashtech Test</a>' in page(Client())
+
+
+def test_cart_lines_are_cached_by_what_they_show():
+    product = make_product(name="Itel A70", price=45000, stock=5)
+    first, second = Client(), Client()
+    first.post(reverse("shop:cart_add"), {"product_id": product.pk, "quantity": "1"})
+    second.post(reverse("shop:cart_add"), {"product_id": product.pk, "quantity": "2"})
+    field = f'name="qty-{product.pk}" type="number" min="0" max="99" inputmode="numeric" value='
+    assert field + '"1"' in page(first, reverse("shop:cart"))
+    assert field + '"2"' in page(second, reverse("shop:cart"))
+    assert field + '"1"' in page(first, reverse("shop:cart"))
+    # A change made behind the shop's back (no signal, no version bump) is
+    # still seen: the key is the content itself.
+    type(product).objects.filter(pk=product.pk).update(price=47000, name="Itel A70 Pro")
+    html = page(first, reverse("shop:cart"))
+    assert "Itel A70 Pro" in html and "47\u202f000" in html and "45\u202f000" not in html
