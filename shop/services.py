@@ -9,7 +9,7 @@ number a checkout just changed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -153,6 +153,7 @@ def place_order(
     *,
     session_orders: Collection[str] | None = None,
     delivery: Choice | None = None,
+    products: Mapping[int, Product] | None = None,
 ) -> Order:
     """Create an order and reserve its stock in one transaction, all or nothing.
 
@@ -170,6 +171,10 @@ def place_order(
     (0 from its free-over amount) and is copied onto the order; to be paid
     on delivery, the order is placed "à confirmer", under the option's cap,
     its stock held SHOP_COD_HOLD.
+    ``products``: the cart's products as the caller read them in this request
+    with ``Product.objects.available()`` (the checkout's cart lines), so they
+    are not read twice; prices still come from the database, and the stock is
+    checked by the reserving ``UPDATE`` itself.
     Raises ``EmptyCart``, ``OutOfStock`` or ``OrderLimit``.
     """
     quantities = {pid: q for pid, q in quantities.items() if q > 0}
@@ -179,7 +184,10 @@ def place_order(
         existing = Order.objects.filter(checkout_key=checkout_key).first()
         if existing:
             return existing
-    products = Product.objects.available().in_bulk(list(quantities))
+    if products is not None and all(pid in products for pid in quantities):
+        products = {pid: products[pid] for pid in quantities}
+    else:
+        products = Product.objects.available().in_bulk(list(quantities))
     if len(products) != len(quantities):
         raise EmptyCart
     check_cart_limits(quantities, products)

@@ -507,6 +507,7 @@ def checkout(request):
                     checkout_key=_issued_here(request, data["checkout_key"]),
                     session_orders=held_orders(request),
                     delivery=data.get("delivery_choice"),
+                    products={line.product.pk: line.product for line in lines},
                 )
             except (services.OutOfStock, services.OrderLimit) as exc:
                 form.add_error(None, exc.message)

@@ -48,3 +48,24 @@ def test_payment_start_budget(client, rsps):
     shop = [q for q in captured if "django_session" not in q["sql"]]
     statements, tx = split(shop)
     assert statements <= 11 and tx <= 6, [q["sql"][:120] for q in captured]
+
+
+def test_checkout_submit_budget(client):
+    """A 5-line cart placed: its products read once (the cart's lines, reused
+    by ``place_order``), the open-orders limit (two advisory locks and a
+    count), one reserving UPDATE per line, the order and its lines: 11
+    statements in one transaction (plus the session's read and write)."""
+    from shop.models import Order
+    from tests.support.shop import add_to_cart, checkout_data
+
+    for _ in range(5):
+        add_to_cart(client, make_product(stock=50))
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(reverse("shop:checkout"), checkout_data())
+    assert response.status_code == 302, response.content[:500]
+    assert Order.objects.get().lines.count() == 5
+    shop = [q for q in captured if "django_session" not in q["sql"]]
+    statements, tx = split(shop)
+    assert statements <= 11 and tx <= 4, [q["sql"][:120] for q in captured]
+    products = [q for q in captured if q["sql"].startswith('SELECT "shop_product"')]
+    assert len(products) == 1, "the cart's products are read once"
