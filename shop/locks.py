@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from django.db import models
 
-from .models import Order
+from .models import Order, Product
 
 M = TypeVar("M", bound=models.Model)
 
@@ -35,6 +35,17 @@ def hold_order(order_id: int) -> None:
     of the order's rows with a conditional ``UPDATE`` only (that row's lock
     is taken second, by the ``UPDATE``, so the lock order holds)."""
     list(Order.objects.select_for_update(of=("self",)).filter(pk=order_id).values_list("pk"))
+
+
+def lock_products(ids: list[int]) -> None:
+    """Product rows locked in primary-key order (a checkout taking the stock
+    of several lines with one ``UPDATE``)."""
+    list(
+        Product.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def try_lock_order(order_id: int) -> Order | None:

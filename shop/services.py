@@ -15,13 +15,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import workflow
 from .delivery import Choice, cod_refusal, fee_for
 from .fragments import bump_catalogue_on_commit
+from .locks import lock_products
 from .models import Order, OrderLine, Product
 from .templatetags.shop_tags import money
 
@@ -133,17 +134,44 @@ class Customer:
 
 
 def _take_stock(quantities: dict[int, int], products: dict[int, Product]) -> None:
-    """Reserve every line or raise OutOfStock (the caller's atomic() rolls back)."""
-    for product_id in sorted(quantities):
-        quantity = quantities[product_id]
-        taken = Product.objects.filter(pk=product_id, is_active=True, stock__gte=quantity).update(
-            stock=F("stock") - quantity
-        )
-        if not taken:
-            current = (
-                Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
+    """Reserve every line or raise OutOfStock (the caller's atomic() rolls back).
+
+    One line: one conditional ``UPDATE``. Several: the rows locked in
+    primary-key order first (``shop.locks.lock_products``: two checkouts
+    sharing products never wait on each other in opposite orders), then one
+    conditional ``UPDATE`` of them all; fewer rows taken than lines means a
+    line the stock cannot serve, named as before."""
+    ids = sorted(quantities)
+    if len(ids) == 1:
+        taken = Product.objects.filter(
+            pk=ids[0], is_active=True, stock__gte=quantities[ids[0]]
+        ).update(stock=F("stock") - quantities[ids[0]])
+    else:
+        lock_products(ids)
+        enough = Q()
+        for product_id in ids:
+            enough |= Q(pk=product_id, stock__gte=quantities[product_id])
+        taken = Product.objects.filter(enough, is_active=True).update(
+            stock=F("stock")
+            - Case(
+                *(When(pk=product_id, then=Value(quantities[product_id])) for product_id in ids),
+                output_field=IntegerField(),
             )
-            raise OutOfStock(products[product_id], current)
+        )
+    if taken == len(ids):
+        return
+    # The first line the stock cannot serve (what was taken, the caller rolls back).
+    rows = Product.objects.filter(pk__in=ids).values_list("pk", "stock", "is_active")
+    current = {pk: (stock, active) for pk, stock, active in rows}
+    short = next(
+        (
+            pid
+            for pid in ids
+            if pid not in current or not current[pid][1] or current[pid][0] < quantities[pid]
+        ),
+        ids[0],
+    )
+    raise OutOfStock(products[short], current.get(short, (0, False))[0])
 
 
 def place_order(

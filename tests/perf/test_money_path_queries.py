@@ -53,9 +53,10 @@ def test_payment_start_budget(client, rsps):
 def test_checkout_submit_budget(client):
     """A 5-line cart placed: its products read once (the cart's lines, reused
     by ``place_order``), the open-orders limit (two advisory locks and a
-    count), one reserving UPDATE per line, the order and its lines: 11
-    statements in one transaction (plus the session's read and write)."""
-    from shop.models import Order
+    count), the products locked in id order then one reserving UPDATE for
+    every line, the order and its lines: 8 statements in one transaction
+    (plus the session's read and write)."""
+    from shop.models import Order, Product
     from tests.support.shop import add_to_cart, checkout_data
 
     for _ in range(5):
@@ -67,6 +68,9 @@ def test_checkout_submit_budget(client):
     assert Order.objects.get().lines.count() == 5
     shop = [q for q in captured if "django_session" not in q["sql"]]
     statements, tx = split(shop)
-    assert statements <= 11 and tx <= 4, [q["sql"][:70] for q in captured]
-    products = [q for q in captured if q["sql"].startswith('SELECT "shop_product"')]
-    assert len(products) == 1, "the cart's products are read once"
+    assert statements <= 8 and tx <= 4, [q["sql"][:70] for q in captured]
+    reads = [q["sql"] for q in captured if q["sql"].startswith('SELECT "shop_product"')]
+    assert len([sql for sql in reads if "FOR UPDATE" not in sql]) == 1, "products read once"
+    updates = [q["sql"] for q in captured if q["sql"].startswith('UPDATE "shop_product"')]
+    assert len(updates) == 1, "one UPDATE takes the stock of every line"
+    assert all(p.stock == 49 for p in Product.objects.all())
