@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -208,7 +209,8 @@ def product_detail(request, slug: str):
             "pk": product.pk,
             "name": product.name,
             "stock": product.stock,
-            "summary": product.description[:150],
+            # What the page's description and og:description show, cut once.
+            "summary": Truncator(product.description[:150]).chars(150),
             "price": product.price,
             "photo": product.photo,
             "url": settings.SITE_URL + product.get_absolute_url(),
