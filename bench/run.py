@@ -852,7 +852,10 @@ class Bench:
                     t.key: {**{k: v for k, v in t.result.items() if k != "raw"}, "rows": t.rows}
                     for t in targets
                 }
-                | {"queries": self.queries, "hello_again": drift},
+                | {
+                    "queries": self.queries,
+                    "hello_again": {k: v for k, v in (drift or {}).items() if k != "raw"},
+                },
                 indent=1,
             )
         )
