@@ -86,8 +86,11 @@ def wake_first_polls(payment_id: int, due) -> None:
     The due times are cut into windows; the first attempt due in a window
     publishes one task at the window's end, which finds every attempt due in
     it (their rows were committed before they were due). The others cost one
-    cache ``add``. A lost wake-up (broker down, a worker lost) leaves the
-    row due: the beat's sweep polls it ``PAYMENT_SWEEP_GRACE`` later."""
+    cache ``add``. An attempt answered after its due time (a slow provider)
+    counts in the window of now, so a task that ran before its answer was
+    stored does not stand for it. A lost wake-up (broker down, a worker
+    lost) leaves the row due: the beat's sweep polls it
+    ``PAYMENT_SWEEP_GRACE`` later."""
     from ..tasks import poll_first_checks
 
     if poll_first_checks.app.conf.task_always_eager:
@@ -95,8 +98,9 @@ def wake_first_polls(payment_id: int, due) -> None:
         enqueue_poll(payment_id, due)
         return
     window = FIRST_POLL_WINDOW
-    slot = math.ceil(due.timestamp() / window)
-    countdown = max(0.0, slot * window - time.time())
+    now = time.time()
+    slot = math.ceil(max(due.timestamp(), now) / window)
+    countdown = max(0.0, slot * window - now)
     key = FIRST_POLL_KEY.format(slot)
     if not cache.add(key, payment_id, int(countdown) + 2 * window + 1):
         return

@@ -17,6 +17,7 @@ sandbox); the broker is the test run's Redis.
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from unittest import mock
 
@@ -105,6 +106,19 @@ def test_the_wake_up_polls_each_due_first_check_once(client, rsps, published):
     KIT.mock_status(rsps, due, "succeeded")
     assert tasks.poll_payment.apply(args=published[0][1]).get() == "succeeded"
     assert tasks.poll_first_checks.apply().get() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_attempt_answered_after_its_due_time_is_woken_in_the_window_of_now(published):
+    from django.core.cache import cache
+
+    due = timezone.now() - timedelta(seconds=3)  # a slow provider answered 3 s late
+    window = schedule.FIRST_POLL_WINDOW
+    # Another attempt due in the same window already woke a task, which ran
+    # before this one's answer was stored.
+    cache.add(schedule.FIRST_POLL_KEY.format(math.ceil(due.timestamp() / window)), 1, 60)
+    schedule.wake_first_polls(12345, due)
+    assert [name for name, _, _ in published] == [WAKE]
 
 
 @pytest.mark.django_db(transaction=True)
