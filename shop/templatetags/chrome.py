@@ -6,9 +6,10 @@ links, the header's links, the footer's links and language buttons) is the
 same for every shopper and every request in a language, yet it is a dozen
 URL reversals, static-manifest look-ups and translations each time. A chrome
 block is rendered the first time and then served from a per-process
-dictionary keyed by its name, the active language and the URLconf; a change
-of settings (``setting_changed``, i.e. tests) empties it, and ``DEBUG``
-turns it off (templates edited while ``runserver`` runs are seen at once).
+dictionary keyed by its name, the active language, the URLconf and the
+script prefix (what its links depend on); a change of settings
+(``setting_changed``, i.e. tests) empties it, and ``DEBUG`` turns it off
+(templates edited while ``runserver`` runs are seen at once).
 
 Only what depends on nothing else may go inside: no request, no session, no
 CSRF token, no shopper data (``query``, ``cart_count``…). A test renders the
@@ -21,13 +22,13 @@ from django import template
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.urls import get_urlconf
+from django.urls import get_script_prefix, get_urlconf
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 register = template.Library()
 
-_RENDERED: dict[tuple[str, str | None, object], SafeString] = {}
+_RENDERED: dict[tuple[str, str | None, object, str], SafeString] = {}
 
 
 @receiver(setting_changed)
@@ -48,7 +49,7 @@ class ChromeNode(template.Node):
     def render(self, context: template.Context) -> str:
         if settings.DEBUG:
             return self.nodelist.render(context)
-        key = (self.name, get_language(), get_urlconf())
+        key = (self.name, get_language(), get_urlconf(), get_script_prefix())
         html = _RENDERED.get(key)
         if html is None:
             html = _RENDERED[key] = mark_safe(self.nodelist.render(context))
