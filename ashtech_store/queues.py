@@ -49,6 +49,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("payments.tasks.process_callback", CALLBACKS),
     ("payments.tasks.drain_callbacks", CALLBACKS),
     ("payments.tasks.poll_payment", POLLING),
+    ("payments.tasks.poll_first_checks", POLLING),
     ("backoffice.tasks.send_refund", REFUNDS),
     ("backoffice.tasks.poll_refund", REFUNDS),
     ("shop.tasks.*", EMAIL),
@@ -59,8 +60,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
 # Acknowledged after they ran (``task_acks_late``), so a worker lost mid-task
 # hands the message to another: only tasks that are idempotent, because each
 # re-reads its rows under lock or claims its work first —
-#   poll_payment, process_callback, drain_callbacks, sweep_payments (payments.tasks:
-#     FSM under the row lock, the schedule check, claimed callback rows, lease);
+#   poll_payment, poll_first_checks, process_callback, drain_callbacks, sweep_payments
+#     (payments.tasks: FSM under the row lock, the schedule check, claimed callback
+#     rows, lease);
 #   send_refund, poll_refund, sweep_refunds (backoffice.refunds: the refund's own
 #     idempotency key, FSM under lock, lease);
 #   send_order_confirmation (shop.emails: claimed by a conditional UPDATE with a lease);
@@ -71,6 +73,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
 ACKS_LATE = frozenset(
     {
         "payments.tasks.poll_payment",
+        "payments.tasks.poll_first_checks",
         "payments.tasks.process_callback",
         "payments.tasks.drain_callbacks",
         "payments.tasks.sweep_payments",

@@ -40,6 +40,14 @@ def poll_payment(payment_id: int, scheduled_for: str | None = None) -> str:
 
 
 @shared_task(acks_late=True, **RETRY)
+def poll_first_checks() -> int:
+    """Send the first poll of every new attempt now due. Woken by the
+    payment start at most once per window of due times
+    (``services.wake_first_polls``); the beat's sweep is the safety net."""
+    return len(services.poll_first_checks())
+
+
+@shared_task(acks_late=True, **RETRY)
 def process_callback(event_id: int) -> str:
     """Act on a stored callback (the status API decides).
 

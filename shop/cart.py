@@ -68,7 +68,7 @@ class Cart:
     def lines(self) -> list[CartLine]:
         """Lines for products still on sale, in one query; others are dropped."""
         quantities = self.quantities()
-        products = Product.objects.available().select_related("category").in_bulk(list(quantities))
+        products = Product.objects.available().in_bulk(list(quantities))
         if len(products) != len(quantities):
             for missing in set(quantities) - set(products):
                 self.items.pop(str(missing), None)

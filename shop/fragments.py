@@ -105,6 +105,23 @@ def grid_key(products, empty_message: str) -> str:
     return "shop:grid:" + _digest((get_language(), str(empty_message), shown))
 
 
+def cart_lines_key(lines) -> str:
+    """The key of a cart's lines: everything they show, in this language and
+    currency (a product's name, slug, price and stock, the quantity)."""
+    shown = [
+        (
+            line.product.pk,
+            line.product.slug,
+            line.product.name,
+            line.product.price,
+            line.product.stock,
+            line.quantity,
+        )
+        for line in lines
+    ]
+    return "shop:cart-lines:" + _digest((get_language(), settings.SHOP_CURRENCY, shown))
+
+
 # --- fragments --------------------------------------------------------------------------
 class Fragment:
     """HTML rendered when the page template prints it (after the view's
@@ -162,6 +179,21 @@ def grid(products, empty_message: str) -> Fragment:
         )
 
     return Fragment(render_grid)
+
+
+def cart_lines(lines) -> Fragment:
+    """A cart's lines (``shop/_cart_lines.html``), cached by content: two
+    shoppers with the same products and quantities share it, and a change of
+    price, stock, name or quantity is another key."""
+
+    def render_lines() -> SafeString:
+        lines_key = cart_lines_key(lines)
+        html = get(lines_key)
+        if html is not None:
+            return mark_safe(html)  # rendered by our own template, autoescaped there
+        return render(lines_key, "shop/_cart_lines.html", {"lines": lines}, GRID_TIMEOUT)
+
+    return Fragment(render_lines)
 
 
 def nav_categories() -> list[Category]:

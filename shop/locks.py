@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from django.db import models
 
-from .models import Order
+from .models import Order, Product
 
 M = TypeVar("M", bound=models.Model)
 
@@ -28,6 +28,24 @@ M = TypeVar("M", bound=models.Model)
 def lock_order(order_id: int) -> Order:
     """The order row, locked."""
     return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+
+
+def hold_order(order_id: int) -> None:
+    """The order row locked, nothing read: for a caller that then changes one
+    of the order's rows with a conditional ``UPDATE`` only (that row's lock
+    is taken second, by the ``UPDATE``, so the lock order holds)."""
+    list(Order.objects.select_for_update(of=("self",)).filter(pk=order_id).values_list("pk"))
+
+
+def lock_products(ids: list[int]) -> None:
+    """Product rows locked in primary-key order (a checkout taking the stock
+    of several lines with one ``UPDATE``)."""
+    list(
+        Product.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def try_lock_order(order_id: int) -> Order | None:

@@ -9,19 +9,20 @@ number a checkout just changed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import workflow
 from .delivery import Choice, cod_refusal, fee_for
 from .fragments import bump_catalogue_on_commit
+from .locks import lock_products
 from .models import Order, OrderLine, Product
 from .templatetags.shop_tags import money
 
@@ -133,17 +134,44 @@ class Customer:
 
 
 def _take_stock(quantities: dict[int, int], products: dict[int, Product]) -> None:
-    """Reserve every line or raise OutOfStock (the caller's atomic() rolls back)."""
-    for product_id in sorted(quantities):
-        quantity = quantities[product_id]
-        taken = Product.objects.filter(pk=product_id, is_active=True, stock__gte=quantity).update(
-            stock=F("stock") - quantity
-        )
-        if not taken:
-            current = (
-                Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
+    """Reserve every line or raise OutOfStock (the caller's atomic() rolls back).
+
+    One line: one conditional ``UPDATE``. Several: the rows locked in
+    primary-key order first (``shop.locks.lock_products``: two checkouts
+    sharing products never wait on each other in opposite orders), then one
+    conditional ``UPDATE`` of them all; fewer rows taken than lines means a
+    line the stock cannot serve, named as before."""
+    ids = sorted(quantities)
+    if len(ids) == 1:
+        taken = Product.objects.filter(
+            pk=ids[0], is_active=True, stock__gte=quantities[ids[0]]
+        ).update(stock=F("stock") - quantities[ids[0]])
+    else:
+        lock_products(ids)
+        enough = Q()
+        for product_id in ids:
+            enough |= Q(pk=product_id, stock__gte=quantities[product_id])
+        taken = Product.objects.filter(enough, is_active=True).update(
+            stock=F("stock")
+            - Case(
+                *(When(pk=product_id, then=Value(quantities[product_id])) for product_id in ids),
+                output_field=IntegerField(),
             )
-            raise OutOfStock(products[product_id], current)
+        )
+    if taken == len(ids):
+        return
+    # The first line the stock cannot serve (what was taken, the caller rolls back).
+    rows = Product.objects.filter(pk__in=ids).values_list("pk", "stock", "is_active")
+    current = {pk: (stock, active) for pk, stock, active in rows}
+    short = next(
+        (
+            pid
+            for pid in ids
+            if pid not in current or not current[pid][1] or current[pid][0] < quantities[pid]
+        ),
+        ids[0],
+    )
+    raise OutOfStock(products[short], current.get(short, (0, False))[0])
 
 
 def place_order(
@@ -153,6 +181,7 @@ def place_order(
     *,
     session_orders: Collection[str] | None = None,
     delivery: Choice | None = None,
+    products: Mapping[int, Product] | None = None,
 ) -> Order:
     """Create an order and reserve its stock in one transaction, all or nothing.
 
@@ -170,6 +199,10 @@ def place_order(
     (0 from its free-over amount) and is copied onto the order; to be paid
     on delivery, the order is placed "à confirmer", under the option's cap,
     its stock held SHOP_COD_HOLD.
+    ``products``: the cart's products as the caller read them in this request
+    with ``Product.objects.available()`` (the checkout's cart lines), so they
+    are not read twice; prices still come from the database, and the stock is
+    checked by the reserving ``UPDATE`` itself.
     Raises ``EmptyCart``, ``OutOfStock`` or ``OrderLimit``.
     """
     quantities = {pid: q for pid, q in quantities.items() if q > 0}
@@ -179,7 +212,10 @@ def place_order(
         existing = Order.objects.filter(checkout_key=checkout_key).first()
         if existing:
             return existing
-    products = Product.objects.available().in_bulk(list(quantities))
+    if products is not None and all(pid in products for pid in quantities):
+        products = {pid: products[pid] for pid in quantities}
+    else:
+        products = Product.objects.available().in_bulk(list(quantities))
     if len(products) != len(quantities):
         raise EmptyCart
     check_cart_limits(quantities, products)

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -208,7 +209,8 @@ def product_detail(request, slug: str):
             "pk": product.pk,
             "name": product.name,
             "stock": product.stock,
-            "summary": product.description[:150],
+            # What the page's description and og:description show, cut once.
+            "summary": Truncator(product.description[:150]).chars(150),
             "price": product.price,
             "photo": product.photo,
             "url": settings.SITE_URL + product.get_absolute_url(),
@@ -278,6 +280,7 @@ def _without_added(request, names: list[str]) -> list:
 def _cart_page(request, cart: Cart, lines, error: str = "", status: int = 200, shown=None):
     context = {
         "lines": lines,
+        "lines_html": fragments.cart_lines(lines),
         "total": cart_total(lines),
         "error": error,
         "delivery": _delivery_line(request, cart_total(lines)),
@@ -524,6 +527,7 @@ def checkout(request):
                     checkout_key=_issued_here(request, data["checkout_key"]),
                     session_orders=held_orders(request),
                     delivery=data.get("delivery_choice"),
+                    products={line.product.pk: line.product for line in lines},
                 )
             except (services.OutOfStock, services.OrderLimit) as exc:
                 form.add_error(None, exc.message)

@@ -22,6 +22,7 @@ EXPECTED = {
     "payments.tasks.process_callback": "callbacks",
     "payments.tasks.drain_callbacks": "callbacks",
     "payments.tasks.poll_payment": "polling",
+    "payments.tasks.poll_first_checks": "polling",
     "backoffice.tasks.send_refund": "refunds",
     "backoffice.tasks.poll_refund": "refunds",
     "shop.tasks.send_order_confirmation": "email",

@@ -39,7 +39,13 @@ from .callbacks import (
     receive_callback,
 )
 from .journal import record, record_exchanges, record_failure
-from .schedule import enqueue_poll, is_scheduled, poll_delay
+from .schedule import (
+    enqueue_poll,
+    is_scheduled,
+    poll_delay,
+    poll_first_checks,
+    wake_first_polls,
+)
 from .start import PaymentStartError, start_payment
 from .sweep import SweepReport, expire_stale_orders, overdue_pending, sweep
 
@@ -61,6 +67,7 @@ __all__ = [
     "overdue_pending",
     "payment_view",
     "poll_delay",
+    "poll_first_checks",
     "process_callback",
     "queued_callbacks",
     "receive_callback",
@@ -68,5 +75,6 @@ __all__ = [
     "record_exchanges",
     "record_failure",
     "start_payment",
+    "wake_first_polls",
     "sweep",
 ]

@@ -84,13 +84,13 @@ def receive_callback(provider_code: str, request) -> Receipt:
         PaymentEvent.objects.create(**refused, message=f"refused: {exc}"[:300])
         return Receipt(exc.status_code, {"error": str(exc)})
 
-    payment = callback_payment(provider.code, info.reference, info.provider_reference)
+    payment_id = _callback_payment_id(provider.code, info.reference, info.provider_reference)
     dedup_key = (
         f"{provider.code}:{hashlib.sha256(info.event_id.encode()).hexdigest()}"
         if info.event_id
         else None
     )
-    if payment is None:
+    if payment_id is None:
         # The create call may still be in flight (its answer not stored yet):
         # kept, and linked by the sweep or the initiation when it lands.
         message = "callback for a payment not known yet (kept)"
@@ -104,7 +104,7 @@ def receive_callback(provider_code: str, request) -> Receipt:
     try:
         event = _insert_once(
             **stored,
-            payment=payment,
+            payment_id=payment_id,
             body=mask_phones_in_body(body),
             valid=True,
             dedup_key=dedup_key,
@@ -116,12 +116,12 @@ def receive_callback(provider_code: str, request) -> Receipt:
         # on the first row, not stored again, and acts on nothing.
         PaymentEvent.objects.filter(dedup_key=dedup_key).update(deliveries=F("deliveries") + 1)
         return RECEIVED
-    if payment is None:
+    if payment_id is None:
         log.warning(
             "callback from %s for a payment not known yet (event %s)", provider.code, event.pk
         )
     else:
-        enqueue_callback(event.pk, payment.pk, provider.code)
+        enqueue_callback(event.pk, payment_id, provider.code)
     return RECEIVED
 
 
@@ -143,6 +143,28 @@ def _content_length(request) -> int | None:
     except ValueError:
         return None
     return length if length >= 0 else None
+
+
+def _callback_payment_id(provider: str, reference: str, provider_reference: str) -> int | None:
+    """``callback_payment``'s id only: the intake reads nothing else of the row."""
+    if reference:
+        try:
+            ours = uuid.UUID(str(reference))
+        except ValueError:
+            pass
+        else:
+            # The reference is unique: no ordering needed.
+            found = Payment.objects.filter(provider=provider, reference=ours).values_list(
+                "pk", flat=True
+            )[:1]
+            return next(iter(found), None)
+    if provider_reference:
+        return (
+            Payment.objects.filter(provider=provider, provider_reference=provider_reference[:512])
+            .values_list("pk", flat=True)
+            .first()
+        )
+    return None
 
 
 def callback_payment(provider: str, reference: str, provider_reference: str) -> Payment | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from ..models import Payment, PaymentEvent
 from ..providers.base import Provider
@@ -52,16 +52,21 @@ def exchange_writer(model, **fields):
     (its payment or refund), in one INSERT."""
 
     def write(exchanges: list[dict]) -> None:
-        with transaction.atomic():
-            model.objects.bulk_create(
-                model(
-                    kind=model.Kind.REQUEST,
-                    message=f"{x['method']} {x['url']}"[:300],
-                    data=x,
-                    **fields,
-                )
-                for x in exchanges
+        rows = [
+            model(
+                kind=model.Kind.REQUEST,
+                message=f"{x['method']} {x['url']}"[:300],
+                data=x,
+                **fields,
             )
+            for x in exchanges
+        ]
+        if len(rows) == 1 and not connection.in_atomic_block:
+            # One row in autocommit: its INSERT is atomic by itself (no BEGIN/COMMIT).
+            rows[0].save(force_insert=True)
+            return
+        with transaction.atomic():
+            model.objects.bulk_create(rows)
 
     return write
 

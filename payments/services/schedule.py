@@ -1,17 +1,32 @@
 """When a payment is checked next: the back-off and the poll task.
 
 The schedule lives in ``Payment.next_check_at`` (the database), so a lost
-task or a dead broker loses nothing: the sweep re-queues what is overdue."""
+task or a dead broker loses nothing: the sweep re-queues what is overdue.
+
+A new attempt's first check is only a row: the payment start writes
+``next_check_at`` and wakes ``poll_first_checks`` at most once per
+``FIRST_POLL_WINDOW`` of due times per cache (``wake_first_polls``), the
+way the callback intake wakes its drain; no Celery message per payment is
+published inside the shopper's request."""
 
 from __future__ import annotations
 
 import logging
+import math
 import random
+import time
+from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from ..models import Payment
+from shop.locks import lock_batch
+
+from ..models import Payment, PaymentStatus
 from ..providers.base import Provider
 
 log = logging.getLogger(__name__)
@@ -56,3 +71,83 @@ def is_scheduled(payment_id: int, due_iso: str | None) -> bool:
         return True
     current = Payment.objects.filter(pk=payment_id).values_list("next_check_at", flat=True).first()
     return current is not None and current.isoformat() == due_iso
+
+
+# The first checks of new attempts: one wake-up per window of due times.
+FIRST_POLL_KEY = "payments:first-polls:{}"
+FIRST_POLL_WINDOW = 1  # second
+
+
+def wake_first_polls(payment_id: int, due) -> None:
+    """Make sure ``poll_first_checks`` runs once ``due`` (a new attempt's
+    ``next_check_at``, its row committed) has come, with at most one
+    publish per ``FIRST_POLL_WINDOW`` of due times per cache.
+
+    The due times are cut into windows; the first attempt due in a window
+    publishes one task at the window's end, which finds every attempt due in
+    it (their rows were committed before they were due). The others cost one
+    cache ``add``. An attempt answered after its due time (a slow provider)
+    counts in the window of now, so a task that ran before its answer was
+    stored does not stand for it. A lost wake-up (broker down, a worker
+    lost) leaves the row due: the beat's sweep polls it
+    ``PAYMENT_SWEEP_GRACE`` later."""
+    from ..tasks import poll_first_checks
+
+    if poll_first_checks.app.conf.task_always_eager:
+        # Eager runs every task at once (countdowns ignored): check now, as before.
+        enqueue_poll(payment_id, due)
+        return
+    window = FIRST_POLL_WINDOW
+    now = time.time()
+    slot = math.ceil(max(due.timestamp(), now) / window)
+    countdown = max(0.0, slot * window - now)
+    key = FIRST_POLL_KEY.format(slot)
+    if not cache.add(key, payment_id, int(countdown) + 2 * window + 1):
+        return
+    try:
+        poll_first_checks.apply_async(countdown=countdown)
+    except Exception as exc:  # kombu/redis errors vary by transport
+        cache.delete(key)
+        log.warning(
+            "first check of payment %s not woken (%s); the sweep will do it",
+            payment_id,
+            type(exc).__name__,
+        )
+
+
+def first_checks_due(now):
+    """New attempts whose first check is due: pending, answered (or with an
+    unknown outcome), never checked yet. An attempt whose initiation call
+    is still out is left to the sweep, as before."""
+    return Payment.objects.filter(
+        Q(initiated_at__isnull=False) | Q(initiation_unknown=True),
+        status=PaymentStatus.PENDING,
+        needs_review=False,
+        check_count=0,
+        next_check_at__lte=now,
+    )
+
+
+def poll_first_checks(now=None, lease_seconds: int = 60, batch: int = 200) -> list[int]:
+    """Send the poll of every new attempt whose first check is due, once.
+
+    As the sweep does: rows taken with ``skip_locked`` and leased
+    (``next_check_at`` moved forward), so two runs at once send each poll
+    once and a lost poll task is swept when its lease runs out."""
+    now = now or timezone.now()
+    sent: list[int] = []
+    while True:
+        with transaction.atomic():
+            ids = lock_batch(first_checks_due(now), batch)
+            if ids:
+                lease = now + timedelta(seconds=lease_seconds)
+                Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
+                transaction.on_commit(partial(_send_polls, ids, lease))
+        sent += ids
+        if len(ids) < batch:
+            return sent
+
+
+def _send_polls(ids: list[int], lease) -> None:
+    for pk in ids:
+        enqueue_poll(pk, lease, now=True)

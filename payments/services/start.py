@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from shop import services as shop_services
 from shop import workflow
-from shop.locks import lock_order
+from shop.locks import hold_order, lock_order
 from shop.models import Order
 
 from ..models import Payment, PaymentEvent, PaymentStatus
@@ -51,7 +51,7 @@ from .apply import apply_status, cancel_payment, check_payment, finish_locally, 
 from .callbacks import link_orphan_callbacks
 from .journal import journal_safely, payment_journal, record
 from .locks import lock
-from .schedule import enqueue_poll, poll_delay
+from .schedule import poll_delay, wake_first_polls
 
 log = logging.getLogger(__name__)
 
@@ -423,9 +423,11 @@ def _keep_answer(
     payment.initiated_at = now
     payment.last_error = ""
     with transaction.atomic():
-        # The shop's lock order (order, then payment) before the UPDATE: an
-        # ended attempt's watch below locks the order again, never inverted.
-        lock(payment.pk)
+        # The shop's lock order (order, then payment): the order row first,
+        # then the payment's, taken by the UPDATE itself (nothing else of it is
+        # read here); an ended attempt's watch below locks the order again,
+        # never inverted.
+        hold_order(payment.order_id)
         answer = {
             "provider_reference": payment.provider_reference,
             "redirect_url": payment.redirect_url,
@@ -441,29 +443,28 @@ def _keep_answer(
         if not still_pending:
             Payment.objects.filter(pk=payment.pk).update(**answer)
         if still_pending:
-            transaction.on_commit(lambda: enqueue_poll(payment.pk, payment.next_check_at))
+            # The first check is the row's ``next_check_at``: no Celery message
+            # per payment, at most one wake-up per window (services/schedule.py).
+            transaction.on_commit(lambda: wake_first_polls(payment.pk, payment.next_check_at))
         else:
             watch_ended(payment.pk, "initiated after the attempt ended")
-    decision = {
-        "provider_reference": payment.provider_reference[:80],
-        "redirect": bool(payment.redirect_url),
-    }
-    message = (
-        "initiated"
-        if still_pending
-        else "initiated after the attempt ended: watched until the provider can no longer take it"
-    )
-    journal_safely(
-        payment,
-        provider,
-        PaymentEvent(
-            payment=payment,
-            provider=provider.code,
-            kind=PaymentEvent.Kind.DECISION,
-            message=message,
-            data=decision,
-        ),
-    )
+        # The decision is ours (no vendor text but the reference, cut): it is
+        # written with the change it describes, as "attempt created" is.
+        record(
+            payment,
+            provider.code,
+            PaymentEvent.Kind.DECISION,
+            "initiated"
+            if still_pending
+            else "initiated after the attempt ended: watched until the provider can no longer "
+            "take it",
+            {
+                "provider_reference": payment.provider_reference[:80],
+                "redirect": bool(payment.redirect_url),
+            },
+        )
+    if provider.exchanges:  # gateway.call journals them; any left are journalled apart
+        journal_safely(payment, provider)
     return still_pending
 
 
@@ -489,7 +490,7 @@ def _initiation_failed(payment: Payment, provider: Provider, exc: ProviderError)
                 "initiation outcome unknown",
                 {"error": error},
             )
-            transaction.on_commit(lambda: enqueue_poll(locked.pk, locked.next_check_at))
+            transaction.on_commit(lambda: wake_first_polls(locked.pk, locked.next_check_at))
             pk = locked.pk
             transaction.on_commit(lambda: health.record_initiation_error(pk), robust=True)
         raise PaymentStartError(
