@@ -128,13 +128,21 @@ def first_checks_due(now):
     )
 
 
-def poll_first_checks(now=None, lease_seconds: int = 60, batch: int = 200) -> list[int]:
+def poll_first_checks(now=None, lease_seconds: int | None = None, batch: int = 200) -> list[int]:
     """Send the poll of every new attempt whose first check is due, once.
 
     As the sweep does: rows taken with ``skip_locked`` and leased
     (``next_check_at`` moved forward), so two runs at once send each poll
-    once and a lost poll task is swept when its lease runs out."""
+    once and a lost poll task is swept when its lease runs out.
+
+    The lease is short, ``PAYMENT_SWEEP_GRACE`` (the sweep's own, 60 s, is for
+    later checks): a worker killed during a first check leaves the row due
+    again at once, and the sweep takes it within the grace and one interval,
+    as it did when the start sent the poll itself. A first poll only late in
+    the queue is then skipped by ``is_scheduled``: never two poll chains."""
     now = now or timezone.now()
+    if lease_seconds is None:
+        lease_seconds = settings.PAYMENT_SWEEP_GRACE
     sent: list[int] = []
     while True:
         with transaction.atomic():
