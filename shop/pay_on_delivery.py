@@ -5,7 +5,7 @@ otherwise a dead end: "try the least bad one, or come back later". If the
 order's delivery option takes pay on delivery for its total, the shopper
 may switch to it there, exactly as if she had chosen it at the checkout:
 the order waits for staff's call ("À confirmer", stock held
-``SHOP_COD_HOLD``), and the same notice goes out.
+``SHOP_COD_HOLD``), and the view sends the same notice.
 
 Refused, with the reason in her words, while a payment attempt is still
 pending (it may still reach her phone: its end decides), once the order is
@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from . import delivery, services, workflow
 from .locks import lock_order
 from .models import Order
-from .notify import notify
 
 
 class Refused(Exception):
@@ -73,5 +72,4 @@ def switch(order_id: int) -> Order:
             workflow.SHOPPER,
             note=_("paiement à la livraison choisi sur la page de paiement"),
         )
-    notify(order, "placed")
     return order

@@ -278,12 +278,13 @@ def _without_added(request, names: list[str]) -> list:
 
 
 def _cart_page(request, cart: Cart, lines, error: str = "", status: int = 200, shown=None):
+    total = cart_total(lines)
     context = {
         "lines": lines,
         "lines_html": fragments.cart_lines(lines),
-        "total": cart_total(lines),
+        "total": total,
         "error": error,
-        "delivery": _delivery_line(request, cart_total(lines)),
+        "delivery": _delivery_line(request, total),
     }
     if shown is not None:
         context["messages"] = shown  # over the context processor's
@@ -538,16 +539,7 @@ def checkout(request):
                 cart.clear()
                 remember_order(request, order)
                 if order.pay_on_delivery:
-                    notify(order, "placed")
-                    messages.success(
-                        request,
-                        _(
-                            "Commande enregistrée. Nous vous appelons au %(phone)s pour la "
-                            "confirmer ; vous payez à la livraison."
-                        )
-                        % {"phone": phones.local(order.phone)},
-                    )
-                    return redirect(order)
+                    return _placed_on_delivery(request, order)
                 return redirect("payments:pay", token=order.token)
             finally:
                 if held is not None:
@@ -695,6 +687,13 @@ def switch_to_pay_on_delivery(request, token: str):
         messages.error(request, exc.message)
         return redirect("payments:pay", token=order.token) if order.is_payable else redirect(order)
     remember_order(request, order)
+    return _placed_on_delivery(request, order)
+
+
+def _placed_on_delivery(request, order: Order):
+    """A pay-on-delivery order is placed (at the checkout, or switched to from
+    the pay page): the shopper hears that we call her, and the notice goes out."""
+    notify(order, "placed")
     messages.success(
         request,
         _(

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -32,7 +31,7 @@ from ..redaction import mask_phones_in_body, redact_headers
 from .apply import check_payment, start_watch, watched
 from .journal import record, record_failure
 from .locks import lock
-from .schedule import enqueue_poll
+from .schedule import enqueue_poll, wake_once
 
 log = logging.getLogger(__name__)
 
@@ -203,24 +202,14 @@ def enqueue_callback(event_id: int, payment_id: int, provider: str) -> None:
     net of a lost wake-up."""
     from ..tasks import drain_callbacks
 
-    key = DRAIN_KEY.format(provider)
-    if not cache.add(key, event_id, DRAIN_WINDOW):
-        return
-    try:
-        drain_callbacks.apply_async((provider,), countdown=DRAIN_WINDOW)
-        if drain_callbacks.app.conf.task_always_eager:
-            # it ran already (eager ignores the countdown): the next callback wakes it again
-            cache.delete(key)
-    except (
-        Exception
-    ) as exc:  # broker down: the stored row, the beat's drain and the poller cover it
-        cache.delete(key)
-        log.warning(
-            "callback event %s: drain not woken (%s); payment %s stays on the poll schedule",
-            event_id,
-            type(exc).__name__,
-            payment_id,
-        )
+    wake_once(
+        drain_callbacks,
+        DRAIN_KEY.format(provider),
+        DRAIN_WINDOW,
+        DRAIN_WINDOW,
+        args=(provider,),
+        what=f"callback event {event_id} (payment {payment_id}, stays on its poll schedule)",
+    )
 
 
 def queued_callbacks():

@@ -16,7 +16,6 @@ import math
 import random
 import time
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -101,18 +100,30 @@ def wake_first_polls(payment_id: int, due) -> None:
     now = time.time()
     slot = math.ceil(max(due.timestamp(), now) / window)
     countdown = max(0.0, slot * window - now)
-    key = FIRST_POLL_KEY.format(slot)
-    if not cache.add(key, payment_id, int(countdown) + 2 * window + 1):
+    wake_once(
+        poll_first_checks,
+        FIRST_POLL_KEY.format(slot),
+        int(countdown) + 2 * window + 1,
+        countdown,
+        what=f"first check of payment {payment_id}",
+    )
+
+
+def wake_once(task, key: str, ttl: int, countdown: float, args: tuple = (), what: str = "") -> None:
+    """Publish ``task`` unless ``key`` is already taken in the cache (held
+    ``ttl`` seconds): one publish per window for a burst of rows that the
+    task will find in the database. A broker outage is logged, not raised:
+    the rows stay due and the beat's sweep or drain acts on them. Eager
+    Celery (tests) ran the task already: the key is given back."""
+    if not cache.add(key, 1, ttl):
         return
     try:
-        poll_first_checks.apply_async(countdown=countdown)
+        task.apply_async(args, countdown=countdown)
+        if task.app.conf.task_always_eager:
+            cache.delete(key)
     except Exception as exc:  # kombu/redis errors vary by transport
         cache.delete(key)
-        log.warning(
-            "first check of payment %s not woken (%s); the sweep will do it",
-            payment_id,
-            type(exc).__name__,
-        )
+        log.warning("%s: %s not woken (%s); the beat will", what, task.name, type(exc).__name__)
 
 
 def first_checks_due(now):
@@ -145,17 +156,20 @@ def poll_first_checks(now=None, lease_seconds: int | None = None, batch: int = 2
         lease_seconds = settings.PAYMENT_SWEEP_GRACE
     sent: list[int] = []
     while True:
-        with transaction.atomic():
-            ids = lock_batch(first_checks_due(now), batch)
-            if ids:
-                lease = now + timedelta(seconds=lease_seconds)
-                Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
-                transaction.on_commit(partial(_send_polls, ids, lease))
+        ids = lease_and_poll(first_checks_due(now), now + timedelta(seconds=lease_seconds), batch)
         sent += ids
         if len(ids) < batch:
             return sent
 
 
-def _send_polls(ids: list[int], lease) -> None:
-    for pk in ids:
-        enqueue_poll(pk, lease, now=True)
+def lease_and_poll(rows, lease, batch: int) -> list[int]:
+    """Take up to ``batch`` of ``rows`` (``skip_locked``), move their
+    ``next_check_at`` to ``lease`` and send each one's poll once committed:
+    two runs at once send each poll once, and a poll lost after the commit
+    is swept when its lease runs out (the sweep and the first checks)."""
+    with transaction.atomic():
+        ids = lock_batch(rows, batch)
+        if ids:
+            Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
+            transaction.on_commit(lambda: [enqueue_poll(pk, lease, now=True) for pk in ids])
+    return ids

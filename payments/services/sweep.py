@@ -26,9 +26,8 @@ from shop.models import Order
 from ..models import Payment, PaymentStatus
 from . import health
 from .callbacks import link_orphan_callbacks
-from .locks import lock_batch
 from .retention import purge_unmatched_callbacks
-from .schedule import enqueue_poll
+from .schedule import lease_and_poll
 
 
 @dataclass
@@ -51,19 +50,15 @@ def sweep(now=None, lease_seconds: int = 60, batch: int = 200) -> SweepReport:
     """
     now = now or timezone.now()
     overdue = now - timedelta(seconds=settings.PAYMENT_SWEEP_GRACE)
-    with transaction.atomic():
-        ids = lock_batch(
-            Payment.objects.filter(
-                Q(status=PaymentStatus.PENDING) | Q(watch_until__gte=now),
-                needs_review=False,
-                next_check_at__lte=overdue,
-            ),
-            batch,
-        )
-        if ids:
-            lease = now + timedelta(seconds=lease_seconds)
-            Payment.objects.filter(pk__in=ids).update(next_check_at=lease)
-            transaction.on_commit(lambda: [enqueue_poll(pk, lease, now=True) for pk in ids])
+    ids = lease_and_poll(
+        Payment.objects.filter(
+            Q(status=PaymentStatus.PENDING) | Q(watch_until__gte=now),
+            needs_review=False,
+            next_check_at__lte=overdue,
+        ),
+        now + timedelta(seconds=lease_seconds),
+        batch,
+    )
     report = SweepReport(enqueued=ids, callbacks_linked=len(link_orphan_callbacks(now=now)))
     report.emails = queue_due_confirmations(now)  # sent by the worker, outside any lock
     report.orders_expired = expire_stale_orders(now)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
@@ -70,15 +71,17 @@ def in_thread(work) -> tuple[threading.Thread, dict]:
     return thread, result
 
 
-def test_a_second_run_for_the_same_provider_is_skipped_while_the_first_runs(rsps):
-    _o, first = paid_order(provider_reference="A")
-    _o, second = paid_order(provider_reference="B")
+@contextmanager
+def ligdicash_run_held(rsps, on_call: int = 1):
+    """A Ligdicash reconciliation in a thread of its own, held inside its
+    ``on_call``-th provider call until the block ends; yields the calls seen
+    so far and the run's result (filled once it ends)."""
     asking, answer = threading.Event(), threading.Event()
     calls: list[str] = []
 
     def provider(request):
         calls.append(request.params["invoiceToken"])
-        if len(calls) == 2:  # the first answer is journalled; hold the second call
+        if len(calls) == on_call:
             asking.set()
             assert answer.wait(20)
         return 200, {}, completed()
@@ -87,6 +90,17 @@ def test_a_second_run_for_the_same_provider_is_skipped_while_the_first_runs(rsps
     thread, running = in_thread(lambda: reconcile(since=since(), provider="ligdicash"))
     try:
         assert asking.wait(20), running
+        yield calls, running
+    finally:
+        answer.set()
+        thread.join(30)
+
+
+def test_a_second_run_for_the_same_provider_is_skipped_while_the_first_runs(rsps):
+    _o, first = paid_order(provider_reference="A")
+    _o, second = paid_order(provider_reference="B")
+    # The first answer is journalled; the second call is held.
+    with ligdicash_run_held(rsps, on_call=2) as (calls, running):
         # Held by an open transaction (transaction-level: PgBouncer-safe), not a session.
         assert advisory_locks() == ["idle in transaction"]
 
@@ -100,9 +114,6 @@ def test_a_second_run_for_the_same_provider_is_skipped_while_the_first_runs(rsps
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL lock_timeout = '2s'")
             lock_order_and(Payment, first.pk)
-    finally:
-        answer.set()
-        thread.join(30)
 
     assert "error" not in running, running
     assert running["report"].skipped == [] and running["report"].checked == 2
@@ -114,23 +125,10 @@ def test_a_second_run_for_the_same_provider_is_skipped_while_the_first_runs(rsps
 
 def test_the_staff_page_says_which_provider_was_already_being_reconciled(rsps, admin_client):
     paid_order(provider_reference="A")
-    asking, answer = threading.Event(), threading.Event()
-
-    def provider(request):
-        asking.set()
-        assert answer.wait(20)
-        return 200, {}, completed()
-
-    rsps.add_callback("GET", LIGDI, callback=provider)
-    thread, running = in_thread(lambda: reconcile(since=since(), provider="ligdicash"))
-    try:
-        assert asking.wait(20)
+    with ligdicash_run_held(rsps) as (_calls, running):
         page = admin_client.post(
             reverse("backoffice:reconciliation"), {"provider": "ligdicash"}, follow=True
         )
-    finally:
-        answer.set()
-        thread.join(30)
 
     said = html.unescape(page.content.decode())
     assert page.status_code == 200
@@ -145,25 +143,12 @@ def test_the_staff_page_says_which_provider_was_already_being_reconciled(rsps, a
 def test_another_provider_is_reconciled_while_one_runs(rsps):
     paid_order(provider_reference="A")
     paid_order("lengopay", provider_reference="cGF5MQ")
-    asking, answer = threading.Event(), threading.Event()
-
-    def ligdicash(request):
-        asking.set()
-        assert answer.wait(20)
-        return 200, {}, completed()
-
-    rsps.add_callback("GET", LIGDI, callback=ligdicash)
     rsps.post(
         "https://lengopay.test/api/v1/cashin/all-transactions",
         json=[{"pay_id": "cGF5MQ", "status": "SUCCESS", "amount": 15000}],
     )
-    thread, running = in_thread(lambda: reconcile(since=since(), provider="ligdicash"))
-    try:
-        assert asking.wait(20)
+    with ligdicash_run_held(rsps) as (_calls, running):
         other = reconcile(since=since(), provider="lengopay")
-    finally:
-        answer.set()
-        thread.join(30)
 
     assert other.skipped == [] and other.checked == 1
     assert running["report"].skipped == []

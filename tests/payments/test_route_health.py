@@ -29,6 +29,7 @@ from tests.support.backoffice import succeed
 from tests.support.factories import at_once, hold, make_order, make_payment
 from tests.support.kits.lygos import LygosKit
 from tests.support.kits.novasend import NovasendKit
+from tests.support.routes import set_state
 
 pytestmark = pytest.mark.django_db
 
@@ -233,24 +234,6 @@ def test_a_wallet_whose_every_route_is_down_is_greyed_out_but_one_with_a_healthy
     set_state(LYGOS_CI, "down")
     body = pay_page(client, make_order(**CI))
     assert "disabled" in wallet_label(body, "wallet:orange-money")
-
-
-def set_state(route: Route, state: str, rate=None, paused=False) -> None:
-    RouteHealth.objects.update_or_create(
-        key=route.key,
-        defaults={
-            "provider": route.provider,
-            "method": route.method,
-            "wallet": route.wallet,
-            "country": route.country,
-            "currency": route.currency,
-            "state": state,
-            "since": timezone.now(),
-            "rate": rate,
-            "paused": paused,
-        },
-    )
-    health.forget_snapshot()
 
 
 def test_when_every_route_of_the_country_is_down_the_least_bad_is_offered_with_the_warning(

@@ -11,14 +11,14 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from payments.models import PaymentStatus, RouteHealth
+from payments.models import PaymentStatus
 from payments.offers import routes_in
-from payments.services import health
 from shop import delivery, notify, services
 from shop.locks import lock_order
 from shop.models import Order, OrderEvent
 from tests.support.delivery import make_areas
 from tests.support.factories import customer, hold, make_payment, make_product
+from tests.support.routes import set_state
 
 pytestmark = pytest.mark.django_db
 
@@ -50,21 +50,7 @@ def place(areas, option, price=20000, stock=5):
 
 def every_route_down(order: Order) -> None:
     for offer in routes_in(order.currency, order.total, order.country):
-        route = offer.route
-        RouteHealth.objects.update_or_create(
-            key=route.key,
-            defaults={
-                "provider": route.provider,
-                "method": route.method,
-                "wallet": route.wallet,
-                "country": route.country,
-                "currency": route.currency,
-                "state": "down",
-                "since": timezone.now(),
-                "rate": 0.0,
-            },
-        )
-    health.forget_snapshot()
+        set_state(offer.route, "down", rate=0.0)
 
 
 def pay_page(client, order) -> str:
